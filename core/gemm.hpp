@@ -1,0 +1,42 @@
+// Matrix products, the one numeric kernel a dense layer needs.
+//
+// Everything is row-major. For Dense with input X [batch, in], weights
+// W [out, in] and upstream gradient G [batch, out]:
+//
+//   forward      Y  = X · Wᵀ      (matmul_transposed_b)
+//   backward     dX = G · W       (matmul)
+//                dW = Gᵀ · X      (matmul_transposed_a)
+//
+// `gemm` is the general entry (BLAS-style, with leading dimensions) and is
+// where the speed lives; `gemm_reference` is the plain triple loop every fast
+// path is tested against. The Tensor wrappers check shapes at the API edge.
+#pragma once
+
+#include <cstddef>
+
+#include "core/tensor.hpp"
+
+namespace tinyq {
+
+enum class Transpose : bool { no = false, yes = true };
+
+// C[m×n] = op(A)[m×k] · op(B)[k×n] + beta · C
+// op(A) is A (stored m×k, row stride lda) or Aᵀ (A stored k×m); likewise B.
+// beta = 0 overwrites C (which may then hold garbage, even NaN).
+void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
+          const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+          std::size_t ldc);
+
+// The definition, as a triple loop with a double accumulator: slow and obviously right.
+void gemm_reference(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
+                    std::size_t k, const float* a, std::size_t lda, const float* b,
+                    std::size_t ldb, float beta, float* c, std::size_t ldc);
+
+// out = a · b          a [m, k], b [k, n]
+void matmul(const Tensor& a, const Tensor& b, Tensor& out);
+// out = a · bᵀ         a [m, k], b [n, k]
+void matmul_transposed_b(const Tensor& a, const Tensor& b, Tensor& out);
+// out = aᵀ · b         a [k, m], b [k, n]
+void matmul_transposed_a(const Tensor& a, const Tensor& b, Tensor& out);
+
+}  // namespace tinyq

@@ -1,0 +1,63 @@
+// The layer interface every building block of a model implements.
+//
+// A layer maps a batch of row vectors x [batch, in] to y [batch, out]. For
+// training it also maps the upstream gradient dL/dy back to dL/dx and
+// leaves dL/dθ for its own parameters in their gradient tensors.
+//
+// Outputs are returned by const reference to a Tensor the layer owns and
+// reuses from batch to batch (valid until the next call): after the first
+// batch a training step allocates nothing.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "nn/binary_io.hpp"
+
+namespace tinyq {
+
+// A trainable tensor and the gradient the last backward left for it.
+// Non-owning: both live inside the layer.
+struct Parameter {
+  std::string name;  // "weight", "bias"
+  Tensor* value;
+  Tensor* grad;
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // The tag written in model files: "dense", "relu", "quantized_dense", ...
+  virtual std::string kind() const = 0;
+  // For printing a model: "Dense(784 -> 256)".
+  virtual std::string describe() const = 0;
+
+  // Feature counts this layer requires / produces; nullopt when any width
+  // works (ReLU). Sequential uses them to check that layers fit together.
+  virtual std::optional<std::size_t> input_features() const { return std::nullopt; }
+  virtual std::optional<std::size_t> output_features() const { return std::nullopt; }
+
+  // x: [batch, input_features]. Remembers what backward needs.
+  virtual const Tensor& forward(const Tensor& x) = 0;
+
+  // grad_output: dL/dy for the last forward. Sets each parameter's grad and
+  // returns dL/dx. The first layer of a model passes need_input_grad = false:
+  // nobody reads dL/dx there, so its matrix product is skipped (the returned
+  // tensor is then empty).
+  virtual const Tensor& backward(const Tensor& grad_output, bool need_input_grad) = 0;
+
+  virtual std::vector<Parameter> parameters() { return {}; }
+
+  // A deep copy (Sequential is a value type through this).
+  virtual std::unique_ptr<Layer> clone() const = 0;
+
+  // The layer's payload in a model file, after its kind tag (see model_file.hpp).
+  virtual void save(BinaryWriter& out) const = 0;
+};
+
+}  // namespace tinyq

@@ -1,0 +1,72 @@
+// The tinyq model file (.tqm): a versioned little-endian binary format.
+//
+//   offset  size  field
+//   0       8     magic "TINYQMDL"
+//   8       4     version (u32) = 1
+//   12      4     layer count (u32)
+//   then per layer:
+//           4+n   kind: u32 length + ASCII tag ("dense", "relu", "quantized_dense")
+//           8     payload length in bytes (u64)
+//           ...   payload, written by Layer::save, read by the kind's loader
+//   end-4   4     CRC-32 (IEEE, as in gzip) of every byte before it
+//
+// A Dense payload is: u32 in, u32 out, then out*in f32 weights (row-major,
+// [out, in]) and out f32 biases. ReLU has an empty payload.
+//
+// Loading refuses, with an error naming the file: a wrong magic, an unknown
+// version, a bad checksum, truncation, trailing bytes, an unknown kind, a
+// payload that does not match its declared length, and layers whose widths
+// do not fit together. Saving writes a temporary file in the same folder and
+// renames it over the target, so a failure never leaves a half-written model.
+//
+// nn knows nothing of quantization: loaders are looked up in a LayerRegistry.
+// float_layers() knows Dense and ReLU; the quant module offers a registry
+// that adds its own layers.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/binary_io.hpp"
+#include "nn/layer.hpp"
+#include "nn/sequential.hpp"
+
+namespace tinyq {
+
+using LayerLoader = std::function<std::unique_ptr<Layer>(BinaryReader& payload)>;
+
+class LayerRegistry {
+ public:
+  void add(const std::string& kind, LayerLoader loader);
+  // Throws tinyq::Error naming the kind when it is not registered.
+  std::unique_ptr<Layer> load(const std::string& kind, BinaryReader& payload) const;
+  bool knows(const std::string& kind) const { return loaders_.count(kind) != 0; }
+
+ private:
+  std::map<std::string, LayerLoader> loaders_;
+};
+
+LayerRegistry float_layers();
+
+// The whole file as bytes (what save_model writes).
+std::vector<std::uint8_t> serialize_model(const Sequential& model);
+Sequential deserialize_model(std::span<const std::uint8_t> bytes, const std::string& source,
+                             const LayerRegistry& registry = float_layers());
+
+void save_model(const Sequential& model, const std::filesystem::path& path);
+Sequential load_model(const std::filesystem::path& path,
+                      const LayerRegistry& registry = float_layers());
+
+// Writes bytes to path atomically: a temporary file in the same folder,
+// flushed and closed, then renamed over path. On any failure the temporary
+// is removed, path is untouched, and tinyq::Error is thrown.
+void write_file_atomically(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
+// Reads a whole file; refuses files larger than max_bytes before reading.
+std::vector<std::uint8_t> read_file(const std::filesystem::path& path, std::uint64_t max_bytes);
+
+}  // namespace tinyq

@@ -1,0 +1,55 @@
+// Sequential: layers applied one after another, y = f_n(...f_2(f_1(x))).
+//
+// A value type: copying a Sequential deep-copies its layers (Layer::clone).
+// Adding a layer checks that its input width fits the previous output width.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "nn/layer.hpp"
+
+namespace tinyq {
+
+class Sequential {
+ public:
+  Sequential() = default;
+  Sequential(const Sequential& other);
+  Sequential& operator=(const Sequential& other);
+  Sequential(Sequential&&) noexcept = default;
+  Sequential& operator=(Sequential&&) noexcept = default;
+
+  // Throws tinyq::Error when the layer's input width does not match.
+  void add(std::unique_ptr<Layer> layer);
+
+  const Tensor& forward(const Tensor& x);
+  // Runs every layer's backward in reverse; the first skips dL/dx.
+  void backward(const Tensor& grad_output);
+
+  std::vector<Parameter> parameters();
+  std::size_t parameter_count() const;  // number of trainable floats
+
+  std::size_t size() const { return layers_.size(); }
+  Layer& layer(std::size_t i) { return *layers_.at(i); }
+  const Layer& layer(std::size_t i) const { return *layers_.at(i); }
+  // Swaps layer i for another (used by quantize_model); checks widths.
+  void replace(std::size_t i, std::unique_ptr<Layer> layer);
+
+  // Input width of the first layer that declares one (nullopt if none do).
+  std::optional<std::size_t> input_features() const;
+  std::optional<std::size_t> output_features() const;
+  std::string describe() const;  // "Dense(784 -> 256) -> ReLU -> ..."
+
+ private:
+  std::vector<std::unique_ptr<Layer>> layers_;
+};
+
+// The MLP train_mnist builds: Dense(in -> h1), ReLU, ..., Dense(h_last -> out).
+// Weights He-uniform from `seed`, biases zero.
+Sequential make_mlp(std::size_t inputs, const std::vector<std::size_t>& hidden,
+                    std::size_t outputs, std::uint64_t seed);
+
+}  // namespace tinyq

@@ -1,0 +1,4 @@
+// The one translation unit that holds doctest's runner; every test_<module>.cpp
+// links with it.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>

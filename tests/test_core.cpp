@@ -1,0 +1,118 @@
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/gemm.hpp"
+#include "core/random.hpp"
+#include "core/tensor.hpp"
+
+using namespace tinyq;
+
+TEST_CASE("tensor storage is 64-byte aligned and zero-filled") {
+  Tensor t({3, 5});
+  CHECK(reinterpret_cast<std::uintptr_t>(t.data()) % 64 == 0);
+  CHECK(t.size() == 15);
+  for (float v : t.values()) CHECK(v == 0.0f);
+}
+
+TEST_CASE("tensor copies are deep") {
+  Tensor a({2, 2}, std::vector<float>{1, 2, 3, 4});
+  Tensor b = a;
+  b(0, 0) = 9;
+  CHECK(a(0, 0) == 1);
+  CHECK(b(0, 0) == 9);
+}
+
+TEST_CASE("tensor rejects rank 0 and rank 5 shapes and mis-sized values") {
+  CHECK_THROWS_AS(Tensor(Shape{1, 2, 3, 4, 5}), Error);
+  CHECK_THROWS_AS(Tensor({2, 2}, std::vector<float>{1, 2, 3}), Error);
+}
+
+TEST_CASE("tensor resize keeps the allocation when it fits") {
+  Tensor t({10, 10});
+  const float* before = t.data();
+  t.resize({5, 7});
+  CHECK(t.data() == before);
+  CHECK(t.shape() == Shape{5, 7});
+}
+
+TEST_CASE("rng gives the same known words for the same seed") {
+  Rng a(42), b(42);
+  for (int i = 0; i < 100; ++i) CHECK(a.next_u64() == b.next_u64());
+  Rng c(43);
+  CHECK(Rng(42).next_u64() != c.next_u64());
+}
+
+TEST_CASE("rng uniform stays in [0, 1) and below(n) stays below n") {
+  Rng rng(7);
+  for (int i = 0; i < 10000; ++i) {
+    const float u = rng.uniform();
+    CHECK(u >= 0.0f);
+    CHECK(u < 1.0f);
+    CHECK(rng.below(10) < 10);
+  }
+}
+
+TEST_CASE("rng shuffle is a permutation") {
+  Rng rng(1);
+  std::vector<int> v(50);
+  for (int i = 0; i < 50; ++i) v[i] = i;
+  rng.shuffle(std::span<int>(v));
+  std::vector<int> seen(50, 0);
+  for (int x : v) seen[x]++;
+  for (int s : seen) CHECK(s == 1);
+}
+
+namespace {
+
+Tensor random_matrix(std::size_t rows, std::size_t cols, Rng& rng) {
+  Tensor t({rows, cols});
+  for (float& v : t.values()) v = rng.uniform(-1.0f, 1.0f);
+  return t;
+}
+
+void check_close(const Tensor& got, const std::vector<float>& want) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i)
+    CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-4));
+}
+
+}  // namespace
+
+TEST_CASE("matrix products match the triple loop on odd shapes") {
+  Rng rng(3);
+  const std::size_t shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {1, 33, 17}, {65, 3, 31}, {19, 64, 1}};
+  for (auto [m, k, n] : shapes) {
+    CAPTURE(m);
+    CAPTURE(k);
+    CAPTURE(n);
+    Tensor a = random_matrix(m, k, rng), at = random_matrix(k, m, rng);
+    Tensor b = random_matrix(k, n, rng), bt = random_matrix(n, k, rng);
+    Tensor out;
+    std::vector<float> want(m * n);
+
+    matmul(a, b, out);
+    gemm_reference(Transpose::no, Transpose::no, m, n, k, a.data(), k, b.data(), n, 0.0f,
+                   want.data(), n);
+    check_close(out, want);
+
+    matmul_transposed_b(a, bt, out);
+    gemm_reference(Transpose::no, Transpose::yes, m, n, k, a.data(), k, bt.data(), k, 0.0f,
+                   want.data(), n);
+    check_close(out, want);
+
+    matmul_transposed_a(at, b, out);
+    gemm_reference(Transpose::yes, Transpose::no, m, n, k, at.data(), m, b.data(), n, 0.0f,
+                   want.data(), n);
+    check_close(out, want);
+  }
+}
+
+TEST_CASE("matrix products refuse mismatched inner dimensions") {
+  Tensor a({2, 3}), b({4, 5}), out;
+  CHECK_THROWS_AS(matmul(a, b, out), Error);
+  CHECK_THROWS_AS(matmul_transposed_b(a, b, out), Error);
+  CHECK_THROWS_AS(matmul_transposed_a(a, b, out), Error);
+}
