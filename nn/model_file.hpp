@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "core/file_io.hpp"
 #include "nn/binary_io.hpp"
 #include "nn/layer.hpp"
 #include "nn/sequential.hpp"
@@ -61,12 +62,5 @@ Sequential deserialize_model(std::span<const std::uint8_t> bytes, const std::str
 void save_model(const Sequential& model, const std::filesystem::path& path);
 Sequential load_model(const std::filesystem::path& path,
                       const LayerRegistry& registry = float_layers());
-
-// Writes bytes to path atomically: a temporary file in the same folder,
-// flushed and closed, then renamed over path. On any failure the temporary
-// is removed, path is untouched, and tinyq::Error is thrown.
-void write_file_atomically(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
-// Reads a whole file; refuses files larger than max_bytes before reading.
-std::vector<std::uint8_t> read_file(const std::filesystem::path& path, std::uint64_t max_bytes);
 
 }  // namespace tinyq
