@@ -33,8 +33,10 @@ class BinaryWriter {
 
 class BinaryReader {
  public:
-  // `source` names the file in error messages.
-  BinaryReader(std::span<const std::uint8_t> data, std::string source);
+  // `source` names the file in error messages. When `data` is a slice of a
+  // larger file, `base_offset` is where it starts, so errors report offsets
+  // in the file rather than in the slice.
+  BinaryReader(std::span<const std::uint8_t> data, std::string source, std::size_t base_offset = 0);
 
   std::uint8_t u8();
   std::uint32_t u32();
@@ -49,13 +51,14 @@ class BinaryReader {
   std::size_t remaining() const { return data_.size() - offset_; }
   const std::string& source() const { return source_; }
 
-  // Throws tinyq::Error "<source>: <what> at byte <offset>".
+  // Throws tinyq::Error "<source>: <what> at byte <base_offset + offset>".
   [[noreturn]] void fail(const std::string& what) const;
 
  private:
   void need(std::size_t count, const char* what);
   std::span<const std::uint8_t> data_;
   std::size_t offset_ = 0;
+  std::size_t base_offset_ = 0;
   std::string source_;
 };
 

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,7 +51,7 @@ class Sequential {
 
 // The MLP train_mnist builds: Dense(in -> h1), ReLU, ..., Dense(h_last -> out).
 // Weights He-uniform from `seed`, biases zero.
-Sequential make_mlp(std::size_t inputs, const std::vector<std::size_t>& hidden,
-                    std::size_t outputs, std::uint64_t seed);
+Sequential make_mlp(std::size_t inputs, const std::vector<std::size_t>& hidden, std::size_t outputs,
+                    std::uint64_t seed);
 
 }  // namespace tinyq

@@ -1,0 +1,133 @@
+// Dense layer: forward and backward as three matrix products and two loops.
+//
+// Shapes: x [B, in], W [out, in], b [out], y [B, out], G = dL/dy [B, out].
+#include "nn/dense.hpp"
+
+#include <cmath>
+#include <cstdint>
+
+#include "core/error.hpp"
+#include "core/gemm.hpp"
+
+namespace tinyq {
+
+namespace {
+
+void check_sizes(std::size_t inputs, std::size_t outputs) {
+  if (inputs == 0 || outputs == 0)
+    throw Error("Dense(" + std::to_string(inputs) + " -> " + std::to_string(outputs) +
+                "): widths must be at least 1");
+}
+
+}  // namespace
+
+Dense::Dense(std::size_t inputs, std::size_t outputs) : inputs_(inputs), outputs_(outputs) {
+  check_sizes(inputs, outputs);
+  weight_ = Tensor({outputs, inputs});
+  bias_ = Tensor({outputs});
+  weight_grad_ = Tensor({outputs, inputs});
+  bias_grad_ = Tensor({outputs});
+}
+
+// He initialisation keeps the variance of activations roughly constant
+// through ReLU layers: Var(w) = 2/in, and U(-a, a) has variance a²/3, so
+// a = sqrt(6/in).
+Dense::Dense(std::size_t inputs, std::size_t outputs, Rng& rng) : Dense(inputs, outputs) {
+  const float bound = std::sqrt(6.0f / static_cast<float>(inputs));
+  for (float& w : weight_.values()) w = rng.uniform(-bound, bound);
+}
+
+std::string Dense::describe() const {
+  return "Dense(" + std::to_string(inputs_) + " -> " + std::to_string(outputs_) + ")";
+}
+
+// y[r, j] = Σ_i x[r, i] · W[j, i] + b[j]      i.e. Y = X · Wᵀ + b (b added to every row)
+const Tensor& Dense::forward(const Tensor& x) {
+  if (x.rank() != 2 || x.dim(1) != inputs_)
+    throw Error(describe() + ": expected input [batch, " + std::to_string(inputs_) + "], found " +
+                x.shape().to_string());
+  input_ = &x;
+  matmul_transposed_b(x, weight_, output_);
+  const std::size_t batch = x.dim(0);
+  const float* b = bias_.data();
+  for (std::size_t r = 0; r < batch; ++r) {
+    float* y = output_.data() + r * outputs_;
+    for (std::size_t j = 0; j < outputs_; ++j) y[j] += b[j];
+  }
+  return output_;
+}
+
+// Each gradient is the chain rule applied to y[r, j] = Σ_i x[r, i] W[j, i] + b[j]:
+//
+//   dL/dW[j, i] = Σ_r G[r, j] · ∂y[r, j]/∂W[j, i] = Σ_r G[r, j] · x[r, i]
+//               → dW = Gᵀ · X          [out, B] · [B, in] = [out, in]
+//   dL/db[j]    = Σ_r G[r, j]          (b[j] enters every row with weight 1)
+//               → db = column sums of G
+//   dL/dx[r, i] = Σ_j G[r, j] · W[j, i]
+//               → dX = G · W           [B, out] · [out, in] = [B, in]
+//
+// The sum over r is where the batch's gradients accumulate: the loss is
+// already a batch mean, so G carries the 1/B.
+const Tensor& Dense::backward(const Tensor& grad_output, bool need_input_grad) {
+  if (input_ == nullptr) throw Error(describe() + ": backward called before forward");
+  const std::size_t batch = input_->dim(0);
+  if (grad_output.rank() != 2 || grad_output.dim(0) != batch || grad_output.dim(1) != outputs_)
+    throw Error(describe() + ": expected output gradient [" + std::to_string(batch) + ", " +
+                std::to_string(outputs_) + "], found " + grad_output.shape().to_string());
+
+  matmul_transposed_a(grad_output, *input_, weight_grad_);
+
+  // Row by row, so the inner loop runs along contiguous memory and vectorizes.
+  float* db = bias_grad_.data();
+  for (std::size_t j = 0; j < outputs_; ++j) db[j] = 0.0f;
+  for (std::size_t r = 0; r < batch; ++r) {
+    const float* g = grad_output.data() + r * outputs_;
+    for (std::size_t j = 0; j < outputs_; ++j) db[j] += g[j];
+  }
+
+  if (need_input_grad) {
+    matmul(grad_output, weight_, input_grad_);
+  } else {
+    input_grad_ = Tensor();
+  }
+  return input_grad_;
+}
+
+std::vector<Parameter> Dense::parameters() {
+  return {{"weight", &weight_, &weight_grad_}, {"bias", &bias_, &bias_grad_}};
+}
+
+std::unique_ptr<Layer> Dense::clone() const {
+  auto copy = std::make_unique<Dense>(*this);
+  copy->input_ = nullptr;  // the copy has not seen a forward yet
+  return copy;
+}
+
+void Dense::save(BinaryWriter& out) const {
+  if (inputs_ > UINT32_MAX || outputs_ > UINT32_MAX)
+    throw Error(describe() + ": too wide for the model file's u32 widths");
+  out.u32(static_cast<std::uint32_t>(inputs_));
+  out.u32(static_cast<std::uint32_t>(outputs_));
+  out.f32_array(weight_.values());
+  out.f32_array(bias_.values());
+}
+
+std::unique_ptr<Layer> Dense::load(BinaryReader& in) {
+  const std::uint64_t inputs = in.u32();
+  const std::uint64_t outputs = in.u32();
+  if (inputs == 0 || outputs == 0)
+    in.fail("dense layer with " + std::to_string(inputs) + " inputs and " +
+            std::to_string(outputs) + " outputs");
+  // out·(in+1) floats; < 2^64, and compared before anything is allocated.
+  const std::uint64_t floats = outputs * (inputs + 1);
+  if (floats > in.remaining() / 4)
+    in.fail("dense " + std::to_string(inputs) + " -> " + std::to_string(outputs) + " needs " +
+            std::to_string(floats) + " floats, only " + std::to_string(in.remaining()) +
+            " bytes remain");
+  auto layer = std::make_unique<Dense>(inputs, outputs);
+  in.f32_array(layer->weight_.values());
+  in.f32_array(layer->bias_.values());
+  return layer;
+}
+
+}  // namespace tinyq

@@ -1,0 +1,62 @@
+// Dense (fully connected) layer: y = x · Wᵀ + b.
+//
+// W is stored [out, in], one row per output neuron, the layout PyTorch's
+// nn.Linear uses; it makes every product below a plain row-major gemm.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/random.hpp"
+#include "core/tensor.hpp"
+#include "nn/binary_io.hpp"
+#include "nn/layer.hpp"
+
+namespace tinyq {
+
+class Dense : public Layer {
+ public:
+  // All parameters zero.
+  Dense(std::size_t inputs, std::size_t outputs);
+  // He-uniform weights U(-sqrt(6/in), sqrt(6/in)), zero bias.
+  Dense(std::size_t inputs, std::size_t outputs, Rng& rng);
+
+  std::string kind() const override { return "dense"; }
+  std::string describe() const override;
+  std::optional<std::size_t> input_features() const override { return inputs_; }
+  std::optional<std::size_t> output_features() const override { return outputs_; }
+
+  const Tensor& forward(const Tensor& x) override;
+  const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;
+  std::vector<Parameter> parameters() override;
+  std::unique_ptr<Layer> clone() const override;
+  void save(BinaryWriter& out) const override;
+  // Reads the payload save() wrote (see model_file.hpp).
+  static std::unique_ptr<Layer> load(BinaryReader& in);
+
+  std::size_t inputs() const { return inputs_; }
+  std::size_t outputs() const { return outputs_; }
+  Tensor& weight() { return weight_; }  // [out, in]
+  const Tensor& weight() const { return weight_; }
+  Tensor& bias() { return bias_; }  // [out]
+  const Tensor& bias() const { return bias_; }
+  const Tensor& weight_grad() const { return weight_grad_; }
+  const Tensor& bias_grad() const { return bias_grad_; }
+
+ private:
+  std::size_t inputs_;
+  std::size_t outputs_;
+  Tensor weight_, bias_;
+  Tensor weight_grad_, bias_grad_;
+  // The last forward's x, needed for dW. Not copied (it is up to 784 floats a
+  // row): x must outlive the matching backward. Sequential guarantees that,
+  // since each layer's input is the previous layer's output buffer.
+  const Tensor* input_ = nullptr;
+  // Owned buffers, resized (not reallocated) every batch.
+  Tensor output_, input_grad_;
+};
+
+}  // namespace tinyq

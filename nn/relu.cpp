@@ -1,0 +1,45 @@
+// ReLU forward and backward.
+#include "nn/relu.hpp"
+
+#include "core/error.hpp"
+
+namespace tinyq {
+
+const Tensor& Relu::forward(const Tensor& x) {
+  output_.resize(x.shape());
+  const float* in = x.data();
+  float* out = output_.data();
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+  return output_;
+}
+
+// dy/dx is 1 where x > 0 and 0 elsewhere (we take 0 at x = 0, as PyTorch
+// does). y > 0 exactly where x > 0, so the output doubles as the mask and the
+// input need not be kept.
+const Tensor& Relu::backward(const Tensor& grad_output, bool need_input_grad) {
+  if (!(grad_output.shape() == output_.shape()))
+    throw Error("ReLU: expected output gradient " + output_.shape().to_string() + ", found " +
+                grad_output.shape().to_string());
+  if (!need_input_grad) {
+    input_grad_ = Tensor();
+    return input_grad_;
+  }
+  input_grad_.resize(grad_output.shape());
+  const float* y = output_.data();
+  const float* g = grad_output.data();
+  float* dx = input_grad_.data();
+  for (std::size_t i = 0; i < output_.size(); ++i) dx[i] = y[i] > 0.0f ? g[i] : 0.0f;
+  return input_grad_;
+}
+
+std::unique_ptr<Layer> Relu::clone() const {
+  return std::make_unique<Relu>();
+}
+
+void Relu::save(BinaryWriter&) const {}
+
+std::unique_ptr<Layer> Relu::load(BinaryReader&) {
+  return std::make_unique<Relu>();
+}
+
+}  // namespace tinyq

@@ -1,0 +1,130 @@
+// Sequential: a chain of layers with width checks at every joint.
+#include "nn/sequential.hpp"
+
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "nn/dense.hpp"
+#include "nn/relu.hpp"
+
+namespace tinyq {
+
+namespace {
+
+// The width flowing out of layers [0, end): the last declared output width.
+std::optional<std::size_t> width_after(const std::vector<std::unique_ptr<Layer>>& layers,
+                                       std::size_t end) {
+  for (std::size_t i = end; i > 0; --i)
+    if (auto width = layers[i - 1]->output_features()) return width;
+  return std::nullopt;
+}
+
+// The width layers [begin, size) expect: the first declared input width.
+std::optional<std::size_t> width_before(const std::vector<std::unique_ptr<Layer>>& layers,
+                                        std::size_t begin) {
+  for (std::size_t i = begin; i < layers.size(); ++i)
+    if (auto width = layers[i]->input_features()) return width;
+  return std::nullopt;
+}
+
+void check_fits(const std::optional<std::size_t>& produced, const Layer& layer, std::size_t index) {
+  const auto expected = layer.input_features();
+  if (produced && expected && *produced != *expected)
+    throw Error("layer " + std::to_string(index) + " " + layer.describe() + ": expects " +
+                std::to_string(*expected) + " inputs, previous layers produce " +
+                std::to_string(*produced));
+}
+
+}  // namespace
+
+Sequential::Sequential(const Sequential& other) {
+  layers_.reserve(other.layers_.size());
+  for (const auto& layer : other.layers_) layers_.push_back(layer->clone());
+}
+
+Sequential& Sequential::operator=(const Sequential& other) {
+  if (this != &other) *this = Sequential(other);
+  return *this;
+}
+
+void Sequential::add(std::unique_ptr<Layer> layer) {
+  if (!layer) throw Error("Sequential::add: null layer");
+  check_fits(width_after(layers_, layers_.size()), *layer, layers_.size());
+  layers_.push_back(std::move(layer));
+}
+
+void Sequential::replace(std::size_t i, std::unique_ptr<Layer> layer) {
+  if (!layer) throw Error("Sequential::replace: null layer");
+  if (i >= layers_.size())
+    throw Error("Sequential::replace: layer " + std::to_string(i) + " out of range, model has " +
+                std::to_string(layers_.size()));
+  check_fits(width_after(layers_, i), *layer, i);
+  // The layers after i must accept what the new layer (or those before it) produce.
+  auto produced = layer->output_features();
+  if (!produced) produced = width_after(layers_, i);
+  const auto expected = width_before(layers_, i + 1);
+  if (produced && expected && *produced != *expected)
+    throw Error("layer " + std::to_string(i) + " " + layer->describe() + ": produces " +
+                std::to_string(*produced) + " outputs, the next layers expect " +
+                std::to_string(*expected));
+  layers_[i] = std::move(layer);
+}
+
+const Tensor& Sequential::forward(const Tensor& x) {
+  if (layers_.empty()) throw Error("Sequential::forward: the model has no layers");
+  const Tensor* activation = &x;
+  for (auto& layer : layers_) activation = &layer->forward(*activation);
+  return *activation;
+}
+
+void Sequential::backward(const Tensor& grad_output) {
+  const Tensor* grad = &grad_output;
+  for (std::size_t i = layers_.size(); i > 0; --i) grad = &layers_[i - 1]->backward(*grad, i > 1);
+}
+
+std::vector<Parameter> Sequential::parameters() {
+  std::vector<Parameter> all;
+  for (auto& layer : layers_)
+    for (auto& p : layer->parameters()) all.push_back(p);
+  return all;
+}
+
+std::size_t Sequential::parameter_count() const {
+  std::size_t count = 0;
+  // parameters() is non-const (it hands out mutable pointers); counting does not mutate.
+  for (const auto& layer : layers_)
+    for (const auto& p : layer->parameters()) count += p.value->size();
+  return count;
+}
+
+std::optional<std::size_t> Sequential::input_features() const {
+  return width_before(layers_, 0);
+}
+
+std::optional<std::size_t> Sequential::output_features() const {
+  return width_after(layers_, layers_.size());
+}
+
+std::string Sequential::describe() const {
+  std::string text;
+  for (const auto& layer : layers_) {
+    if (!text.empty()) text += " -> ";
+    text += layer->describe();
+  }
+  return text.empty() ? "(empty)" : text;
+}
+
+Sequential make_mlp(std::size_t inputs, const std::vector<std::size_t>& hidden, std::size_t outputs,
+                    std::uint64_t seed) {
+  Rng rng(seed);
+  Sequential model;
+  std::size_t width = inputs;
+  for (std::size_t h : hidden) {
+    model.add(std::make_unique<Dense>(width, h, rng));
+    model.add(std::make_unique<Relu>());
+    width = h;
+  }
+  model.add(std::make_unique<Dense>(width, outputs, rng));
+  return model;
+}
+
+}  // namespace tinyq

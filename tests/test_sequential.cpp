@@ -1,0 +1,96 @@
+// Sequential: width checks when layers are added or replaced, deep copies,
+// forward/backward through the chain, make_mlp.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "nn/dense.hpp"
+#include "nn/relu.hpp"
+#include "nn/sequential.hpp"
+
+using namespace tinyq;
+
+TEST_CASE("add rejects a layer whose input width does not fit, naming both widths") {
+  Sequential model;
+  model.add(std::make_unique<Dense>(4, 3));
+  model.add(std::make_unique<Relu>());
+  CHECK_THROWS_WITH_AS(model.add(std::make_unique<Dense>(4, 2)),
+                       doctest::Contains("expects 4 inputs, previous layers produce 3"), Error);
+  model.add(std::make_unique<Dense>(3, 2));  // the width flows through the ReLU
+  CHECK(model.size() == 3);
+  CHECK(model.input_features() == 4);
+  CHECK(model.output_features() == 2);
+  CHECK(model.describe() == "Dense(4 -> 3) -> ReLU -> Dense(3 -> 2)");
+}
+
+TEST_CASE("replace checks the widths on both sides") {
+  Sequential model;
+  model.add(std::make_unique<Dense>(4, 3));
+  model.add(std::make_unique<Relu>());
+  model.add(std::make_unique<Dense>(3, 2));
+  CHECK_THROWS_AS(model.replace(2, std::make_unique<Dense>(4, 2)), Error);  // before: 3
+  CHECK_THROWS_AS(model.replace(0, std::make_unique<Dense>(4, 7)), Error);  // after: 3
+  model.replace(0, std::make_unique<Dense>(5, 3));  // the first layer may change its input
+  CHECK_THROWS_AS(model.replace(3, std::make_unique<Relu>()), Error);
+  model.replace(2, std::make_unique<Dense>(3, 6));
+  CHECK(model.output_features() == 6);
+}
+
+TEST_CASE("copying a model copies its layers") {
+  Sequential model = make_mlp(3, {4}, 2, 5);
+  Sequential copy = model;
+  static_cast<Dense&>(model.layer(0)).weight()[0] = 100.0f;
+  CHECK(static_cast<Dense&>(copy.layer(0)).weight()[0] != 100.0f);
+  Sequential assigned;
+  assigned = model;
+  static_cast<Dense&>(model.layer(0)).weight()[1] = -100.0f;
+  CHECK(static_cast<Dense&>(assigned.layer(0)).weight()[1] != -100.0f);
+  CHECK(static_cast<Dense&>(assigned.layer(0)).weight()[0] == 100.0f);
+}
+
+TEST_CASE("make_mlp builds Dense/ReLU pairs and counts parameters") {
+  const Sequential model = make_mlp(784, {256, 128}, 10, 1);
+  CHECK(model.describe() ==
+        "Dense(784 -> 256) -> ReLU -> Dense(256 -> 128) -> ReLU -> Dense(128 -> 10)");
+  CHECK(model.parameter_count() == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10);
+}
+
+TEST_CASE("forward composes the layers and backward fills every gradient") {
+  Sequential model = make_mlp(3, {5}, 2, 9);
+  Tensor x({4, 3});
+  Rng rng(2);
+  for (float& v : x.values()) v = rng.uniform(-1, 1);
+  const Tensor& y = model.forward(x);
+  REQUIRE(y.shape() == Shape{4, 2});
+
+  // The same computation by hand through the individual layers' copies.
+  Sequential copy = model;
+  const Tensor expected = copy.layer(2).forward(copy.layer(1).forward(copy.layer(0).forward(x)));
+  for (std::size_t i = 0; i < y.size(); ++i) CHECK(y[i] == expected[i]);
+
+  model.backward(Tensor({4, 2}, std::vector<float>(8, 1.0f)));
+  const auto params = model.parameters();
+  REQUIRE(params.size() == 4);
+  for (const auto& p : params) CHECK(p.grad->shape() == p.value->shape());
+  // The first layer was told nobody needs dL/dx.
+  CHECK(model.layer(1).backward(Tensor({4, 5}), true).shape() == Shape{4, 5});
+}
+
+TEST_CASE("make_mlp is deterministic in its seed") {
+  const Sequential a = make_mlp(6, {5}, 3, 77), b = make_mlp(6, {5}, 3, 77),
+                   c = make_mlp(6, {5}, 3, 78);
+  const auto& wa = static_cast<const Dense&>(a.layer(0)).weight();
+  const auto& wb = static_cast<const Dense&>(b.layer(0)).weight();
+  const auto& wc = static_cast<const Dense&>(c.layer(0)).weight();
+  for (std::size_t i = 0; i < wa.size(); ++i) CHECK(wa[i] == wb[i]);
+  CHECK(wa[0] != wc[0]);
+}
+
+TEST_CASE("an empty model refuses to run") {
+  Sequential model;
+  CHECK_THROWS_AS(model.forward(Tensor({1, 1})), Error);
+  CHECK_THROWS_AS(model.add(nullptr), Error);
+}
