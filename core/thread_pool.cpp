@@ -1,21 +1,208 @@
-// Placeholder serial implementation; the persistent pool lands with the speed work.
+// The persistent pool behind parallel_for.
+//
+// One loop at a time is "published" as a 64-bit ticket:
+//
+//   bits 63..32  generation  (which loop; bumped for every parallel_for)
+//   bits 31..16  chunks      (how many chunks this loop has)
+//   bits 15..0   next        (the next chunk nobody has claimed yet)
+//
+// A thread claims a chunk with one compare-exchange that also checks the
+// generation, so a worker that wakes late, after its loop has finished and
+// the caller has moved on, can never run a chunk of a loop it did not see
+// published. The loop's other fields (body, count, chunk size) are written
+// before the ticket is published and not touched again until every claimed
+// chunk has been reported done, so a thread that won a claim may read them.
 #include "core/thread_pool.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 namespace tinyq {
 
 namespace {
-std::size_t g_threads = std::max(1u, std::thread::hardware_concurrency());
+
+// How long an idle worker spins before sleeping. Long enough to span the
+// serial code between two matrix products of a training step (a few to a few
+// hundred microseconds), short enough not to burn a core when the program
+// really is idle. Waking a sleeping thread costs tens of microseconds here.
+constexpr auto spin_time = std::chrono::microseconds(500);
+constexpr std::size_t max_threads = 256;
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
 }
 
-void set_num_threads(std::size_t threads) { g_threads = std::max<std::size_t>(1, threads); }
-std::size_t num_threads() { return g_threads; }
+std::uint64_t make_ticket(std::uint64_t generation, std::uint64_t chunks, std::uint64_t next) {
+  return generation << 32 | chunks << 16 | next;
+}
+std::uint32_t ticket_generation(std::uint64_t t) {
+  return static_cast<std::uint32_t>(t >> 32);
+}
+std::uint64_t ticket_chunks(std::uint64_t t) {
+  return (t >> 16) & 0xffff;
+}
+std::uint64_t ticket_next(std::uint64_t t) {
+  return t & 0xffff;
+}
 
-void parallel_for(std::size_t count, std::size_t /*grain*/,
+thread_local bool t_inside_loop = false;
+
+class Pool {
+ public:
+  explicit Pool(std::size_t threads) {
+    for (std::size_t i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  }
+
+  ~Pool() {
+    stop_.store(true);
+    wake_.fetch_add(1);
+    wake_.notify_all();
+    for (auto& worker : workers_) worker.join();
+  }
+
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  void run(std::size_t count, std::size_t chunk_size, std::size_t chunks, ChunkFunction body) {
+    body_ = &body;
+    count_ = count;
+    chunk_size_ = chunk_size;
+    completed_.store(0, std::memory_order_relaxed);
+    error_ = nullptr;
+    ++generation_;
+    ticket_.store(make_ticket(generation_, chunks, 0), std::memory_order_seq_cst);
+    wake_.store(generation_, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) wake_.notify_all();
+
+    run_chunks(generation_);
+    // A worker that claimed a chunk is running it; wait for it, politely if long.
+    for (unsigned spins = 0; completed_.load(std::memory_order_acquire) != chunks; ++spins) {
+      cpu_relax();
+      if (spins > 4096) std::this_thread::yield();
+    }
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  // Claims and runs chunks of loop `generation` until none is left.
+  void run_chunks(std::uint32_t generation) {
+    std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
+    while (ticket_generation(ticket) == generation && ticket_next(ticket) < ticket_chunks(ticket)) {
+      if (!ticket_.compare_exchange_weak(ticket, ticket + 1, std::memory_order_acq_rel))
+        continue;  // someone else claimed it (ticket now holds the fresh value)
+      const std::size_t begin = ticket_next(ticket) * chunk_size_;
+      const std::size_t end = std::min(count_, begin + chunk_size_);
+      try {
+        t_inside_loop = true;
+        (*body_)(begin, end);
+      } catch (...) {
+        std::lock_guard lock(error_mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
+      t_inside_loop = false;
+      completed_.fetch_add(1, std::memory_order_acq_rel);
+      ticket = ticket_.load(std::memory_order_acquire);
+    }
+  }
+
+  void worker_loop() {
+    std::uint32_t seen = 0;
+    while (true) {
+      std::uint32_t now = wake_.load(std::memory_order_acquire);
+      if (now == seen && !stop_.load()) {
+        const auto give_up = std::chrono::steady_clock::now() + spin_time;
+        for (unsigned spins = 0; now == seen && !stop_.load(std::memory_order_relaxed); ++spins) {
+          cpu_relax();
+          if (spins % 64 == 0 && std::chrono::steady_clock::now() > give_up) {
+            sleepers_.fetch_add(1, std::memory_order_seq_cst);
+            if (wake_.load(std::memory_order_seq_cst) == seen && !stop_.load()) wake_.wait(seen);
+            sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+          }
+          now = wake_.load(std::memory_order_acquire);
+        }
+      }
+      if (stop_.load()) return;
+      seen = now;
+      run_chunks(now);
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::atomic<std::uint64_t> ticket_{0};
+  std::atomic<std::uint32_t> wake_{0};  // the generation, as a futex the workers sleep on
+  std::atomic<std::size_t> completed_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stop_{false};
+  std::uint32_t generation_ = 0;  // written by the calling thread only
+
+  const ChunkFunction* body_ = nullptr;
+  std::size_t count_ = 0;
+  std::size_t chunk_size_ = 0;
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+};
+
+std::size_t default_threads() {
+  return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, max_threads);
+}
+
+// The pool and its size. `run_mutex` admits one loop at a time; a second
+// thread that calls parallel_for meanwhile runs its loop inline.
+struct PoolState {
+  std::mutex run_mutex;
+  std::atomic<std::size_t> threads{default_threads()};
+  std::unique_ptr<Pool> pool;
+};
+
+PoolState& state() {
+  static PoolState s;
+  return s;
+}
+
+}  // namespace
+
+void set_num_threads(std::size_t threads) {
+  PoolState& s = state();
+  std::lock_guard lock(s.run_mutex);
+  threads = std::clamp<std::size_t>(threads, 1, max_threads);
+  if (threads != s.threads) s.pool.reset();
+  s.threads = threads;
+}
+
+std::size_t num_threads() {
+  return state().threads.load(std::memory_order_relaxed);
+}
+
+void parallel_for(std::size_t count, std::size_t grain, ChunkFunction body) {
+  if (count == 0) return;
+  grain = std::max<std::size_t>(grain, 1);
+  const std::size_t grains = (count + grain - 1) / grain;
+
+  PoolState& s = state();
+  std::unique_lock lock(s.run_mutex, std::try_to_lock);
+  const std::size_t threads = s.threads.load(std::memory_order_relaxed);
+  // One chunk per thread, each a whole number of grains; the last may be short.
+  const std::size_t chunk_size = (grains + threads - 1) / threads * grain;
+  const std::size_t chunks = (count + chunk_size - 1) / chunk_size;
+  if (!lock.owns_lock() || t_inside_loop || chunks == 1) {
+    body(0, count);
+    return;
+  }
+  if (!s.pool) s.pool = std::make_unique<Pool>(threads);
+  s.pool->run(count, chunk_size, chunks, body);
+}
+
+void parallel_for(std::size_t count, std::size_t grain,
                   const std::function<void(std::size_t, std::size_t)>& body) {
-  if (count > 0) body(0, count);
+  parallel_for(count, grain, ChunkFunction(body));
 }
 
 }  // namespace tinyq

@@ -1,26 +1,70 @@
 // A small persistent pool of std::threads for data-parallel loops.
 //
-// parallel_for splits [0, count) into one contiguous chunk per thread. The
-// split depends only on count and the thread count, and each index is
+// parallel_for splits [0, count) into at most one chunk per thread. The
+// split depends only on count, grain and the thread count, and each index is
 // handled by exactly one thread, so a kernel that computes each output
 // element in one thread in a fixed order gives the same bits whatever the
 // thread count.
+//
+// The calling thread works too: it takes chunks from the same counter as the
+// workers, so a worker that is slow to wake never holds the caller up; it
+// simply finds no chunk left. Workers spin briefly after each loop (a
+// training step calls parallel_for many times in quick succession, and a
+// spinning worker starts within a microsecond) and then sleep on a futex.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <type_traits>
+#include <utility>
 
 namespace tinyq {
 
 // Number of threads parallel_for uses (>= 1). Default: hardware threads.
+// Changing it restarts the pool; call it between loops, not inside one.
 void set_num_threads(std::size_t threads);
 std::size_t num_threads();
+
+// A non-owning reference to a callable `void(std::size_t begin, std::size_t end)`:
+// a pointer to the callable and a pointer to a function that calls it. Unlike
+// std::function it never allocates, which matters for loops that run for a
+// few microseconds. The callable must outlive the ChunkFunction.
+class ChunkFunction {
+ public:
+  template <typename F>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, ChunkFunction>)
+      ChunkFunction(F&& body)  // NOLINT: implicit on purpose, like std::function_ref
+      : object_(const_cast<void*>(static_cast<const void*>(&body))),
+        call_([](void* object, std::size_t begin, std::size_t end) {
+          (*static_cast<std::remove_reference_t<F>*>(object))(begin, end);
+        }) {}
+
+  void operator()(std::size_t begin, std::size_t end) const { call_(object_, begin, end); }
+
+ private:
+  void* object_;
+  void (*call_)(void*, std::size_t, std::size_t);
+};
 
 // Calls body(begin, end) on disjoint chunks covering [0, count); returns when
 // all are done. Chunks are multiples of `grain` (except the last) so callers can
 // keep SIMD-width or tile alignment. Runs inline when there is one thread or
-// one chunk. Exceptions thrown by body are rethrown here.
+// one chunk, and when called from inside another parallel_for. Exceptions
+// thrown by body are rethrown here (the first one, if several chunks throw).
+void parallel_for(std::size_t count, std::size_t grain, ChunkFunction body);
+
+// Kept for callers that already hold a std::function.
 void parallel_for(std::size_t count, std::size_t grain,
                   const std::function<void(std::size_t begin, std::size_t end)>& body);
+
+// Lambdas and other callables bind here, without building a std::function.
+template <typename F>
+requires std::is_invocable_v<F&, std::size_t, std::size_t> &&
+    (!std::is_same_v<std::remove_cvref_t<F>, std::function<void(std::size_t, std::size_t)>>)&&(
+        !std::is_same_v<std::remove_cvref_t<F>, ChunkFunction>)void parallel_for(std::size_t count,
+                                                                                 std::size_t grain,
+                                                                                 F&& body) {
+  parallel_for(count, grain, ChunkFunction(body));
+}
 
 }  // namespace tinyq
