@@ -1,0 +1,37 @@
+// One training step and a batched evaluation: the two things a training
+// loop does with a model. The loop itself (epochs, shuffling, schedules,
+// reporting) belongs to the app; nn only sees tensors and label spans.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "core/tensor.hpp"
+#include "nn/sequential.hpp"
+#include "nn/sgd.hpp"
+#include "nn/softmax_cross_entropy.hpp"
+
+namespace tinyq {
+
+// forward → loss → backward → SGD update on one batch. images: [B, features],
+// labels: B class indices. Returns the batch's mean loss (before the update);
+// when `correct` is given, stores how many rows the model (before the update)
+// classified right.
+float train_step(Sequential& model, SoftmaxCrossEntropy& loss, Sgd& optimizer, const Tensor& images,
+                 std::span<const std::uint8_t> labels, float learning_rate,
+                 std::size_t* correct = nullptr);
+
+struct Evaluation {
+  std::size_t count = 0;    // examples seen
+  std::size_t correct = 0;  // argmax == label
+  double mean_loss = 0.0;
+  double accuracy() const { return count ? static_cast<double>(correct) / count : 0.0; }
+};
+
+// Runs the examples through forward in batches of batch_size (the last may
+// be smaller) and scores them. Nothing is trained.
+Evaluation evaluate(Sequential& model, const Tensor& images, std::span<const std::uint8_t> labels,
+                    std::size_t batch_size);
+
+}  // namespace tinyq
