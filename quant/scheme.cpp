@@ -39,10 +39,18 @@ std::string to_string(Granularity granularity) {
 }
 
 std::string to_string(const QuantFormat& format) {
-  std::string granularity = to_string(format.granularity);
-  if (format.granularity == Granularity::group)
-    granularity += "-" + std::to_string(format.group_size);
-  return to_string(format.scheme) + "/" + granularity + "/" + std::to_string(format.bits) + "-bit";
+  // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on "-" + std::string.
+  std::string text = to_string(format.scheme);
+  text += '/';
+  text += to_string(format.granularity);
+  if (format.granularity == Granularity::group) {
+    text += '-';
+    text += std::to_string(format.group_size);
+  }
+  text += '/';
+  text += std::to_string(format.bits);
+  text += "-bit";
+  return text;
 }
 
 void validate(const QuantFormat& format) {

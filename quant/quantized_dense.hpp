@@ -1,0 +1,67 @@
+// QuantizedDense: a Dense layer whose weights are stored as integer codes.
+//
+// y = x · Wᵀ + b with W [out, in] held as a QuantizedMatrix and b in float.
+// Forward never rebuilds W in float: each weight row is dequantized on the
+// fly inside the matrix product (see the algebra above the kernel in the
+// .cpp). It is an inference-only layer: backward throws tinyq::Error.
+//
+// Model file payload (kind "quantized_dense"), little-endian:
+//   u32 in, u32 out
+//   u8 scheme (0 asymmetric, 1 symmetric), u8 granularity (0 tensor,
+//   1 channel, 2 group), u8 bits (2..8), u32 group size (power of two >= 16
+//   for group granularity, else 0)
+//   f32 scales[blocks]           blocks = 1, out, or out · ceil(in / group size)
+//   f32 offsets[blocks]          asymmetric only
+//   u8  codes[out · ceil(in · bits / 8)]   packed rows, see bit_packing.hpp
+//   f32 bias[out]
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "nn/binary_io.hpp"
+#include "nn/layer.hpp"
+#include "quant/quantized_matrix.hpp"
+
+namespace tinyq {
+
+class QuantizedDense : public Layer {
+ public:
+  // weight: [out, in] (checked with check_consistent); bias: [out].
+  QuantizedDense(QuantizedMatrix weight, Tensor bias);
+
+  std::string kind() const override { return "quantized_dense"; }
+  std::string describe() const override;  // "QuantizedDense(784 -> 256, asymmetric/channel/8-bit)"
+  std::optional<std::size_t> input_features() const override { return weight_.cols; }
+  std::optional<std::size_t> output_features() const override { return weight_.rows; }
+
+  const Tensor& forward(const Tensor& x) override;
+  // Always throws: a quantized layer cannot be trained.
+  const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;
+  std::unique_ptr<Layer> clone() const override;
+  void save(BinaryWriter& out) const override;
+  // Reads the payload save() wrote; refuses anything inconsistent.
+  static std::unique_ptr<Layer> load(BinaryReader& in);
+
+  std::size_t inputs() const { return weight_.cols; }
+  std::size_t outputs() const { return weight_.rows; }
+  const QuantizedMatrix& weight() const { return weight_; }
+  const Tensor& bias() const { return bias_; }
+  // Bytes of the stored layer: packed codes, scales, offsets and float bias.
+  std::size_t storage_bytes() const {
+    return weight_.storage_bytes() + bias_.size() * sizeof(float);
+  }
+
+ private:
+  QuantizedMatrix weight_;
+  Tensor bias_;
+  std::vector<float> inverse_scales_;  // 1 / scale per block: the kernel multiplies
+  Tensor run_sums_;  // Σ x over each run of each input row (asymmetric offset term)
+  Tensor output_;
+};
+
+}  // namespace tinyq

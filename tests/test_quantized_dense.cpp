@@ -1,0 +1,175 @@
+// QuantizedDense: forward equals a float Dense holding the dequantized
+// weights, for every format and odd shapes; backward refuses; payloads
+// round-trip and corrupt ones are refused.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "nn/dense.hpp"
+#include "quant/quantize.hpp"
+#include "quant/quantized_dense.hpp"
+
+using namespace tinyq;
+
+namespace {
+
+Tensor random_tensor(const Shape& shape, Rng& rng, float lo = -1.0f, float hi = 1.0f) {
+  Tensor t(shape);
+  for (float& v : t.values()) v = rng.uniform(lo, hi);
+  return t;
+}
+
+QuantizedDense make_layer(std::size_t in, std::size_t out, const QuantFormat& f, Rng& rng) {
+  Tensor w = random_tensor(Shape{out, in}, rng);
+  // A positive shift so asymmetric offsets are far from zero.
+  for (float& v : w.values()) v += 0.25f;
+  return QuantizedDense(quantize(w, f), random_tensor(Shape{out}, rng));
+}
+
+// The float layer QuantizedDense stands for.
+Dense dequantized_twin(const QuantizedDense& q) {
+  Dense dense(q.inputs(), q.outputs());
+  dense.weight() = dequantize(q.weight());
+  dense.bias() = q.bias();
+  return dense;
+}
+
+}  // namespace
+
+TEST_CASE("forward equals a Dense holding the dequantized weights, every format and shape") {
+  Rng rng(42);
+  for (const Scheme scheme : {Scheme::asymmetric, Scheme::symmetric})
+    for (const Granularity granularity :
+         {Granularity::tensor, Granularity::channel, Granularity::group})
+      for (const int bits : {2, 3, 4, 8})
+        for (const auto& [in, out] :
+             std::vector<std::pair<std::size_t, std::size_t>>{{1, 1}, {7, 3}, {100, 13}, {33, 64}})
+          for (const std::size_t batch : {1u, 3u, 9u, 70u}) {
+            const QuantFormat f{scheme, granularity, bits, 16};
+            CAPTURE(to_string(f));
+            CAPTURE(in);
+            CAPTURE(out);
+            CAPTURE(batch);
+            QuantizedDense layer = make_layer(in, out, f, rng);
+            Dense twin = dequantized_twin(layer);
+            const Tensor x = random_tensor(Shape{batch, in}, rng);
+            const Tensor& y = layer.forward(x);
+            const Tensor& expected = twin.forward(x);
+            REQUIRE(y.shape() == expected.shape());
+            std::size_t bad = 0;
+            for (std::size_t r = 0; r < batch; ++r)
+              for (std::size_t j = 0; j < out; ++j) {
+                // Relative to the size of the terms summed, not to their
+                // (possibly cancelling) total.
+                double magnitude = std::fabs(layer.bias()[j]);
+                for (std::size_t i = 0; i < in; ++i)
+                  magnitude += std::fabs(x(r, i)) * (std::fabs(twin.weight()(j, i)) + 1.25);
+                if (std::fabs(y(r, j) - expected(r, j)) > 1e-5 * magnitude) ++bad;
+              }
+            CHECK(bad == 0);
+          }
+}
+
+TEST_CASE("a row's output does not depend on the rest of the batch") {
+  Rng rng(3);
+  QuantizedDense layer = make_layer(100, 20, {Scheme::asymmetric, Granularity::group, 4, 32}, rng);
+  const Tensor x = random_tensor(Shape{70, 100}, rng);
+  const Tensor all = layer.forward(x);
+  for (const std::size_t r : {0u, 5u, 66u, 69u}) {
+    const Tensor one(Shape{1, 100}, x.row(r));
+    const Tensor& y = layer.forward(one);
+    for (std::size_t j = 0; j < 20; ++j) CHECK(y(0, j) == all(r, j));
+  }
+}
+
+TEST_CASE("forward checks the input width") {
+  Rng rng(1);
+  QuantizedDense layer = make_layer(10, 4, {Scheme::symmetric, Granularity::channel, 8, 64}, rng);
+  CHECK_THROWS_WITH_AS(layer.forward(Tensor(Shape{2, 9})),
+                       doctest::Contains("expected input [batch, 10], found [2, 9]"), Error);
+}
+
+TEST_CASE("backward is refused with a clear error") {
+  Rng rng(1);
+  QuantizedDense layer = make_layer(10, 4, {Scheme::symmetric, Granularity::channel, 8, 64}, rng);
+  const Tensor x = random_tensor(Shape{2, 10}, rng);
+  layer.forward(x);
+  CHECK_THROWS_WITH_AS(layer.backward(Tensor(Shape{2, 4}), true),
+                       doctest::Contains("inference only"), Error);
+  CHECK(layer.parameters().empty());
+}
+
+TEST_CASE("describe, kind and sizes name what is stored") {
+  Rng rng(1);
+  QuantizedDense layer = make_layer(100, 3, {Scheme::asymmetric, Granularity::group, 4, 32}, rng);
+  CHECK(layer.kind() == "quantized_dense");
+  CHECK(layer.describe() == "QuantizedDense(100 -> 3, asymmetric/group-32/4-bit)");
+  CHECK(layer.input_features() == 100u);
+  CHECK(layer.output_features() == 3u);
+  // 3 rows x 50 bytes of 4-bit codes, 3 x 4 groups x (scale + offset), 3 biases.
+  CHECK(layer.storage_bytes() == 150 + 12 * 8 + 3 * 4);
+}
+
+TEST_CASE("the payload round-trips to a layer with bit-identical outputs") {
+  Rng rng(8);
+  for (const Scheme scheme : {Scheme::asymmetric, Scheme::symmetric})
+    for (const Granularity granularity :
+         {Granularity::tensor, Granularity::channel, Granularity::group})
+      for (const int bits : {3, 8}) {
+        QuantizedDense layer = make_layer(50, 7, {scheme, granularity, bits, 16}, rng);
+        BinaryWriter out;
+        layer.save(out);
+        BinaryReader in(out.bytes(), "test");
+        auto loaded = QuantizedDense::load(in);
+        CHECK(in.remaining() == 0);
+        const Tensor x = random_tensor(Shape{5, 50}, rng);
+        const Tensor expected = layer.forward(x);
+        const Tensor& y = loaded->forward(x);
+        CHECK(std::memcmp(y.data(), expected.data(), y.size() * sizeof(float)) == 0);
+        const auto clone = layer.clone();
+        CHECK(std::memcmp(clone->forward(x).data(), expected.data(), y.size() * sizeof(float)) ==
+              0);
+      }
+}
+
+TEST_CASE("corrupt payloads are refused") {
+  Rng rng(2);
+  QuantizedDense layer = make_layer(20, 3, {Scheme::asymmetric, Granularity::channel, 4, 64}, rng);
+  BinaryWriter writer;
+  layer.save(writer);
+  const std::vector<std::uint8_t> good = writer.bytes();
+  // Layout: in(4) out(4) scheme(1) granularity(1) bits(1) group(4) = 15 header bytes,
+  // then 3 scales, 3 offsets, 3 x 10 code bytes, 3 biases.
+  const auto load_modified = [&](std::size_t at, std::uint8_t value) {
+    std::vector<std::uint8_t> bytes = good;
+    bytes[at] = value;
+    BinaryReader in(bytes, "model.tqm");
+    return QuantizedDense::load(in);
+  };
+  CHECK_NOTHROW(load_modified(0, 20));
+  CHECK_THROWS_WITH_AS(load_modified(0, 0), doctest::Contains("model.tqm"), Error);
+  CHECK_THROWS_WITH_AS(load_modified(8, 2), doctest::Contains("unknown quantization scheme 2"),
+                       Error);
+  CHECK_THROWS_WITH_AS(load_modified(9, 3), doctest::Contains("granularity 3"), Error);
+  CHECK_THROWS_WITH_AS(load_modified(10, 9), doctest::Contains("bit width"), Error);
+  CHECK_THROWS_WITH_AS(load_modified(10, 1), doctest::Contains("bit width"), Error);
+  CHECK_THROWS_WITH_AS(load_modified(11, 16), doctest::Contains("group size must be 0"), Error);
+  CHECK_THROWS_AS(load_modified(9, 2), Error);  // group granularity with group size 0
+  CHECK_THROWS_WITH_AS(load_modified(4, 200), doctest::Contains("only"), Error);  // 200 outputs
+  CHECK_THROWS_WITH_AS(load_modified(7, 0x7F), doctest::Contains("bytes remain"), Error);
+  // Scale 0 (bytes 15..18 are the first scale).
+  std::vector<std::uint8_t> zero_scale = good;
+  std::fill(zero_scale.begin() + 15, zero_scale.begin() + 19, 0);
+  BinaryReader in(zero_scale, "model.tqm");
+  CHECK_THROWS_WITH_AS(QuantizedDense::load(in), doctest::Contains("scale 0"), Error);
+  // Truncated anywhere.
+  for (std::size_t keep = 0; keep < good.size(); keep += 7) {
+    BinaryReader cut(std::span<const std::uint8_t>(good).first(keep), "model.tqm");
+    CHECK_THROWS_AS(QuantizedDense::load(cut), Error);
+  }
+}
