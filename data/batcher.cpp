@@ -1,0 +1,57 @@
+// Shuffled minibatches: a permutation per epoch, and row copies.
+#include "data/batcher.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <span>
+
+#include "core/error.hpp"
+#include "core/random.hpp"
+
+namespace tinyq {
+
+Batcher::Batcher(const Dataset& data, std::size_t batch_size, std::uint64_t seed, bool drop_last)
+    : data_(data), batch_size_(batch_size), seed_(seed), drop_last_(drop_last) {
+  if (batch_size == 0) throw Error("Batcher: batch size must be positive, got 0");
+  if (data.images.rank() != 2 || data.images.dim(0) != data.size())
+    throw Error("Batcher: dataset images are " + data.images.shape().to_string() + " for " +
+                std::to_string(data.size()) + " labels (expected [n, features])");
+}
+
+void Batcher::start_epoch() {
+  if (started_) ++epoch_;
+  started_ = true;
+  order_.resize(data_.size());
+  std::iota(order_.begin(), order_.end(), std::size_t{0});
+  // Reseed per epoch, mixing the epoch number in with an odd constant (the
+  // 64-bit golden ratio) so nearby seeds and epochs give unrelated streams;
+  // Rng's splitmix64 seeding scrambles the sum further.
+  Rng rng(seed_ + 0x9E3779B97F4A7C15ull * (epoch_ + 1));
+  rng.shuffle(std::span<std::size_t>(order_));
+  position_ = 0;
+}
+
+bool Batcher::next(Tensor& images, std::vector<std::uint8_t>& labels) {
+  if (!started_) start_epoch();
+  const std::size_t remaining = order_.size() - position_;
+  if (remaining == 0 || (drop_last_ && remaining < batch_size_)) return false;
+  const std::size_t b = std::min(batch_size_, remaining);
+  const std::size_t features = data_.images.dim(1);
+  images.resize(Shape{b, features});
+  labels.resize(b);
+  for (std::size_t i = 0; i < b; ++i) {
+    const std::size_t sample = order_[position_ + i];
+    const auto source = data_.images.row(sample);
+    std::copy(source.begin(), source.end(), images.row(i).begin());
+    labels[i] = data_.labels[sample];
+  }
+  position_ += b;
+  return true;
+}
+
+std::size_t Batcher::batches_per_epoch() const {
+  const std::size_t n = data_.size();
+  return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
+}
+
+}  // namespace tinyq

@@ -1,0 +1,107 @@
+// MNIST loading on top of the IDX reader, and the default folder search.
+#include "data/mnist.hpp"
+
+#include <cstdlib>
+
+#include "core/error.hpp"
+#include "data/idx.hpp"
+
+namespace tinyq {
+namespace {
+
+// The existing one of name and name.gz (raw first), or nullopt.
+std::optional<std::filesystem::path> find_file(const std::filesystem::path& folder,
+                                               const std::string& name) {
+  std::error_code ec;
+  for (const auto& candidate : {folder / name, folder / (name + ".gz")})
+    if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
+  return std::nullopt;
+}
+
+std::filesystem::path require_file(const std::filesystem::path& folder, const std::string& name) {
+  if (auto found = find_file(folder, name)) return *found;
+  throw Error("MNIST file not found: tried " + (folder / name).string() + " and " +
+              (folder / (name + ".gz")).string());
+}
+
+std::string describe(const IdxArray& a) {
+  std::string dims;
+  for (std::size_t d : a.dims) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+  return idx_type_name(a.type) + " of rank " + std::to_string(a.dims.size()) + " [" + dims + "]";
+}
+
+}  // namespace
+
+Dataset load_mnist_split(const std::filesystem::path& folder, const std::string& split) {
+  if (split != "train" && split != "t10k")
+    throw Error("load_mnist_split: unknown split \"" + split + "\" (expected train or t10k)");
+  const auto image_path = require_file(folder, split + "-images-idx3-ubyte");
+  const auto label_path = require_file(folder, split + "-labels-idx1-ubyte");
+  const IdxArray images = read_idx_file(image_path);
+  const IdxArray labels = read_idx_file(label_path);
+
+  if (images.type != IdxType::u8 || images.dims.size() != 3)
+    throw Error(image_path.string() + ": expected MNIST images (ubyte of rank 3), found " +
+                describe(images));
+  if (labels.type != IdxType::u8 || labels.dims.size() != 1)
+    throw Error(label_path.string() + ": expected MNIST labels (ubyte of rank 1), found " +
+                describe(labels));
+  const std::size_t n = images.dims[0];
+  if (labels.dims[0] != n)
+    throw Error(label_path.string() + ": holds " + std::to_string(labels.dims[0]) +
+                " labels, but " + image_path.string() + " holds " + std::to_string(n) + " images");
+  if (n == 0 || images.dims[1] == 0 || images.dims[2] == 0)
+    throw Error(image_path.string() + ": no images (found " + describe(images) + ")");
+  for (std::size_t i = 0; i < n; ++i)
+    if (labels.data[i] > 9)
+      throw Error(label_path.string() + ": label " + std::to_string(i) + " is " +
+                  std::to_string(labels.data[i]) + " (expected 0..9)");
+
+  Dataset set;
+  set.rows = images.dims[1];
+  set.cols = images.dims[2];
+  set.images = Tensor(Shape{n, set.rows * set.cols});
+  // Divide rather than multiply by 1/255: division is correctly rounded, so
+  // each pixel becomes the float nearest p / 255, and 255 becomes exactly 1.
+  float* out = set.images.data();
+  for (std::size_t i = 0; i < images.data.size(); ++i)
+    out[i] = static_cast<float>(images.data[i]) / 255.0f;
+  set.labels = labels.data;
+  return set;
+}
+
+Mnist load_mnist(const std::filesystem::path& folder) {
+  Mnist mnist{load_mnist_split(folder, "train"), load_mnist_split(folder, "t10k")};
+  if (mnist.train.rows != mnist.test.rows || mnist.train.cols != mnist.test.cols)
+    throw Error(folder.string() + ": train images are " + std::to_string(mnist.train.rows) + "x" +
+                std::to_string(mnist.train.cols) + " but t10k images are " +
+                std::to_string(mnist.test.rows) + "x" + std::to_string(mnist.test.cols));
+  return mnist;
+}
+
+std::vector<std::filesystem::path> default_data_folders() {
+  std::vector<std::filesystem::path> folders;
+  if (const char* env = std::getenv("TINYQ_DATA"); env && *env) folders.emplace_back(env);
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
+    folders.push_back(std::filesystem::path(xdg) / "tinyq" / "mnist");
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    folders.push_back(std::filesystem::path(home) / ".local" / "share" / "tinyq" / "mnist");
+  }
+  folders.emplace_back("/usr/share/datasets/mnist");
+  return folders;
+}
+
+bool holds_mnist_files(const std::filesystem::path& folder) {
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
+    if (!find_file(folder, name)) return false;
+  return true;
+}
+
+std::optional<std::filesystem::path> find_data_folder() {
+  for (const auto& folder : default_data_folders())
+    if (holds_mnist_files(folder)) return folder;
+  return std::nullopt;
+}
+
+}  // namespace tinyq
