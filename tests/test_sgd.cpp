@@ -1,0 +1,111 @@
+// SGD update rule (momentum, weight decay) and learning-rate schedules.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+#include "core/error.hpp"
+#include "nn/lr_schedule.hpp"
+#include "nn/sgd.hpp"
+
+using namespace tinyq;
+
+namespace {
+
+// One parameter tensor with a gradient, as a layer would expose it.
+struct OneParameter {
+  Tensor value, grad;
+  OneParameter(std::vector<float> w, std::vector<float> g)
+      : value({w.size()}, w), grad({g.size()}, g) {}
+  std::vector<Parameter> list() { return {{"weight", &value, &grad}}; }
+};
+
+}  // namespace
+
+TEST_CASE("plain SGD subtracts learning rate times gradient") {
+  OneParameter p({1.0f, -2.0f}, {0.5f, -1.0f});
+  Sgd sgd({.learning_rate = 0.1f, .momentum = 0.0f, .weight_decay = 0.0f});
+  sgd.step(p.list());
+  CHECK(p.value[0] == doctest::Approx(0.95));
+  CHECK(p.value[1] == doctest::Approx(-1.9));
+}
+
+TEST_CASE("momentum and weight decay follow PyTorch's rule over two steps") {
+  OneParameter p({1.0f}, {0.5f});
+  Sgd sgd({.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f});
+  // Step 1: g = 0.5 + 0.01·1 = 0.51, v = g = 0.51, w = 1 - 0.1·0.51 = 0.949
+  sgd.step(p.list());
+  CHECK(p.value[0] == doctest::Approx(0.949).epsilon(1e-6));
+  // Step 2: g = 0.5 + 0.01·0.949 = 0.50949, v = 0.9·0.51 + 0.50949 = 0.96849,
+  //         w = 0.949 - 0.096849 = 0.852151
+  sgd.step(p.list());
+  CHECK(p.value[0] == doctest::Approx(0.852151).epsilon(1e-6));
+}
+
+TEST_CASE("the learning rate passed to step overrides the base rate") {
+  OneParameter p({1.0f}, {1.0f});
+  Sgd sgd({.learning_rate = 0.1f, .momentum = 0.5f, .weight_decay = 0.0f});
+  sgd.step(p.list(), 0.25f);
+  CHECK(p.value[0] == doctest::Approx(0.75));
+  sgd.step(p.list(), 0.0f);  // the velocity still updates: v = 0.5·1 + 1
+  sgd.step(p.list(), 0.1f);  // v = 0.5·1.5 + 1 = 1.75
+  CHECK(p.value[0] == doctest::Approx(0.75 - 0.175));
+}
+
+TEST_CASE("SGD rejects bad options and a changed parameter list") {
+  CHECK_THROWS_AS(Sgd({.learning_rate = -1.0f, .momentum = 0, .weight_decay = 0}), Error);
+  CHECK_THROWS_AS(Sgd({.learning_rate = 0.1f, .momentum = 1.0f, .weight_decay = 0}), Error);
+  CHECK_THROWS_AS(Sgd({.learning_rate = 0.1f, .momentum = 0, .weight_decay = -0.5f}), Error);
+  CHECK_THROWS_AS(Sgd({.learning_rate = NAN, .momentum = 0, .weight_decay = 0}), Error);
+
+  OneParameter a({1.0f}, {1.0f}), b({1.0f, 2.0f}, {1.0f, 1.0f});
+  Sgd sgd({.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = 0.0f});
+  sgd.step(a.list());
+  CHECK_THROWS_AS(sgd.step(b.list()), Error);  // same count, other shape
+  std::vector<Parameter> two = a.list();
+  two.push_back(b.list()[0]);
+  CHECK_THROWS_AS(sgd.step(two), Error);
+}
+
+TEST_CASE("constant schedule never changes") {
+  const auto schedule = LearningRateSchedule::constant(0.05f);
+  CHECK(schedule.rate(0) == 0.05f);
+  CHECK(schedule.rate(123456) == 0.05f);
+}
+
+TEST_CASE("step schedule multiplies by gamma every step_size steps") {
+  const auto schedule = LearningRateSchedule::step(0.1f, 3, 0.5f);
+  CHECK(schedule.rate(0) == doctest::Approx(0.1));
+  CHECK(schedule.rate(2) == doctest::Approx(0.1));
+  CHECK(schedule.rate(3) == doctest::Approx(0.05));
+  CHECK(schedule.rate(5) == doctest::Approx(0.05));
+  CHECK(schedule.rate(6) == doctest::Approx(0.025));
+  CHECK(schedule.rate(30) == doctest::Approx(0.1 / 1024));
+}
+
+TEST_CASE("cosine schedule falls from the base rate to zero over T steps") {
+  const auto schedule = LearningRateSchedule::cosine(0.2f, 100);
+  CHECK(schedule.rate(0) == doctest::Approx(0.2));
+  CHECK(schedule.rate(50) == doctest::Approx(0.1));
+  CHECK(schedule.rate(25) == doctest::Approx(0.1 * (1 + std::cos(std::numbers::pi / 4))));
+  CHECK(schedule.rate(100) == doctest::Approx(0.0));
+  CHECK(schedule.rate(150) == doctest::Approx(0.0));  // clamped past the end
+}
+
+TEST_CASE("schedules are parsed by name and bad names list the valid ones") {
+  CHECK(parse_schedule_kind("constant") == ScheduleKind::constant);
+  CHECK(parse_schedule_kind("step") == ScheduleKind::step);
+  CHECK(parse_schedule_kind("cosine") == ScheduleKind::cosine);
+  CHECK(schedule_name(ScheduleKind::cosine) == "cosine");
+  CHECK_THROWS_WITH_AS(parse_schedule_kind("linear"),
+                       doctest::Contains("\"linear\", expected one of: constant, step, cosine"),
+                       Error);
+}
+
+TEST_CASE("schedules reject impossible parameters") {
+  CHECK_THROWS_AS(LearningRateSchedule::step(0.1f, 0, 0.5f), Error);
+  CHECK_THROWS_AS(LearningRateSchedule::step(0.1f, 2, 0.0f), Error);
+  CHECK_THROWS_AS(LearningRateSchedule::cosine(0.1f, 0), Error);
+  CHECK_THROWS_AS(LearningRateSchedule::constant(-0.1f), Error);
+}
