@@ -1,15 +1,53 @@
+// gemm's public face: picks the instruction-set path, decides whether a
+// product is big enough to be worth threads, and wraps Tensors. The speed
+// lives in gemm_blocked.cpp and the kernels; gemm_reference is the plain
+// definition every path is tested against.
 #include "core/gemm.hpp"
 
+#include <atomic>
+#include <cstdlib>
 #include <string>
 
 #include "core/error.hpp"
+#include "core/gemm_blocked.hpp"
+#include "core/thread_pool.hpp"
 
 namespace tinyq {
 
 namespace {
 
-float element(const float* p, std::size_t ld, Transpose trans, std::size_t row, std::size_t col) {
-  return trans == Transpose::yes ? p[col * ld + row] : p[row * ld + col];
+// Below this many multiply-adds (m·n·k) a product runs on the calling
+// thread: handing half of it to a worker costs more than it saves.
+constexpr std::size_t parallel_min_work = std::size_t{1} << 18;
+
+Isa isa_from_environment() {
+  const char* name = std::getenv("TINYQ_ISA");
+  if (name == nullptr || *name == '\0') return best_supported_isa();
+  const auto isa = parse_isa(name);
+  if (!isa)
+    throw Error(std::string("TINYQ_ISA=") + name + ": unknown, expected generic, avx2 or avx512");
+  if (!cpu_supports(*isa))
+    throw Error(std::string("TINYQ_ISA=") + name +
+                ": this CPU does not support it (best: " + isa_name(best_supported_isa()) + ")");
+  return *isa;
+}
+
+// -1 until the first gemm or set_gemm_isa decides.
+std::atomic<int> g_isa{-1};
+
+Isa current_isa() {
+  int isa = g_isa.load(std::memory_order_relaxed);
+  if (isa < 0) {
+    isa = static_cast<int>(isa_from_environment());
+    g_isa.store(isa, std::memory_order_relaxed);
+  }
+  return static_cast<Isa>(isa);
+}
+
+void scale(std::size_t m, std::size_t n, float beta, float* c, std::size_t ldc) {
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
 }
 
 void check_inner(const char* what, std::size_t left, std::size_t right, const Tensor& a,
@@ -21,49 +59,43 @@ void check_inner(const char* what, std::size_t left, std::size_t right, const Te
 
 }  // namespace
 
+void set_gemm_isa(Isa isa) {
+  if (!cpu_supports(isa))
+    throw Error(std::string("set_gemm_isa: this CPU does not support ") + isa_name(isa));
+  g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
+}
+
+Isa gemm_isa() {
+  return current_isa();
+}
+
 void gemm_reference(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
-                    std::size_t k, const float* a, std::size_t lda, const float* b,
-                    std::size_t ldb, float beta, float* c, std::size_t ldc) {
+                    std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                    float beta, float* c, std::size_t ldc) {
+  const MatrixView op_a{a, lda, trans_a == Transpose::yes};
+  const MatrixView op_b{b, ldb, trans_b == Transpose::yes};
   for (std::size_t i = 0; i < m; ++i) {
     for (std::size_t j = 0; j < n; ++j) {
       double sum = 0.0;
-      for (std::size_t p = 0; p < k; ++p)
-        sum += double(element(a, lda, trans_a, i, p)) * double(element(b, ldb, trans_b, p, j));
+      for (std::size_t p = 0; p < k; ++p) sum += double(op_a(i, p)) * double(op_b(p, j));
       float& out = c[i * ldc + j];
       out = static_cast<float>(sum) + (beta == 0.0f ? 0.0f : beta * out);
     }
   }
 }
 
-// A straightforward cache-aware version: for each output row, stream rows of
-// op(B) and accumulate with a scalar of op(A) (the "i-p-j" order), so the
-// innermost loop runs over contiguous memory and the compiler vectorizes it.
-// Bᵀ is handled as dot products of contiguous rows.
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
           std::size_t ldc) {
-  for (std::size_t i = 0; i < m; ++i) {
-    float* c_row = c + i * ldc;
-    if (beta == 0.0f) {
-      for (std::size_t j = 0; j < n; ++j) c_row[j] = 0.0f;
-    } else if (beta != 1.0f) {
-      for (std::size_t j = 0; j < n; ++j) c_row[j] *= beta;
-    }
-    if (trans_b == Transpose::yes) {
-      for (std::size_t j = 0; j < n; ++j) {
-        const float* b_row = b + j * ldb;
-        float sum = 0.0f;
-        for (std::size_t p = 0; p < k; ++p) sum += element(a, lda, trans_a, i, p) * b_row[p];
-        c_row[j] += sum;
-      }
-    } else {
-      for (std::size_t p = 0; p < k; ++p) {
-        const float a_ip = element(a, lda, trans_a, i, p);
-        const float* b_row = b + p * ldb;
-        for (std::size_t j = 0; j < n; ++j) c_row[j] += a_ip * b_row[j];
-      }
-    }
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    scale(m, n, beta, c, ldc);
+    return;
   }
+  const MatrixView op_a{a, lda, trans_a == Transpose::yes};
+  const MatrixView op_b{b, ldb, trans_b == Transpose::yes};
+  const bool parallel = num_threads() > 1 && m * n * k >= parallel_min_work;
+  gemm_blocked(micro_kernel(current_isa()), op_a, op_b, m, n, k, beta, c, ldc, parallel);
 }
 
 void matmul(const Tensor& a, const Tensor& b, Tensor& out) {

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 
+#include "core/cpu_features.hpp"
 #include "core/tensor.hpp"
 
 namespace tinyq {
@@ -29,8 +30,17 @@ void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, st
 
 // The definition, as a triple loop with a double accumulator: slow and obviously right.
 void gemm_reference(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
-                    std::size_t k, const float* a, std::size_t lda, const float* b,
-                    std::size_t ldb, float beta, float* c, std::size_t ldc);
+                    std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                    float beta, float* c, std::size_t ldc);
+
+// The instruction-set path gemm uses. The default is the widest the CPU
+// supports, or the one named by the environment variable TINYQ_ISA
+// (generic, avx2 or avx512) when it is set. Results can differ in the last
+// bits between paths (different tiles, fused vs separate multiply-add), but
+// never between thread counts on one path. set_gemm_isa throws Error when
+// the CPU lacks `isa`; so does the first gemm when TINYQ_ISA asks for one.
+void set_gemm_isa(Isa isa);
+Isa gemm_isa();
 
 // out = a · b          a [m, k], b [k, n]
 void matmul(const Tensor& a, const Tensor& b, Tensor& out);

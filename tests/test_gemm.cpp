@@ -1,0 +1,175 @@
+// gemm on every instruction-set path this CPU supports, against the triple
+// loop, on shapes that hit every edge: tiles cut short in m and n, k split
+// into several blocks, leading dimensions wider than the matrix, all four
+// transpose combinations, beta 0, 1 and other. Plus: results are bit-for-bit
+// the same for 1, 2 and 3 threads.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include "core/cpu_features.hpp"
+#include "core/gemm.hpp"
+#include "core/random.hpp"
+#include "core/thread_pool.hpp"
+
+using namespace tinyq;
+
+namespace {
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512})
+    if (cpu_supports(isa)) isas.push_back(isa);
+  return isas;
+}
+
+// Restores the gemm path and thread count a test changed.
+struct SettingsGuard {
+  Isa isa = gemm_isa();
+  std::size_t threads = num_threads();
+  ~SettingsGuard() {
+    set_gemm_isa(isa);
+    set_num_threads(threads);
+  }
+};
+
+std::vector<float> random_values(std::size_t count, Rng& rng) {
+  std::vector<float> v(count);
+  for (float& x : v) x = rng.uniform(-1.0f, 1.0f);
+  return v;
+}
+
+struct Case {
+  std::size_t m, n, k;
+  Transpose ta, tb;
+  float beta;
+  std::size_t pad;  // extra columns in every leading dimension
+};
+
+// Runs gemm and gemm_reference on the same random inputs and checks each
+// element to within float rounding of a k-term sum of terms at most 1.
+void check_against_reference(const Case& t, Rng& rng) {
+  const std::size_t a_rows = t.ta == Transpose::yes ? t.k : t.m;
+  const std::size_t a_cols = t.ta == Transpose::yes ? t.m : t.k;
+  const std::size_t b_rows = t.tb == Transpose::yes ? t.n : t.k;
+  const std::size_t b_cols = t.tb == Transpose::yes ? t.k : t.n;
+  const std::size_t lda = a_cols + t.pad, ldb = b_cols + t.pad, ldc = t.n + t.pad;
+  const auto a = random_values(a_rows * lda, rng);
+  const auto b = random_values(b_rows * ldb, rng);
+  auto c = random_values(t.m * ldc, rng);
+  if (t.beta == 0.0f)  // beta 0 must not read C, so poison it
+    for (float& x : c) x = std::numeric_limits<float>::quiet_NaN();
+  auto want = c;
+
+  gemm(t.ta, t.tb, t.m, t.n, t.k, a.data(), lda, b.data(), ldb, t.beta, c.data(), ldc);
+  gemm_reference(t.ta, t.tb, t.m, t.n, t.k, a.data(), lda, b.data(), ldb, t.beta, want.data(), ldc);
+  const double tolerance = 1e-6 * double(t.k + 4);
+  std::size_t bad = 0;
+  for (std::size_t i = 0; i < t.m; ++i)
+    for (std::size_t j = 0; j < t.n; ++j)
+      if (!(std::fabs(double(c[i * ldc + j]) - double(want[i * ldc + j])) <= tolerance)) ++bad;
+  CHECK(bad == 0);
+  // Padding columns of C are not part of the product and stay untouched.
+  if (t.pad > 0 && t.beta != 0.0f) CHECK(c[ldc - 1] == want[ldc - 1]);
+}
+
+}  // namespace
+
+TEST_CASE("gemm matches the reference on odd shapes, every path and transpose") {
+  SettingsGuard guard;
+  Rng rng(11);
+  const std::size_t shapes[][3] = {{1, 1, 1},     {7, 13, 5},   {13, 7, 29}, {1, 33, 17},
+                                   {65, 3, 31},   {19, 64, 1},  {12, 32, 8}, {25, 70, 400},
+                                   {64, 10, 128}, {3, 100, 769}};
+  for (Isa isa : supported_isas()) {
+    set_gemm_isa(isa);
+    for (auto [m, n, k] : shapes)
+      for (Transpose ta : {Transpose::no, Transpose::yes})
+        for (Transpose tb : {Transpose::no, Transpose::yes})
+          for (float beta : {0.0f, 1.0f, -0.5f})
+            for (std::size_t pad : {0, 3}) {
+              CAPTURE(isa_name(isa));
+              CAPTURE(m);
+              CAPTURE(n);
+              CAPTURE(k);
+              CAPTURE(static_cast<bool>(ta));
+              CAPTURE(static_cast<bool>(tb));
+              CAPTURE(beta);
+              CAPTURE(pad);
+              check_against_reference({m, n, k, ta, tb, beta, pad}, rng);
+            }
+  }
+}
+
+TEST_CASE("gemm with k = 0 scales C by beta") {
+  std::vector<float> c = {1.0f, 2.0f, std::numeric_limits<float>::quiet_NaN(), 4.0f};
+  gemm(Transpose::no, Transpose::no, 1, 2, 0, nullptr, 1, nullptr, 2, 0.5f, c.data(), 2);
+  CHECK(c[0] == 0.5f);
+  CHECK(c[1] == 1.0f);
+  gemm(Transpose::no, Transpose::no, 1, 2, 0, nullptr, 1, nullptr, 2, 0.0f, c.data() + 2, 2);
+  CHECK(c[2] == 0.0f);
+  CHECK(c[3] == 0.0f);
+}
+
+TEST_CASE("gemm gives the same bits for 1, 2 and 3 threads") {
+  SettingsGuard guard;
+  Rng rng(5);
+  // Wide (split by columns), tall (split by rows), and the MLP's shapes.
+  const std::size_t shapes[][3] = {{70, 300, 200}, {500, 40, 300}, {64, 256, 784}, {256, 784, 64}};
+  for (Isa isa : supported_isas()) {
+    set_gemm_isa(isa);
+    for (auto [m, n, k] : shapes)
+      for (Transpose ta : {Transpose::no, Transpose::yes})
+        for (Transpose tb : {Transpose::no, Transpose::yes}) {
+          CAPTURE(isa_name(isa));
+          CAPTURE(m);
+          CAPTURE(n);
+          const auto a = random_values(m * k, rng), b = random_values(k * n, rng);
+          const auto c0 = random_values(m * n, rng);
+          const std::size_t lda = ta == Transpose::yes ? m : k;
+          const std::size_t ldb = tb == Transpose::yes ? k : n;
+          std::vector<std::vector<float>> results;
+          for (std::size_t threads : {1, 2, 3}) {
+            set_num_threads(threads);
+            auto c = c0;
+            gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, 1.0f, c.data(), n);
+            results.push_back(c);
+          }
+          CHECK(results[0] == results[1]);
+          CHECK(results[0] == results[2]);
+        }
+  }
+}
+
+TEST_CASE("matmul wrappers agree with gemm on the Dense shapes") {
+  Rng rng(8);
+  Tensor x({64, 784}), w({256, 784}), g({64, 256}), out;
+  for (Tensor* t : {&x, &w, &g})
+    for (float& v : t->values()) v = rng.uniform(-1.0f, 1.0f);
+  std::vector<float> want(256 * 784);
+
+  matmul_transposed_b(x, w, out);  // forward: X · Wᵀ
+  gemm_reference(Transpose::no, Transpose::yes, 64, 256, 784, x.data(), 784, w.data(), 784, 0.0f,
+                 want.data(), 256);
+  for (std::size_t i = 0; i < 64 * 256; ++i) REQUIRE(std::fabs(out[i] - want[i]) < 1e-3f);
+
+  matmul(g, w, out);  // backward: G · W
+  gemm_reference(Transpose::no, Transpose::no, 64, 784, 256, g.data(), 256, w.data(), 784, 0.0f,
+                 want.data(), 784);
+  for (std::size_t i = 0; i < 64 * 784; ++i) REQUIRE(std::fabs(out[i] - want[i]) < 1e-3f);
+
+  matmul_transposed_a(g, x, out);  // backward: Gᵀ · X
+  gemm_reference(Transpose::yes, Transpose::no, 256, 784, 64, g.data(), 256, x.data(), 784, 0.0f,
+                 want.data(), 784);
+  for (std::size_t i = 0; i < 256 * 784; ++i) REQUIRE(std::fabs(out[i] - want[i]) < 1e-3f);
+}
+
+TEST_CASE("instruction-set names round-trip") {
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) CHECK(parse_isa(isa_name(isa)) == isa);
+  CHECK_FALSE(parse_isa("sse9").has_value());
+  CHECK(cpu_supports(Isa::generic));
+  CHECK(cpu_supports(best_supported_isa()));
+}
