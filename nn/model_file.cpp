@@ -107,6 +107,9 @@ std::vector<std::uint8_t> serialize_model(const Sequential& model) {
   out.u32(static_cast<std::uint32_t>(model.size()));
   for (std::size_t i = 0; i < model.size(); ++i) {
     const Layer& layer = model.layer(i);
+    if (layer.kind().size() > max_kind_length)
+      throw Error("layer " + std::to_string(i) + ": kind tag \"" + layer.kind() +
+                  "\" is longer than " + std::to_string(max_kind_length) + " bytes");
     BinaryWriter payload;
     layer.save(payload);
     out.string(layer.kind());

@@ -5,18 +5,22 @@
 //   8       4     version (u32) = 1
 //   12      4     layer count (u32)
 //   then per layer:
-//           4+n   kind: u32 length + ASCII tag ("dense", "relu", "quantized_dense")
+//           4+n   kind: u32 length (at most 64) + ASCII tag ("dense", "relu", ...)
 //           8     payload length in bytes (u64)
 //           ...   payload, written by Layer::save, read by the kind's loader
 //   end-4   4     CRC-32 (IEEE, as in gzip) of every byte before it
 //
-// A Dense payload is: u32 in, u32 out, then out*in f32 weights (row-major,
-// [out, in]) and out f32 biases. ReLU has an empty payload.
+// A Dense payload is: u32 in, u32 out (both >= 1), then out*in f32 weights
+// (row-major, [out, in]) and out f32 biases. ReLU has an empty payload.
+// All integers are little-endian; floats are their IEEE-754 bit patterns.
 //
 // Loading refuses, with an error naming the file: a wrong magic, an unknown
-// version, a bad checksum, truncation, trailing bytes, an unknown kind, a
-// payload that does not match its declared length, and layers whose widths
-// do not fit together. Saving writes a temporary file in the same folder and
+// version, zero layers, a bad checksum, truncation, trailing bytes, an
+// unknown kind, a payload that does not match its declared length (the
+// loader reads fewer or more bytes), sizes larger than the bytes left (refused
+// before allocating), and layers whose widths do not fit together. The
+// framing is walked and the CRC checked before any loader runs. Files over
+// 1 GiB are refused unread. Saving writes a temporary file in the same folder and
 // renames it over the target, so a failure never leaves a half-written model.
 //
 // nn knows nothing of quantization: loaders are looked up in a LayerRegistry.

@@ -39,6 +39,7 @@ void check_fits(const std::optional<std::size_t>& produced, const Layer& layer, 
 Sequential::Sequential(const Sequential& other) {
   layers_.reserve(other.layers_.size());
   for (const auto& layer : other.layers_) layers_.push_back(layer->clone());
+  collect_parameters();
 }
 
 Sequential& Sequential::operator=(const Sequential& other) {
@@ -50,6 +51,7 @@ void Sequential::add(std::unique_ptr<Layer> layer) {
   if (!layer) throw Error("Sequential::add: null layer");
   check_fits(width_after(layers_, layers_.size()), *layer, layers_.size());
   layers_.push_back(std::move(layer));
+  collect_parameters();
 }
 
 void Sequential::replace(std::size_t i, std::unique_ptr<Layer> layer) {
@@ -67,6 +69,7 @@ void Sequential::replace(std::size_t i, std::unique_ptr<Layer> layer) {
                 std::to_string(*produced) + " outputs, the next layers expect " +
                 std::to_string(*expected));
   layers_[i] = std::move(layer);
+  collect_parameters();
 }
 
 const Tensor& Sequential::forward(const Tensor& x) {
@@ -81,18 +84,15 @@ void Sequential::backward(const Tensor& grad_output) {
   for (std::size_t i = layers_.size(); i > 0; --i) grad = &layers_[i - 1]->backward(*grad, i > 1);
 }
 
-std::vector<Parameter> Sequential::parameters() {
-  std::vector<Parameter> all;
+void Sequential::collect_parameters() {
+  parameters_.clear();
   for (auto& layer : layers_)
-    for (auto& p : layer->parameters()) all.push_back(p);
-  return all;
+    for (auto& p : layer->parameters()) parameters_.push_back(std::move(p));
 }
 
 std::size_t Sequential::parameter_count() const {
   std::size_t count = 0;
-  // parameters() is non-const (it hands out mutable pointers); counting does not mutate.
-  for (const auto& layer : layers_)
-    for (const auto& p : layer->parameters()) count += p.value->size();
+  for (const auto& p : parameters_) count += p.value->size();
   return count;
 }
 

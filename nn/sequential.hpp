@@ -31,7 +31,9 @@ class Sequential {
   // Runs every layer's backward in reverse; the first skips dL/dx.
   void backward(const Tensor& grad_output);
 
-  std::vector<Parameter> parameters();
+  // Every layer's parameters, in order. Collected when layers are added or
+  // replaced and kept, so a training step asks for them without allocating.
+  const std::vector<Parameter>& parameters() { return parameters_; }
   std::size_t parameter_count() const;  // number of trainable floats
 
   std::size_t size() const { return layers_.size(); }
@@ -46,7 +48,12 @@ class Sequential {
   std::string describe() const;  // "Dense(784 -> 256) -> ReLU -> ..."
 
  private:
+  void collect_parameters();
+
   std::vector<std::unique_ptr<Layer>> layers_;
+  // Points into the layers, which live on the heap: moving a Sequential keeps
+  // these valid; copying re-collects them from the new layers.
+  std::vector<Parameter> parameters_;
 };
 
 // The MLP train_mnist builds: Dense(in -> h1), ReLU, ..., Dense(h_last -> out).

@@ -94,3 +94,15 @@ TEST_CASE("an empty model refuses to run") {
   CHECK_THROWS_AS(model.forward(Tensor({1, 1})), Error);
   CHECK_THROWS_AS(model.add(nullptr), Error);
 }
+
+TEST_CASE("parameters point into this model's own layers after a copy, move or replace") {
+  Sequential model = make_mlp(3, {4}, 2, 5);
+  Sequential copy = model;
+  REQUIRE(copy.parameters().size() == 4);
+  CHECK(copy.parameters()[0].value == &static_cast<Dense&>(copy.layer(0)).weight());
+  Sequential moved = std::move(copy);
+  CHECK(moved.parameters()[0].value == &static_cast<Dense&>(moved.layer(0)).weight());
+  moved.replace(2, std::make_unique<Dense>(4, 2));
+  CHECK(moved.parameters()[2].value == &static_cast<Dense&>(moved.layer(2)).weight());
+  CHECK(moved.parameter_count() == 3 * 4 + 4 + 4 * 2 + 2);
+}
