@@ -8,11 +8,21 @@
 // all-equal values, NaN/inf (skipped) and huge ranges all give a valid plot.
 // Inconsistent arguments (x and y of different lengths, absurd sizes) throw
 // tinyq::Error.
+//
+// Example:
+//   LineChart chart;
+//   chart.title = "training";
+//   chart.x_label = "epoch";
+//   chart.y_label = "loss";
+//   Series& loss = chart.series.emplace_back();
+//   loss.label = "train loss";
+//   loss.x = epochs;
+//   loss.y = losses;
+//   const std::string svg = render_line_chart(chart);  // then write it to a .svg file
 #pragma once
 
 #include <cstddef>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace tinyq {
@@ -53,20 +63,5 @@ std::string render_histogram(const Histogram& histogram);
 // each in a cell as large as the largest panel, under a common title.
 std::string render_panels(const std::vector<std::string>& panel_svgs, std::size_t columns,
                           const std::string& title);
-
-// --- building blocks, public so that tests can check them ---
-
-// Tick positions t0 < t1 < ... with a constant step of 1, 2 or 5 times a power
-// of ten, with t0 <= lo and t_last >= hi, and about `target` intervals (at
-// most target + 1). lo == hi or non-finite bounds still give >= 2 ticks.
-std::vector<double> nice_ticks(double lo, double hi, std::size_t target = 6);
-
-// A tick label with as many decimals as the step needs: "0.25", "-3",
-// "1.5e+08".
-std::string format_tick(double value, double step);
-
-// Escapes & < > " ' and replaces bytes that XML 1.0 does not allow (control
-// characters, invalid UTF-8) with '?', so any label gives well-formed XML.
-std::string xml_escape(std::string_view text);
 
 }  // namespace tinyq

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/svg_elements.hpp"
 #include "apps/svg_plot.hpp"
 #include "core/error.hpp"
 
@@ -156,17 +157,18 @@ TEST_CASE("nice_ticks places decimal ticks exactly") {
 }
 
 TEST_CASE("nice_ticks handles degenerate bounds") {
-  for (auto [lo, hi] : {std::pair{0.0, 0.0},
-                        {5.0, 5.0},
-                        {-3.0, -3.0},
-                        {kNaN, 1.0},
-                        {0.0, kInf},
-                        {1e308, 1e308},
-                        {-1e308, 1e308},
-                        {1.0, std::nextafter(1.0, 2.0)},
-                        {1e-320, 1e-320},
-                        {0.0, 1e-310},
-                        {4.0, 2.0}}) {
+  for (const auto& bounds : {std::pair{0.0, 0.0},
+                             {5.0, 5.0},
+                             {-3.0, -3.0},
+                             {kNaN, 1.0},
+                             {0.0, kInf},
+                             {1e308, 1e308},
+                             {-1e308, 1e308},
+                             {1.0, std::nextafter(1.0, 2.0)},
+                             {1e-320, 1e-320},
+                             {0.0, 1e-310},
+                             {4.0, 2.0}}) {
+    const double lo = bounds.first, hi = bounds.second;
     CAPTURE(lo);
     CAPTURE(hi);
     const auto t = tinyq::nice_ticks(lo, hi, 6);
@@ -283,6 +285,15 @@ TEST_CASE("a histogram draws one line per finite level and bars within the bin c
   CHECK(bars >= 20);
   CHECK(bars <= 40);
   CHECK(count(svg, ">int8 levels (255)</text>") == 1);
+}
+
+TEST_CASE("a histogram of evenly spread values fills every bin") {
+  tinyq::Histogram h;
+  for (int i = 0; i < 1000; ++i) h.values.push_back(i * 0.001);
+  h.bins = 10;
+  const std::string svg = tinyq::render_histogram(h);
+  check_document(svg);
+  CHECK(count(svg, "<rect") == 1 + 10 + 1);  // background, bars, legend swatch
 }
 
 TEST_CASE("a histogram of equal, empty or huge values is still valid") {
