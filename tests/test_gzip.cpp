@@ -39,8 +39,8 @@ void put_le32(Bytes& out, std::uint32_t v) {
 Bytes gzip_file(std::uint8_t flags, const Bytes& optional_fields, const Bytes& deflate,
                 const std::string& original) {
   Bytes out = {0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 3};
-  out.insert(out.end(), optional_fields.begin(), optional_fields.end());
-  out.insert(out.end(), deflate.begin(), deflate.end());
+  for (std::uint8_t b : optional_fields) out.push_back(b);
+  for (std::uint8_t b : deflate) out.push_back(b);
   put_le32(out, tinyq::crc32(bytes_of(original)));
   put_le32(out, static_cast<std::uint32_t>(original.size()));
   return out;
