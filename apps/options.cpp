@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <new>
 
@@ -13,8 +14,8 @@ Options::Options(std::string program, std::string summary)
   add_flag("help", "print this help and exit");
 }
 
-void Options::add(const std::string& name, const std::string& value_name,
-                  const std::string& help, const std::string& default_value) {
+void Options::add(const std::string& name, const std::string& value_name, const std::string& help,
+                  const std::string& default_value) {
   order_.push_back(name);
   specs_[name] = Spec{value_name, help, default_value, false};
 }
@@ -39,12 +40,12 @@ bool Options::parse(int argc, const char* const* argv) {
     if (it == specs_.end()) throw UsageError("unknown option --" + name);
     if (it->second.is_flag) {
       if (value) throw UsageError("option --" + name + " takes no value");
-      values_[name] = "1";
+      values_[name] = std::string(1, '1');
       continue;
     }
     if (!value) {
-      if (i + 1 >= argc) throw UsageError("option --" + name + " needs a value (" +
-                                          it->second.value_name + ")");
+      if (i + 1 >= argc)
+        throw UsageError("option --" + name + " needs a value (" + it->second.value_name + ")");
       value = argv[++i];
     }
     if (values_.count(name)) throw UsageError("option --" + name + " given twice");
@@ -61,9 +62,15 @@ std::string Options::help() const {
   std::string out = "usage: " + program_ + " [options]\n" + summary_ + "\n\noptions:\n";
   for (const auto& name : order_) {
     const Spec& s = specs_.at(name);
-    std::string left = "  --" + name + (s.is_flag ? "" : " " + s.value_name);
-    if (left.size() < 28) left.resize(28, ' ');
-    else left += "\n" + std::string(28, ' ');
+    std::string left = "  --";
+    left += name;
+    if (!s.is_flag) left.append(" ").append(s.value_name);
+    if (left.size() < 28) {
+      left.resize(28, ' ');
+    } else {
+      left += '\n';
+      left.append(28, ' ');
+    }
     out += left + s.help;
     if (!s.default_value.empty()) out += " (default: " + s.default_value + ")";
     out += "\n";
@@ -77,7 +84,9 @@ const Options::Spec& Options::spec(const std::string& name) const {
   return it->second;
 }
 
-bool Options::given(const std::string& name) const { return values_.count(name) != 0; }
+bool Options::given(const std::string& name) const {
+  return values_.count(name) != 0;
+}
 
 bool Options::has(const std::string& name) const {
   return given(name) || !spec(name).default_value.empty();
@@ -105,8 +114,7 @@ std::optional<std::string> Options::optional_text(const std::string& name) const
 }
 
 void Options::bad_value(const std::string& name, const std::string& expected) const {
-  throw UsageError("option --" + name + ": expected " + expected + ", found '" + text(name) +
-                   "'");
+  throw UsageError("option --" + name + ": expected " + expected + ", found '" + text(name) + "'");
 }
 
 namespace {
@@ -168,9 +176,22 @@ std::string Options::choice(const std::string& name,
   std::string list;
   for (const auto& c : choices) {
     if (c == s) return s;
-    list += (list.empty() ? "" : "|") + c;
+    if (!list.empty()) list += '|';
+    list += c;
   }
   bad_value(name, "one of " + list);
+}
+
+void require_distinct_paths(const std::string& input_option, const std::string& input,
+                            const std::string& output_option, const std::string& output) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool same = fs::exists(output, ec)
+                        ? fs::equivalent(input, output, ec)
+                        : fs::weakly_canonical(input, ec) == fs::weakly_canonical(output, ec);
+  if (same)
+    throw UsageError("--" + output_option + " " + output + " is the --" + input_option +
+                     " file; choose another output");
 }
 
 int run_program(const std::string& program, int (*body)(int, const char* const*), int argc,

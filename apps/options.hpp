@@ -42,7 +42,7 @@ class Options {
   std::string help() const;
   const std::string& program() const { return program_; }
 
-  bool has(const std::string& name) const;  // given on the command line, or has a default
+  bool has(const std::string& name) const;    // given on the command line, or has a default
   bool given(const std::string& name) const;  // given on the command line
   bool flag(const std::string& name) const;
   std::string text(const std::string& name) const;
@@ -70,6 +70,11 @@ class Options {
   std::map<std::string, Spec> specs_;
   std::map<std::string, std::string> values_;
 };
+
+// Throws UsageError when output names the same file as input (so a failed
+// run could never destroy its own input).
+void require_distinct_paths(const std::string& input_option, const std::string& input,
+                            const std::string& output_option, const std::string& output);
 
 // Runs a program's body and turns exceptions into `error: ...` on stderr and
 // the documented exit statuses: 0 success, 1 runtime error, 2 usage error.

@@ -6,7 +6,9 @@
 
 namespace tinyq {
 
-bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+bool stdout_is_terminal() {
+  return ::isatty(STDOUT_FILENO) == 1;
+}
 
 ProgressBar::ProgressBar(std::size_t total, std::string unit)
     : total_(total),
@@ -15,7 +17,9 @@ ProgressBar::ProgressBar(std::size_t total, std::string unit)
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+  finish();
+}
 
 void ProgressBar::update(std::size_t done) {
   if (!enabled_) return;

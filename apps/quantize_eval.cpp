@@ -1,0 +1,204 @@
+// quantize_eval: quantize a trained model and show what it costs and buys.
+//
+// Given a float model and no scheme options it runs the default sweep (the
+// original per-tensor asymmetric 8-bit method, symmetric per-channel 8-bit,
+// and 4-bit per-group) and prints one table against the float model. With a
+// scheme option it evaluates that one format, and --out saves that quantized
+// model. Given an already quantized model it evaluates it as it is.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "apps/data_location.hpp"
+#include "apps/json.hpp"
+#include "apps/model_evaluation.hpp"
+#include "apps/options.hpp"
+#include "core/file_io.hpp"
+#include "core/thread_pool.hpp"
+#include "data/mnist.hpp"
+#include "nn/model_file.hpp"
+#include "quant/quantize_model.hpp"
+#include "quant/quantized_dense.hpp"
+#include "quant/registry.hpp"
+#include "quant/report.hpp"
+
+namespace tinyq {
+namespace {
+
+struct Row {
+  std::string scheme, granularity;
+  int bits = 32;
+  std::size_t group_size = 0;
+  ModelScore score;
+  std::optional<WeightError> error;  // absent for float, and for a model loaded quantized
+};
+
+// The format of a quantized model's first quantized layer (for its table row).
+std::optional<QuantFormat> format_of(const Sequential& model) {
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (const auto* q = dynamic_cast<const QuantizedDense*>(&model.layer(i)))
+      return q->weight().format;
+  return std::nullopt;
+}
+
+std::string granularity_text(const QuantFormat& format) {
+  return format.granularity == Granularity::group ? "group-" + std::to_string(format.group_size)
+                                                  : to_string(format.granularity);
+}
+
+void print_table(const std::optional<Row>& float_row, const std::vector<Row>& rows) {
+  std::printf("%-11s %-12s %4s  %8s  %7s  %9s  %6s  %10s  %7s  %11s\n", "scheme", "granularity",
+              "bits", "accuracy", "change", "bytes", "ratio", "weight RMS", "SQNR", "samples/s");
+  auto print = [&](const Row& row) {
+    char change[16] = "", ratio[16] = "", rms[16] = "", sqnr[16] = "";
+    if (float_row && &row != &*float_row) {
+      std::snprintf(change, sizeof change, "%+.2f",
+                    100.0 * (row.score.accuracy - float_row->score.accuracy));
+      std::snprintf(ratio, sizeof ratio, "%.2fx",
+                    double(float_row->score.bytes) / double(row.score.bytes));
+    }
+    if (row.error) {
+      std::snprintf(rms, sizeof rms, "%.3g", row.error->rmse);
+      if (std::isfinite(row.error->sqnr_db))
+        std::snprintf(sqnr, sizeof sqnr, "%.1f dB", row.error->sqnr_db);
+      else
+        std::snprintf(sqnr, sizeof sqnr, "exact");
+    }
+    std::printf("%-11s %-12s %4d  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %11.0f\n", row.scheme.c_str(),
+                row.granularity.c_str(), row.bits, 100.0 * row.score.accuracy, change,
+                row.score.bytes, ratio, rms, sqnr, row.score.samples_per_second);
+  };
+  if (float_row) print(*float_row);
+  for (const auto& row : rows) print(row);
+}
+
+Json row_json(const Row& row) {
+  Json j = Json::object();
+  j.set("scheme", row.scheme)
+      .set("granularity", row.granularity)
+      .set("bits", row.bits)
+      .set("group_size", Json(std::uint64_t(row.group_size)))
+      .set("accuracy", row.score.accuracy)
+      .set("bytes", Json(std::uint64_t(row.score.bytes)))
+      .set("weight_rmse", row.error ? Json(row.error->rmse) : Json())
+      .set("sqnr_db", row.error ? Json(row.error->sqnr_db) : Json())
+      .set("samples_per_second", row.score.samples_per_second);
+  return j;
+}
+
+int quantize_eval(int argc, const char* const* argv) {
+  Options options("quantize_eval",
+                  "Quantize a trained tinyq model and evaluate accuracy, size and speed.");
+  options.add("model", "FILE", "a model written by train_mnist (float) or by --out (quantized)");
+  options.add("data", "DIR", "folder holding t10k- images and labels (see README)");
+  options.add("scheme", "NAME", "evaluate one format: asymmetric or symmetric");
+  options.add("granularity", "NAME", "tensor, channel or group (with --scheme)", "");
+  options.add("group-size", "G", "inputs per group: a power of two >= 16", "64");
+  options.add("bits", "B", "bits per weight, 2 to 8", "8");
+  options.add("keep-float", "LIST", "layer indices to keep in float, e.g. 4");
+  options.add("out", "FILE", "save the quantized model (needs --scheme)");
+  options.add("report", "FILE.json", "also write a JSON report");
+  options.add("threads", "T", "worker threads",
+              std::to_string(std::max(1u, std::thread::hardware_concurrency())));
+  if (!options.parse(argc, argv)) return 0;
+
+  const std::string model_path = options.text("model");
+  const bool single = options.given("scheme") || options.given("granularity") ||
+                      options.given("bits") || options.given("group-size") ||
+                      options.given("keep-float");
+  QuantConfig config;
+  if (single) {
+    config.scheme = parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
+    config.granularity =
+        options.given("granularity")
+            ? parse_granularity(options.choice("granularity", {"tensor", "channel", "group"}))
+            : Granularity::tensor;
+    config.bits = static_cast<int>(options.whole_number("bits", 2, 8));
+    config.group_size = options.whole_number("group-size", 16, 1u << 20);
+    if (config.granularity == Granularity::group &&
+        (config.group_size & (config.group_size - 1)) != 0)
+      throw UsageError("option --group-size: expected a power of two >= 16, found '" +
+                       options.text("group-size") + "'");
+    if (options.given("keep-float")) config.keep_float = options.number_list("keep-float", 0, 1024);
+  }
+  const auto out_path = options.optional_text("out");
+  if (out_path && !single) throw UsageError("--out needs --scheme: it saves one quantized model");
+  if (out_path) require_distinct_paths("model", model_path, "out", *out_path);
+  const auto report_path = options.optional_text("report");
+  if (report_path) require_distinct_paths("model", model_path, "report", *report_path);
+  set_num_threads(options.whole_number("threads", 1, 256));
+
+  Sequential model = load_model(model_path, all_layers());
+  const std::filesystem::path folder = locate_data(options.optional_text("data"));
+  const Dataset test = load_mnist_split(folder, "t10k");
+  std::cout << "model: " << model_path << ": " << model.describe() << "\n"
+            << "data: " << folder.string() << " (" << test.size() << " test images)\n\n";
+
+  std::optional<Row> float_row;
+  std::vector<Row> rows;
+  std::optional<Sequential> saved;
+  if (is_quantized(model)) {
+    if (single) throw UsageError("the model is already quantized; give no scheme options");
+    const QuantFormat format = *format_of(model);
+    rows.push_back({to_string(format.scheme), granularity_text(format), format.bits,
+                    format.granularity == Granularity::group ? format.group_size : 0,
+                    score_model(model, test.images, test.labels), std::nullopt});
+  } else {
+    float_row =
+        Row{"float", "-", 32, 0, score_model(model, test.images, test.labels), std::nullopt};
+    std::vector<QuantConfig> configs;
+    if (single) {
+      configs.push_back(config);
+    } else {
+      configs.push_back({Scheme::asymmetric, Granularity::tensor, 8, 64, {}});
+      configs.push_back({Scheme::symmetric, Granularity::channel, 8, 64, {}});
+      configs.push_back({Scheme::asymmetric, Granularity::group, 4, 64, {}});
+    }
+    for (const auto& c : configs) {
+      Sequential quantized = quantize_model(model, c);
+      rows.push_back({to_string(c.scheme), granularity_text(c.format()), c.bits,
+                      c.granularity == Granularity::group ? c.group_size : 0,
+                      score_model(quantized, test.images, test.labels),
+                      weight_error(model, quantized)});
+      if (single) {
+        std::cout << format_report(quantization_report(model, quantized)) << "\n";
+        saved = std::move(quantized);
+      }
+    }
+  }
+  print_table(float_row, rows);
+
+  if (out_path && saved) {
+    const auto bytes = serialize_model(*saved);
+    write_file_atomically(*out_path, bytes);
+    std::cout << "\nsaved " << *out_path << " (" << bytes.size() << " bytes)\n";
+  }
+  if (report_path) {
+    Json results = Json::array();
+    for (const auto& row : rows) results.push(row_json(row));
+    Json float_json;
+    if (float_row)
+      float_json = Json::object()
+                       .set("accuracy", float_row->score.accuracy)
+                       .set("bytes", Json(std::uint64_t(float_row->score.bytes)))
+                       .set("samples_per_second", float_row->score.samples_per_second);
+    Json report = Json::object();
+    report.set("model", model_path).set("float", float_json).set("results", std::move(results));
+    const std::string text = report.dump();
+    write_file_atomically(*report_path,
+                          {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace tinyq
+
+int main(int argc, char** argv) {
+  return tinyq::run_program("quantize_eval", tinyq::quantize_eval, argc, argv);
+}

@@ -1,0 +1,178 @@
+// train_mnist: train a multilayer perceptron on MNIST-format IDX files.
+//
+// The whole job in one readable pass: find the data, build the MLP, then for
+// each epoch shuffle, run minibatch SGD (forward, loss, backward, update),
+// measure held-out accuracy, and finally save the model atomically. The
+// math lives in the library (nn/dense.cpp, nn/softmax_cross_entropy.cpp,
+// nn/sgd.cpp); this file only wires it together and reports.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include "apps/data_location.hpp"
+#include "apps/json.hpp"
+#include "apps/options.hpp"
+#include "apps/progress.hpp"
+#include "core/file_io.hpp"
+#include "core/thread_pool.hpp"
+#include "data/augment.hpp"
+#include "data/batcher.hpp"
+#include "data/mnist.hpp"
+#include "nn/lr_schedule.hpp"
+#include "nn/model_file.hpp"
+#include "nn/sequential.hpp"
+#include "nn/sgd.hpp"
+#include "nn/softmax_cross_entropy.hpp"
+#include "nn/train_step.hpp"
+
+namespace tinyq {
+namespace {
+
+constexpr std::size_t classes = 10;
+
+// The schedules by name: cosine decays to zero over the whole run (per
+// batch), step divides the rate by 10 at one third and two thirds of it.
+LearningRateSchedule make_schedule(const std::string& name, double lr, std::size_t total_steps) {
+  const auto rate = static_cast<float>(lr);
+  switch (parse_schedule_kind(name)) {
+    case ScheduleKind::constant:
+      return LearningRateSchedule::constant(rate);
+    case ScheduleKind::step:
+      return LearningRateSchedule::step(rate, std::max<std::size_t>(1, total_steps / 3), 0.1f);
+    case ScheduleKind::cosine:
+      return LearningRateSchedule::cosine(rate, total_steps);
+  }
+  throw Error("unknown schedule " + name);
+}
+
+struct EpochRecord {
+  std::size_t epoch;
+  double loss, train_accuracy, test_accuracy, seconds, samples_per_second;
+};
+
+int train_mnist(int argc, const char* const* argv) {
+  Options options("train_mnist",
+                  "Train an MLP on MNIST-format IDX files (raw or .gz) and save it.");
+  options.add("data", "DIR", "folder holding train-/t10k- images and labels (see README)");
+  options.add("epochs", "N", "passes over the training set", "20");
+  options.add("hidden", "LIST", "hidden layer widths, comma-separated", "256,128");
+  options.add("batch", "N", "minibatch size", "64");
+  options.add("lr", "RATE", "peak learning rate", "0.1");
+  options.add("momentum", "M", "SGD momentum", "0.9");
+  options.add("weight-decay", "WD", "L2 weight decay added to the gradient", "0");
+  options.add("schedule", "NAME", "learning-rate schedule: constant, step or cosine", "cosine");
+  options.add("shift", "PIXELS", "augment: move training images by up to this many pixels", "2");
+  options.add("seed", "S", "seed for initialization and shuffling", "1");
+  options.add("threads", "T", "worker threads",
+              std::to_string(std::max(1u, std::thread::hardware_concurrency())));
+  options.add("out", "FILE", "where to save the trained model", "mnist_mlp.tqm");
+  options.add("report", "FILE.json", "also write a JSON report of the run");
+  if (!options.parse(argc, argv)) return 0;
+
+  const auto epochs = options.whole_number("epochs", 1, 10000);
+  const auto hidden = options.number_list("hidden", 1, 65536);
+  const auto batch = options.whole_number("batch", 1, 65536);
+  const double lr = options.real_number("lr", 0.0, 100.0);
+  const double momentum = options.real_number("momentum", 0.0, 0.999);
+  const double weight_decay = options.real_number("weight-decay", 0.0, 1.0);
+  const std::string schedule_name = options.choice("schedule", {"constant", "step", "cosine"});
+  const auto max_shift = options.whole_number("shift", 0, 8);
+  const auto seed = options.whole_number("seed", 0, UINT64_MAX);
+  set_num_threads(options.whole_number("threads", 1, 256));
+  const std::filesystem::path out_path = options.text("out");
+  const auto report_path = options.optional_text("report");
+
+  const std::filesystem::path folder = locate_data(options.optional_text("data"));
+  std::cout << "data: " << folder.string() << "\n";
+  const Mnist data = load_mnist(folder);
+  const std::size_t features = data.train.images.dim(1);
+  std::cout << "train " << data.train.size() << " images, held-out " << data.test.size()
+            << " images, " << data.train.rows << "x" << data.train.cols << " pixels\n";
+
+  Sequential model = make_mlp(features, hidden, classes, seed);
+  std::cout << "model: " << model.describe() << ", " << model.parameter_count() << " parameters\n";
+
+  Batcher batcher(data.train, batch, seed);
+  const std::size_t total_steps = epochs * batcher.batches_per_epoch();
+  const LearningRateSchedule schedule = make_schedule(schedule_name, lr, total_steps);
+  Sgd sgd({static_cast<float>(lr), static_cast<float>(momentum), static_cast<float>(weight_decay)});
+  SoftmaxCrossEntropy loss;
+
+  RandomShift shift(max_shift, seed + 1);
+  Tensor images;
+  std::vector<std::uint8_t> labels;
+  std::vector<EpochRecord> history;
+  std::size_t step = 0;
+  for (std::size_t epoch = 1; epoch <= epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    ProgressBar bar(data.train.size(), "samples");
+    double loss_sum = 0.0;
+    std::size_t correct = 0, seen = 0;
+    batcher.start_epoch();
+    while (batcher.next(images, labels)) {
+      shift.apply(images, data.train.rows, data.train.cols);
+      std::size_t batch_correct = 0;
+      const float batch_loss =
+          train_step(model, loss, sgd, images, labels, schedule.rate(step++), &batch_correct);
+      if (!std::isfinite(batch_loss))
+        throw Error("training diverged: loss is " + std::to_string(batch_loss) + " in epoch " +
+                    std::to_string(epoch) + "; try a smaller --lr (no model written)");
+      loss_sum += double(batch_loss) * double(labels.size());
+      correct += batch_correct;
+      seen += labels.size();
+      bar.update(seen);
+    }
+    bar.finish();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const Evaluation held_out = evaluate(model, data.test.images, data.test.labels, 1000);
+    const EpochRecord record{
+        epoch,   loss_sum / double(seen), double(correct) / double(seen), held_out.accuracy(),
+        seconds, double(seen) / seconds};
+    history.push_back(record);
+    std::printf(
+        "epoch %3zu/%zu  loss %.4f  train %6.2f%%  held-out %6.2f%%  %6.2f s  %8.0f samples/s\n",
+        epoch, static_cast<std::size_t>(epochs), record.loss, 100 * record.train_accuracy,
+        100 * record.test_accuracy, record.seconds, record.samples_per_second);
+    std::fflush(stdout);
+  }
+
+  const auto bytes = serialize_model(model);
+  write_file_atomically(out_path, bytes);
+  std::cout << "saved " << out_path.string() << " (" << bytes.size() << " bytes)\n";
+
+  if (report_path) {
+    Json epochs_json = Json::array();
+    for (const auto& r : history) {
+      epochs_json.push(Json::object()
+                           .set("epoch", Json(std::uint64_t(r.epoch)))
+                           .set("loss", r.loss)
+                           .set("train_accuracy", r.train_accuracy)
+                           .set("test_accuracy", r.test_accuracy)
+                           .set("seconds", r.seconds)
+                           .set("samples_per_second", r.samples_per_second));
+    }
+    Json report = Json::object();
+    report.set("data", folder.string())
+        .set("model", model.describe())
+        .set("parameters", Json(std::uint64_t(model.parameter_count())))
+        .set("model_bytes", Json(std::uint64_t(bytes.size())))
+        .set("test_accuracy", history.back().test_accuracy)
+        .set("epochs", std::move(epochs_json));
+    const std::string text = report.dump();
+    write_file_atomically(*report_path,
+                          {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace tinyq
+
+int main(int argc, char** argv) {
+  return tinyq::run_program("train_mnist", tinyq::train_mnist, argc, argv);
+}
