@@ -109,3 +109,28 @@ TEST_CASE("schedules reject impossible parameters") {
   CHECK_THROWS_AS(LearningRateSchedule::cosine(0.1f, 0), Error);
   CHECK_THROWS_AS(LearningRateSchedule::constant(-0.1f), Error);
 }
+
+TEST_CASE("a large tensor, updated in parallel chunks, follows the same rule element by element") {
+  const std::size_t n = 100003;  // above the parallel threshold, not a multiple of the grain
+  std::vector<float> w(n), g(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    w[i] = static_cast<float>(i % 97) / 97.0f - 0.5f;
+    g[i] = static_cast<float>(i % 31) / 31.0f - 0.5f;
+  }
+  OneParameter p(w, g);
+  Sgd sgd({.learning_rate = 0.05f, .momentum = 0.9f, .weight_decay = 0.01f});
+  sgd.step(p.list());
+  sgd.step(p.list());
+  for (std::size_t i = 0; i < n; ++i) {
+    // The two steps of the rule. A tolerance, not ==, because the compiler may
+    // fuse multiply-adds differently in the library's loop and this one.
+    float v = g[i] + 0.01f * w[i];
+    float x = w[i] - 0.05f * v;
+    v = 0.9f * v + (g[i] + 0.01f * x);
+    x -= 0.05f * v;
+    if (std::abs(p.value[i] - x) > 1e-6f) {
+      FAIL_CHECK("element " << i << ": expected " << x << ", found " << p.value[i]);
+      break;
+    }
+  }
+}
