@@ -11,9 +11,9 @@
 # Exit status: 0 when all four files are in DIR and valid, 1 otherwise.
 #
 # Environment:
-#   TINYQ_MNIST_MIRRORS  space-separated base URLs tried in order (each ending
-#                        in '/'); replaces the default list below. curl also
-#                        accepts file:// URLs, e.g. a local copy of the files.
+#   TINYQ_MNIST_MIRRORS  space-separated base URLs (folders) tried in order;
+#                        replaces the default list below. With curl, file://
+#                        URLs work too, e.g. a local copy of the files.
 #   TINYQ_MNIST_SHA256SUMS_FOR_TESTS  FOR TESTS ONLY: a file in `sha256sum`
 #                        format ("<hex>  <name>" per line) that replaces the
 #                        table of published checksums, so that the test can
@@ -30,6 +30,7 @@ default_mirrors="https://ossci-datasets.s3.amazonaws.com/mnist/ \
 https://storage.googleapis.com/cvdf-datasets/mnist/ \
 http://yann.lecun.com/exdb/mnist/"
 read -r -a mirrors <<<"${TINYQ_MNIST_MIRRORS:-$default_mirrors}"
+for i in "${!mirrors[@]}"; do [[ ${mirrors[i]} == */ ]] || mirrors[i]+=/; done
 
 # Published SHA-256 of each file (as listed by TensorFlow Datasets' checksum
 # table for these files). The MD5 sums that torchvision checks agree:
@@ -79,6 +80,9 @@ trap 'if [[ -n $partial ]]; then rm -f "$partial"; fi' EXIT
 
 failed=()
 checksum_mismatches=0
+# A mirror that a download failed from is not tried for the other files:
+# offline, that makes the script give up after one round, not four.
+unreachable=" "
 while read -r expected name; do
   [[ -n $name ]] || continue
   target=$dest/$name
@@ -91,10 +95,12 @@ while read -r expected name; do
   fi
   done_ok=false
   for mirror in "${mirrors[@]}"; do
+    [[ $unreachable != *" $mirror "* ]] || continue
     partial=$(mktemp "$dest/.$name.partial.XXXXXX")
     echo "$program: $name: downloading from $mirror"
     if ! download "$mirror$name" "$partial" </dev/null; then
       echo "$program: $name: could not download from $mirror" >&2
+      unreachable+="$mirror "
     elif [[ $(sha256_of "$partial") != "$expected" ]]; then
       echo "$program: $name: checksum mismatch from $mirror; file rejected" >&2
       checksum_mismatches=$((checksum_mismatches + 1))
@@ -114,6 +120,7 @@ done <<<"$sha256sums"
 
 if ((${#failed[@]} == 0)); then
   echo "$program: all files are in $dest"
+  if [[ $# -eq 0 ]]; then echo "$program: train_mnist reads this folder by default"; fi
   exit 0
 fi
 

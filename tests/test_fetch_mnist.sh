@@ -61,13 +61,17 @@ sums=$work/sums # "valid" checksums of the good fake files, for test mode only
 test_mode=(TINYQ_MNIST_SHA256SUMS_FOR_TESTS="$sums")
 
 # 1. Unreachable mirrors: non-zero exit, a message about being offline that
-#    points to the Debian package, nothing left in the folder.
+#    points to the Debian package, nothing left in the folder, and each
+#    mirror tried once rather than once per file.
 run "file://$work/missing/ file://$work/also-missing/" "$work/d1"
 expect_status 1 "offline"
 expect_output "probably offline" "offline"
 expect_output "apt-get install dataset-fashion-mnist" "offline"
 expect_output "train_mnist --data /usr/share/datasets/fashion-mnist" "offline"
 expect_no_files "$work/d1" "offline"
+if [[ $(grep -c "could not download from" "$work/out") != 2 ]]; then
+  fail "offline: a mirror that failed was tried again for another file"
+fi
 
 # 2. A mirror serving files with the wrong (here: real published) checksums:
 #    each file is rejected and not stored.
@@ -77,7 +81,8 @@ expect_output "checksum mismatch" "bad checksum"
 expect_no_files "$work/d2" "bad checksum"
 
 # 3. Mirrors are tried in order: after a bad one, a good one provides the files.
-run "file://$work/missing/ file://$bad/ file://$good/" "$work/d3" "${test_mode[@]}"
+#    (The last one is given without its trailing '/'.)
+run "file://$work/missing/ file://$bad/ file://$good" "$work/d3" "${test_mode[@]}"
 expect_status 0 "fallback"
 for f in "${files[@]}"; do
   cmp -s "$good/$f" "$work/d3/$f" || fail "fallback: $f differs from the good mirror's"
