@@ -5,10 +5,6 @@
 
 namespace tinyq {
 namespace svg {
-namespace {
-constexpr std::size_t kMaxLegendChars = 40;
-}  // namespace
-
 void put(std::string& out, std::initializer_list<std::string_view> pieces) {
   for (std::string_view p : pieces) out += p;
 }
@@ -26,10 +22,12 @@ std::size_t text_length(std::string_view s) {
       std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
-std::string shorten(const std::string& s) {
-  if (text_length(s) <= kMaxLegendChars) return s;
+std::string shorten(const std::string& s, std::size_t max_chars) {
+  max_chars = std::max<std::size_t>(max_chars, 4);
+  if (text_length(s) <= max_chars) return s;
+  // Keep max_chars - 1 characters: stop at the lead byte of the next one.
   std::size_t chars = 0, cut = 0;
-  while (cut < s.size() && !(chars == kMaxLegendChars - 1 && (s[cut] & 0xC0) != 0x80)) {
+  while (cut < s.size() && !(chars == max_chars - 1 && (s[cut] & 0xC0) != 0x80)) {
     if ((s[cut] & 0xC0) != 0x80) ++chars;
     ++cut;
   }
@@ -64,11 +62,10 @@ Axis make_axis(const Extent& e, std::size_t target, bool tight,
   return a;
 }
 
-double legend_width(const std::vector<LegendEntry>& entries, double canvas_width) {
+double legend_width(const std::vector<LegendEntry>& entries) {
   std::size_t chars = 0;
-  for (const auto& e : entries) chars = std::max(chars, text_length(shorten(e.label)));
-  if (entries.empty()) return 0;
-  return std::min(36 + static_cast<double>(chars) * kCharWidth, 0.4 * canvas_width);
+  for (const auto& e : entries) chars = std::max(chars, text_length(e.label));
+  return entries.empty() ? 0 : 36 + static_cast<double>(chars) * kCharWidth;
 }
 
 void text(std::string& out, double x, double y, std::string_view s, std::string_view attrs) {
@@ -102,10 +99,9 @@ void draw_legend(std::string& out, const std::vector<LegendEntry>& entries, doub
       line(out, x, y - 4, x + 20, y - 4, style);
     }
     if (e.marker) circle(out, x + 10, y - 4, e.colour);
-    const std::string label = shorten(e.label);
-    text(out, x + 26, y, label);
+    text(out, x + 26, y, e.label);
     if (across)
-      x += 46 + static_cast<double>(text_length(label)) * kCharWidth;
+      x += 46 + static_cast<double>(text_length(e.label)) * kCharWidth;
     else
       y += 18;
   }

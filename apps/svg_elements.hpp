@@ -44,7 +44,8 @@ constexpr double kCharWidth = 7;  // rough advance of one 12 px sans-serif chara
 void put(std::string& out, std::initializer_list<std::string_view> pieces);
 std::string num(double pixel);                   // "%.2f"
 std::size_t text_length(std::string_view utf8);  // in characters
-std::string shorten(const std::string& label);   // at most 40 characters, ending in "..."
+// At most max_chars characters (at least 4), cut ones ending in an ellipsis.
+std::string shorten(const std::string& label, std::size_t max_chars);
 
 // Extent of the finite values seen, clamped to +-kHuge.
 struct Extent {
@@ -110,8 +111,8 @@ void draw_x_axis(std::string& out, const Axis& x, const Frame& f, const std::str
 void draw_y_axis(std::string& out, const Axis& y, const Frame& f, bool right,
                  const std::string& label);
 
-// Width a column of these entries needs, at most 40% of the canvas.
-double legend_width(const std::vector<LegendEntry>& entries, double canvas_width);
+// Width a column of these entries needs (0 for none).
+double legend_width(const std::vector<LegendEntry>& entries);
 // Entries one under the other from (x, y), or side by side when `across`.
 void draw_legend(std::string& out, const std::vector<LegendEntry>& entries, double x, double y,
                  bool across);

@@ -61,6 +61,8 @@ std::string render_line_chart(const LineChart& chart) {
   Extent xs, ys, ys_right;
   const bool uses_right = std::any_of(chart.series.begin(), chart.series.end(),
                                       [](const Series& s) { return s.right_axis; });
+  // The legend column takes at most 40% of the width; longer labels are cut.
+  const auto legend_chars = static_cast<std::size_t>((0.4 * chart.width - 36) / kCharWidth);
   std::vector<LegendEntry> legend;
   for (std::size_t k = 0; k < chart.series.size(); ++k) {
     const Series& s = chart.series[k];
@@ -74,8 +76,8 @@ std::string render_line_chart(const LineChart& chart) {
     }
     const std::string colour = s.colour.empty() ? kPalette[k % std::size(kPalette)] : s.colour;
     if (!s.label.empty())
-      legend.push_back({s.label + (s.right_axis ? " (right axis)" : ""), colour,
-                        s.dashed ? LegendEntry::kDashed : LegendEntry::kLine, s.markers});
+      legend.push_back({shorten(s.label + (s.right_axis ? " (right axis)" : ""), legend_chars),
+                        colour, s.dashed ? LegendEntry::kDashed : LegendEntry::kLine, s.markers});
   }
   for (double t : chart.x_ticks) xs.add(t);
 
@@ -90,7 +92,7 @@ std::string render_line_chart(const LineChart& chart) {
   if (uses_right)
     right_room = 16 + (chart.right_y_label.empty() ? 0 : 20) +
                  static_cast<double>(y2_probe.widest_label()) * kCharWidth;
-  const double legend_w = legend_width(legend, chart.width);
+  const double legend_w = legend_width(legend);
   f.right = chart.width - right_room - legend_w;
 
   Axis x = make_axis(xs, tick_target(f.right - f.left, 80), false, chart.x_ticks);
@@ -134,11 +136,14 @@ std::string render_histogram(const Histogram& h) {
   if (bins == 0) bins = static_cast<std::size_t>(std::sqrt(static_cast<double>(finite)));
   bins = std::clamp<std::size_t>(bins, 1, 1000);
 
+  // The legend is one row under the plot: each entry gets its share of it.
+  const auto legend_chars = static_cast<std::size_t>((h.width - 40) / 2 / kCharWidth - 7);
   std::vector<LegendEntry> legend;
-  if (finite > 0) legend.push_back({h.values_label, "#4c78a8", LegendEntry::kBar, false});
+  if (finite > 0)
+    legend.push_back({shorten(h.values_label, legend_chars), "#4c78a8", LegendEntry::kBar, false});
   if (drawn_levels > 0)
-    legend.push_back({h.levels_label.empty() ? "levels" : h.levels_label, "#d62728",
-                      LegendEntry::kFaintLine, false});
+    legend.push_back({shorten(h.levels_label.empty() ? "levels" : h.levels_label, legend_chars),
+                      "#d62728", LegendEntry::kFaintLine, false});
 
   const double top = h.title.empty() ? 16 : 42;
   const double bottom = h.height - (h.x_label.empty() ? 30 : 48) - (legend.empty() ? 0 : 22);
@@ -156,7 +161,8 @@ std::string render_histogram(const Histogram& h) {
   }
   Extent count_extent;
   count_extent.add(0);
-  count_extent.add(static_cast<double>(*std::max_element(counts.begin(), counts.end())));
+  count_extent.add(
+      std::max(1.0, static_cast<double>(*std::max_element(counts.begin(), counts.end()))));
   Axis y = make_axis(count_extent, tick_target(bottom - top, 45));
   f.left = 34 + static_cast<double>(y.widest_label()) * kCharWidth;
   x.p0 = f.left;

@@ -130,6 +130,20 @@ TEST_CASE("xml_escape keeps valid UTF-8 and replaces what XML forbids") {
   CHECK(tinyq::xml_escape("\xEF\xBF\xBF") == "???");  // U+FFFF is not an XML character
 }
 
+TEST_CASE("shorten cuts long labels at a character boundary and marks the cut") {
+  using tinyq::svg::shorten;
+  CHECK(shorten("short", 10) == "short");
+  CHECK(shorten("exactly10!", 10) == "exactly10!");
+  CHECK(shorten("abcdefghijk", 10) == "abcdefghi\u2026");
+  // Nine two-byte characters kept whole, never half of one.
+  const std::string e_acute = "\xC3\xA9";
+  std::string many;
+  for (int i = 0; i < 12; ++i) many += e_acute;
+  const std::string cut = shorten(many, 10);
+  CHECK(cut.size() == 9 * 2 + 3);
+  CHECK(tinyq::xml_escape(cut) == cut);  // still valid UTF-8
+}
+
 TEST_CASE("nice_ticks uses a 1-2-5 step and covers the range") {
   const double ranges[][2] = {{0, 1},         {0.13, 0.87},  {-0.31, 0.29}, {3, 97},
                               {0, 1e-6},      {-2.5e7, 1e9}, {1, 1.001},    {-1e-3, -1e-4},
@@ -253,6 +267,16 @@ TEST_CASE("a line chart uses explicit x ticks when given") {
   check_document(svg);
   for (const char* label : {">2</text>", ">3</text>", ">4</text>", ">8</text>"})
     CHECK(count(svg, label) == 1);
+}
+
+TEST_CASE("a line chart shortens legend labels that would not fit") {
+  tinyq::LineChart c;
+  const std::string label(200, 'w');
+  c.series.push_back(series(label, {0, 1}, {0, 1}));
+  const std::string svg = tinyq::render_line_chart(c);
+  check_document(svg);
+  CHECK(svg.find(label) == std::string::npos);
+  CHECK(svg.find("www\u2026</text>") != std::string::npos);
 }
 
 TEST_CASE("a line chart rejects series whose x and y differ in length, and absurd sizes") {
