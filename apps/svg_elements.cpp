@@ -5,6 +5,7 @@
 
 namespace tinyq {
 namespace svg {
+
 void put(std::string& out, std::initializer_list<std::string_view> pieces) {
   for (std::string_view p : pieces) out += p;
 }
@@ -178,7 +179,10 @@ void no_data(std::string& out, const Frame& f) {
 // are then the multiples of the step from floor(lo / step) to ceil(hi / step),
 // which adds at most one more interval.
 std::vector<double> nice_ticks(double lo, double hi, std::size_t target) {
-  if (!std::isfinite(lo) || !std::isfinite(hi)) lo = 0, hi = 1;
+  if (!std::isfinite(lo) || !std::isfinite(hi)) {
+    lo = 0;
+    hi = 1;
+  }
   if (lo > hi) std::swap(lo, hi);
   lo = std::clamp(lo, -svg::kHuge, svg::kHuge);
   hi = std::clamp(hi, -svg::kHuge, svg::kHuge);
