@@ -61,6 +61,7 @@ class Inflater {
       }
     }
     if (consumed) *consumed = bits_.byte_offset();
+    out_.resize(written_);
     return std::move(out_);
   }
 
@@ -80,14 +81,20 @@ class Inflater {
   }
 
   // Makes room for n more bytes and returns how many may be written: all n,
-  // or (when decoding a prefix) what fits below the limit.
+  // or (when decoding a prefix) what fits below the limit. The buffer grows
+  // by doubling, never past the limit, so its size follows the output
+  // actually produced rather than any size a header claims.
   std::size_t room_for(std::size_t n) {
-    if (n <= limit_ - out_.size()) return n;
-    if (!stop_at_limit_)
-      throw Error("deflate: output exceeds the limit of " + std::to_string(limit_) + " bytes" +
-                  at(bits_));
-    full_ = true;
-    return limit_ - out_.size();
+    if (n > limit_ - written_) {
+      if (!stop_at_limit_)
+        throw Error("deflate: output exceeds the limit of " + std::to_string(limit_) + " bytes" +
+                    at(bits_));
+      full_ = true;
+      n = limit_ - written_;
+    }
+    if (n > out_.size() - written_)
+      out_.resize(std::min(limit_, std::max({2 * out_.size(), written_ + n, std::size_t{4096}})));
+    return n;
   }
 
   void stored_block() {
@@ -100,7 +107,8 @@ class Inflater {
                   std::to_string(complement) + " (expected its one's complement)" + at(bits_));
     const auto data = bits_.take_bytes(length);
     const std::size_t n = room_for(data.size());
-    out_.insert(out_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    std::copy_n(data.begin(), n, out_.begin() + static_cast<std::ptrdiff_t>(written_));
+    written_ += n;
   }
 
   void dynamic_block() {
@@ -164,7 +172,7 @@ class Inflater {
       const std::uint32_t symbol = literals.decode(bits_);
       if (symbol < 256) {
         if (room_for(1) == 0) return;
-        out_.push_back(static_cast<std::uint8_t>(symbol));
+        out_[written_++] = static_cast<std::uint8_t>(symbol);
         continue;
       }
       if (symbol == 256) return;
@@ -175,24 +183,24 @@ class Inflater {
       const std::uint32_t d = distances.decode(bits_);
       if (d > 29) throw Error("deflate: invalid distance symbol " + std::to_string(d) + at(bits_));
       const std::size_t distance = distance_base[d] + bits_.bits(distance_extra[d]);
-      if (distance > out_.size())
+      if (distance > written_)
         throw Error("deflate: distance " + std::to_string(distance) + " is too far back (only " +
-                    std::to_string(out_.size()) + " bytes of output so far)" + at(bits_));
+                    std::to_string(written_) + " bytes of output so far)" + at(bits_));
       // Copy byte by byte, front to back: when distance < length the source
       // overlaps the bytes being written, which repeats the last `distance`
       // bytes (distance 1 is a run of one byte).
       const std::size_t n = room_for(length);
-      const std::size_t start = out_.size();
-      out_.resize(start + n);
-      std::uint8_t* dst = out_.data() + start;
+      std::uint8_t* dst = out_.data() + written_;
       const std::uint8_t* src = dst - distance;
       for (std::size_t k = 0; k < n; ++k) dst[k] = src[k];
+      written_ += n;
       if (full_) return;
     }
   }
 
   BitReader bits_;
-  std::vector<std::uint8_t> out_;
+  std::vector<std::uint8_t> out_;  // out_[0, written_) is the output; the rest is room
+  std::size_t written_ = 0;
   std::size_t limit_;
   bool stop_at_limit_;
   bool full_ = false;  // prefix mode: the limit has been reached
