@@ -61,7 +61,7 @@ void check_fails_with(const Bytes& stream, const std::string& fragment,
     inflate(stream, max_output);
     FAIL("expected tinyq::Error containing: " << fragment);
   } catch (const tinyq::Error& e) {
-    CHECK_MESSAGE(std::string(e.what()).find(fragment) != std::string::npos, e.what());
+    CHECK_MESSAGE(std::string(e.what()).find(fragment) != std::string::npos, std::string(e.what()));
   }
 }
 
@@ -213,6 +213,21 @@ TEST_CASE("inflate refuses a block without an end-of-block code") {
   BitWriter w = dynamic_header(0, 0, 1, 1);
   w.code(1, 1).bits(127, 7).code(1, 1).bits(109, 7);
   check_fails_with(w.bytes(), "end-of-block symbol 256 has no code");
+}
+
+TEST_CASE("inflate refuses a bit pattern that a lone distance code leaves unassigned") {
+  // Dynamic block: literal/length codes 256 -> "0", 257 -> "1"; a single
+  // distance code 0 -> "0" (the one incomplete code RFC 1951 allows). The
+  // data is symbol 257 followed by distance bits "1", which decode to nothing.
+  BitWriter w;
+  w.bits(1, 1).bits(2, 2).bits(1, 5).bits(0, 5).bits(14, 4);  // 258 + 1 codes
+  // Code-length code lengths in transmission order 16 17 18 0 8 7 9 6 10 5 11 4 12 3 13 2 14 1:
+  // 18 -> "0", 0 -> "10", 1 -> "11".
+  for (unsigned length : {0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}) w.bits(length, 3);
+  w.code(0, 1).bits(127, 7).code(0, 1).bits(107, 7);  // 138 + 118 = 256 zero lengths
+  w.code(3, 2).code(3, 2).code(3, 2);                 // 256, 257 and distance 0: length 1
+  w.code(1, 1).code(1, 1);                            // symbol 257, then distance bits "1"
+  check_fails_with(w.bytes(), "deflate distance code: invalid code");
 }
 
 TEST_CASE("inflate on mutated streams either decodes or throws tinyq::Error") {

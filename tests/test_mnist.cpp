@@ -71,7 +71,7 @@ void check_load_fails_with(const fs::path& folder, const std::string& fragment) 
     tinyq::load_mnist_split(folder, "train");
     FAIL("expected tinyq::Error containing: " << fragment);
   } catch (const tinyq::Error& e) {
-    CHECK_MESSAGE(std::string(e.what()).find(fragment) != std::string::npos, e.what());
+    CHECK_MESSAGE(std::string(e.what()).find(fragment) != std::string::npos, std::string(e.what()));
   }
 }
 
