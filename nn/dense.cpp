@@ -46,7 +46,8 @@ const Tensor& Dense::forward(const Tensor& x) {
   if (x.rank() != 2 || x.dim(1) != inputs_)
     throw Error(describe() + ": expected input [batch, " + std::to_string(inputs_) + "], found " +
                 x.shape().to_string());
-  input_ = &x;
+  input_ = x;
+  has_input_ = true;
   matmul_transposed_b(x, weight_, output_);
   const std::size_t batch = x.dim(0);
   const float* b = bias_.data();
@@ -69,13 +70,13 @@ const Tensor& Dense::forward(const Tensor& x) {
 // The sum over r is where the batch's gradients accumulate: the loss is
 // already a batch mean, so G carries the 1/B.
 const Tensor& Dense::backward(const Tensor& grad_output, bool need_input_grad) {
-  if (input_ == nullptr) throw Error(describe() + ": backward called before forward");
-  const std::size_t batch = input_->dim(0);
+  if (!has_input_) throw Error(describe() + ": backward called before forward");
+  const std::size_t batch = input_.dim(0);
   if (grad_output.rank() != 2 || grad_output.dim(0) != batch || grad_output.dim(1) != outputs_)
     throw Error(describe() + ": expected output gradient [" + std::to_string(batch) + ", " +
                 std::to_string(outputs_) + "], found " + grad_output.shape().to_string());
 
-  matmul_transposed_a(grad_output, *input_, weight_grad_);
+  matmul_transposed_a(grad_output, input_, weight_grad_);
 
   // Row by row, so the inner loop runs along contiguous memory and vectorizes.
   float* db = bias_grad_.data();
@@ -98,8 +99,10 @@ std::vector<Parameter> Dense::parameters() {
 }
 
 std::unique_ptr<Layer> Dense::clone() const {
-  auto copy = std::make_unique<Dense>(*this);
-  copy->input_ = nullptr;  // the copy has not seen a forward yet
+  // Parameters only: the copy starts without activations or gradients.
+  auto copy = std::make_unique<Dense>(inputs_, outputs_);
+  copy->weight_ = weight_;
+  copy->bias_ = bias_;
   return copy;
 }
 

@@ -51,10 +51,11 @@ class Dense : public Layer {
   std::size_t outputs_;
   Tensor weight_, bias_;
   Tensor weight_grad_, bias_grad_;
-  // The last forward's x, needed for dW. Not copied (it is up to 784 floats a
-  // row): x must outlive the matching backward. Sequential guarantees that,
-  // since each layer's input is the previous layer's output buffer.
-  const Tensor* input_ = nullptr;
+  // A copy of the last forward's x, needed for dW. Keeping only a pointer
+  // would save the copy (well under 1% of a step) but would dangle if the
+  // caller's tensor died before backward; the copy reuses its allocation.
+  Tensor input_;
+  bool has_input_ = false;
   // Owned buffers, resized (not reallocated) every batch.
   Tensor output_, input_grad_;
 };

@@ -87,6 +87,17 @@ TEST_CASE("dense weight, bias and input gradients match finite differences") {
   check_gradient(x, input_grad, loss, "dx");
 }
 
+TEST_CASE("dense backward uses the input as it was at forward, even if the caller changed it") {
+  Dense dense(2, 1);
+  Tensor x({1, 2}, std::vector<float>{3, 4});
+  dense.forward(x);
+  x.fill(-100.0f);  // e.g. the caller's batch buffer refilled for the next batch
+  dense.backward(Tensor({1, 1}, std::vector<float>{2}), true);
+  CHECK(dense.weight_grad()[0] == 6.0f);  // dW = Gᵀ·X = 2·[3, 4]
+  CHECK(dense.weight_grad()[1] == 8.0f);
+  CHECK(dense.bias_grad()[0] == 2.0f);
+}
+
 TEST_CASE("dense parameters expose the weight and bias with their gradients") {
   Dense dense(3, 2);
   const auto params = dense.parameters();
