@@ -7,9 +7,11 @@
 #include <atomic>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/gemm_blocked.hpp"
+#include "core/gemm_row_kernels.hpp"
 #include "core/thread_pool.hpp"
 
 namespace tinyq {
@@ -19,6 +21,10 @@ namespace {
 // Below this many multiply-adds (m·n·k) a product runs on the calling
 // thread: handing half of it to a worker costs more than it saves.
 constexpr std::size_t parallel_min_work = std::size_t{1} << 18;
+
+// Products with at most this many rows skip packing and use the row
+// kernels: op(B) is then read once per row, and nothing is copied.
+constexpr std::size_t row_kernel_max_rows = 2;
 
 Isa isa_from_environment() {
   const char* name = std::getenv("TINYQ_ISA");
@@ -48,6 +54,28 @@ void scale(std::size_t m, std::size_t n, float beta, float* c, std::size_t ldc) 
   for (std::size_t i = 0; i < m; ++i)
     for (std::size_t j = 0; j < n; ++j)
       c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+}
+
+// C = op(A)·op(B) + beta·C one row of C at a time (few rows, see above).
+void gemm_by_rows(Isa isa, MatrixView a, MatrixView b, std::size_t m, std::size_t n, std::size_t k,
+                  float beta, float* c, std::size_t ldc) {
+  const RowKernel kernel = row_kernel(isa);
+  thread_local std::vector<float> a_row;
+  for (std::size_t i = 0; i < m; ++i) {
+    float* c_row = c + i * ldc;
+    if (!b.transposed) {
+      const float* a_start = a.transposed ? a.data + i : a.data + i * a.ld;
+      kernel.axpy(k, a_start, a.transposed ? a.ld : 1, b.data, b.ld, n, c_row, beta);
+      continue;
+    }
+    const float* a_start = a.data + i * a.ld;
+    if (a.transposed) {  // the dot kernel wants the row of op(A) contiguous
+      a_row.resize(k);
+      for (std::size_t p = 0; p < k; ++p) a_row[p] = a(i, p);
+      a_start = a_row.data();
+    }
+    kernel.dot(k, a_start, b.data, b.ld, n, c_row, beta);
+  }
 }
 
 void check_inner(const char* what, std::size_t left, std::size_t right, const Tensor& a,
@@ -94,8 +122,13 @@ void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, st
   }
   const MatrixView op_a{a, lda, trans_a == Transpose::yes};
   const MatrixView op_b{b, ldb, trans_b == Transpose::yes};
+  const Isa isa = current_isa();
+  if (m <= row_kernel_max_rows) {
+    gemm_by_rows(isa, op_a, op_b, m, n, k, beta, c, ldc);
+    return;
+  }
   const bool parallel = num_threads() > 1 && m * n * k >= parallel_min_work;
-  gemm_blocked(micro_kernel(current_isa()), op_a, op_b, m, n, k, beta, c, ldc, parallel);
+  gemm_blocked(micro_kernel(isa), op_a, op_b, m, n, k, beta, c, ldc, parallel);
 }
 
 void matmul(const Tensor& a, const Tensor& b, Tensor& out) {

@@ -10,14 +10,16 @@ namespace {
 
 // Copies a rows×kc block whose element (r, p) is at src[r * src_stride + p]
 // (rows contiguous in p) into dst[p * width + r], zero-padding r >= rows.
+// This is a transpose. Walking p outermost reads `rows` source lines side by
+// side, each reused for 16 steps of p while it sits in L1, and writes dst
+// strictly in order; the other loop order would revisit every dst line.
 void pack_across(const float* src, std::size_t src_stride, std::size_t rows, std::size_t kc,
                  std::size_t width, float* dst) {
-  for (std::size_t r = 0; r < rows; ++r) {
-    const float* s = src + r * src_stride;
-    for (std::size_t p = 0; p < kc; ++p) dst[p * width + r] = s[p];
+  for (std::size_t p = 0; p < kc; ++p) {
+    float* d = dst + p * width;
+    for (std::size_t r = 0; r < rows; ++r) d[r] = src[r * src_stride + p];
+    for (std::size_t r = rows; r < width; ++r) d[r] = 0.0f;
   }
-  for (std::size_t r = rows; r < width; ++r)
-    for (std::size_t p = 0; p < kc; ++p) dst[p * width + r] = 0.0f;
 }
 
 // Copies a kc×cols block whose element (p, r) is at src[p * src_stride + r]

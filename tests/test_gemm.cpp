@@ -81,9 +81,9 @@ void check_against_reference(const Case& t, Rng& rng) {
 TEST_CASE("gemm matches the reference on odd shapes, every path and transpose") {
   SettingsGuard guard;
   Rng rng(11);
-  const std::size_t shapes[][3] = {{1, 1, 1},     {7, 13, 5},   {13, 7, 29}, {1, 33, 17},
-                                   {65, 3, 31},   {19, 64, 1},  {12, 32, 8}, {25, 70, 400},
-                                   {64, 10, 128}, {3, 100, 769}};
+  const std::size_t shapes[][3] = {{1, 1, 1},     {7, 13, 5},    {13, 7, 29}, {1, 33, 17},
+                                   {65, 3, 31},   {19, 64, 1},   {12, 32, 8}, {25, 70, 400},
+                                   {64, 10, 128}, {3, 100, 769}, {2, 45, 37}, {2, 300, 20}};
   for (Isa isa : supported_isas()) {
     set_gemm_isa(isa);
     for (auto [m, n, k] : shapes)
