@@ -18,6 +18,8 @@
 #include "apps/json.hpp"
 #include "apps/model_evaluation.hpp"
 #include "apps/options.hpp"
+#include "apps/plots.hpp"
+#include "apps/progress.hpp"
 #include "core/file_io.hpp"
 #include "core/thread_pool.hpp"
 #include "data/mnist.hpp"
@@ -91,6 +93,26 @@ Json row_json(const Row& row) {
   return j;
 }
 
+// Accuracy and size at 2..8 bits for the three formats of the default sweep.
+std::vector<SweepPoint> bits_sweep(const Sequential& model, const Dataset& test) {
+  const QuantConfig families[] = {{Scheme::asymmetric, Granularity::tensor, 8, 64, {}},
+                                  {Scheme::symmetric, Granularity::channel, 8, 64, {}},
+                                  {Scheme::asymmetric, Granularity::group, 8, 64, {}}};
+  std::vector<SweepPoint> points;
+  ProgressBar bar(std::size(families) * 7, "formats");
+  for (QuantConfig config : families) {
+    for (int bits = 2; bits <= 8; ++bits) {
+      config.bits = bits;
+      Sequential quantized = quantize_model(model, config);
+      const ModelScore score = score_model(quantized, test.images, test.labels, 1);
+      points.push_back({to_string(config.scheme) + "/" + granularity_text(config.format()), bits,
+                        score.accuracy, double(score.bytes)});
+      bar.update(points.size());
+    }
+  }
+  return points;
+}
+
 int quantize_eval(int argc, const char* const* argv) {
   Options options("quantize_eval",
                   "Quantize a trained tinyq model and evaluate accuracy, size and speed.");
@@ -103,6 +125,9 @@ int quantize_eval(int argc, const char* const* argv) {
   options.add("keep-float", "LIST", "layer indices to keep in float, e.g. 4");
   options.add("out", "FILE", "save the quantized model (needs --scheme)");
   options.add("report", "FILE.json", "also write a JSON report");
+  options.add("plot", "FILE.svg",
+              "draw weight histograms with the quantization grid, and accuracy and size "
+              "against bits (a sweep of 2..8 bits)");
   options.add("threads", "T", "worker threads",
               std::to_string(std::max(1u, std::thread::hardware_concurrency())));
   if (!options.parse(argc, argv)) return 0;
@@ -131,6 +156,8 @@ int quantize_eval(int argc, const char* const* argv) {
   if (out_path) require_distinct_paths("model", model_path, "out", *out_path);
   const auto report_path = options.optional_text("report");
   if (report_path) require_distinct_paths("model", model_path, "report", *report_path);
+  const auto plot_path = options.optional_text("plot");
+  if (plot_path) require_distinct_paths("model", model_path, "plot", *plot_path);
   set_num_threads(options.whole_number("threads", 1, 256));
 
   Sequential model = load_model(model_path, all_layers());
@@ -141,7 +168,7 @@ int quantize_eval(int argc, const char* const* argv) {
 
   std::optional<Row> float_row;
   std::vector<Row> rows;
-  std::optional<Sequential> saved;
+  std::optional<Sequential> saved;  // the single format's model, or the sweep's first
   if (is_quantized(model)) {
     if (single) throw UsageError("the model is already quantized; give no scheme options");
     const QuantFormat format = *format_of(model);
@@ -165,14 +192,21 @@ int quantize_eval(int argc, const char* const* argv) {
                       c.granularity == Granularity::group ? c.group_size : 0,
                       score_model(quantized, test.images, test.labels),
                       weight_error(model, quantized)});
-      if (single) {
-        std::cout << format_report(quantization_report(model, quantized)) << "\n";
-        saved = std::move(quantized);
-      }
+      if (single) std::cout << format_report(quantization_report(model, quantized)) << "\n";
+      if (!saved) saved = std::move(quantized);
     }
   }
   print_table(float_row, rows);
 
+  if (plot_path) {
+    if (!float_row) throw UsageError("--plot needs a float model (it compares against float)");
+    const std::string svg =
+        plot_quantization(model, *saved, bits_sweep(model, test), float_row->score.accuracy,
+                          double(float_row->score.bytes));
+    write_file_atomically(*plot_path,
+                          {reinterpret_cast<const std::uint8_t*>(svg.data()), svg.size()});
+    std::cout << "\nwrote " << *plot_path << "\n";
+  }
   if (out_path && saved) {
     const auto bytes = serialize_model(*saved);
     write_file_atomically(*out_path, bytes);

@@ -16,6 +16,7 @@
 #include "apps/data_location.hpp"
 #include "apps/json.hpp"
 #include "apps/options.hpp"
+#include "apps/plots.hpp"
 #include "apps/progress.hpp"
 #include "core/file_io.hpp"
 #include "core/thread_pool.hpp"
@@ -71,6 +72,7 @@ int train_mnist(int argc, const char* const* argv) {
               std::to_string(std::max(1u, std::thread::hardware_concurrency())));
   options.add("out", "FILE", "where to save the trained model", "mnist_mlp.tqm");
   options.add("report", "FILE.json", "also write a JSON report of the run");
+  options.add("plot", "FILE.svg", "also draw loss and accuracy per epoch as an SVG");
   if (!options.parse(argc, argv)) return 0;
 
   const auto epochs = options.whole_number("epochs", 1, 10000);
@@ -85,6 +87,7 @@ int train_mnist(int argc, const char* const* argv) {
   set_num_threads(options.whole_number("threads", 1, 256));
   const std::filesystem::path out_path = options.text("out");
   const auto report_path = options.optional_text("report");
+  const auto plot_path = options.optional_text("plot");
 
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
   std::cout << "data: " << folder.string() << "\n";
@@ -145,6 +148,14 @@ int train_mnist(int argc, const char* const* argv) {
   write_file_atomically(out_path, bytes);
   std::cout << "saved " << out_path.string() << " (" << bytes.size() << " bytes)\n";
 
+  if (plot_path) {
+    std::vector<EpochPoint> points;
+    for (const auto& r : history)
+      points.push_back({double(r.epoch), r.loss, r.train_accuracy, r.test_accuracy});
+    const std::string svg = plot_training(points);
+    write_file_atomically(*plot_path,
+                          {reinterpret_cast<const std::uint8_t*>(svg.data()), svg.size()});
+  }
   if (report_path) {
     Json epochs_json = Json::array();
     for (const auto& r : history) {
