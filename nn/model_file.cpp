@@ -7,6 +7,7 @@
 // checksum has not vouched for.
 #include "nn/model_file.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -55,6 +56,10 @@ std::vector<LayerRecord> read_framing(std::span<const std::uint8_t> bytes,
   records.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
     std::string kind = in.string(max_kind_length);
+    // Tags end up in error messages, which must stay one printable line.
+    const auto printable = [](char c) { return c > ' ' && c <= '~'; };
+    if (!std::all_of(kind.begin(), kind.end(), printable))
+      in.fail("layer " + std::to_string(i) + " kind tag is not printable ASCII");
     const std::uint64_t length = in.u64();
     if (length > in.remaining())
       in.fail("truncated: layer " + std::to_string(i) + " (" + kind + ") declares " +
