@@ -75,10 +75,11 @@ void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_
       const std::size_t kc = std::min(pr.kc, pr.k - pc);
       const float beta = pc == 0 ? pr.beta : 1.0f;
       for (std::size_t jr = 0; jr < cols; jr += nr)
-        pack_b_panel(pr.b, pc, kc, jc + jr, std::min(nr, cols - jr), nr, b_block + jr * kc);
+        pack_b_panel(pr.b, pc, kc, jc + jr, std::min(nr, cols - jr), nr, pr.kernel.transpose,
+                     b_block + jr * kc);
       for (std::size_t ir = i0; ir < i1; ir += mr) {
         const std::size_t rows = std::min(mr, i1 - ir);
-        pack_a_panel(pr.a, ir, rows, pc, kc, mr, a_panel);
+        pack_a_panel(pr.a, ir, rows, pc, kc, mr, pr.kernel.transpose, a_panel);
         for (std::size_t jr = 0; jr < cols; jr += nr)
           pr.kernel.run(kc, a_panel, mr, b_block + jr * kc, nr, pr.c + ir * pr.ldc + jc + jr,
                         pr.ldc, rows, std::min(nr, cols - jr), beta);

@@ -30,6 +30,7 @@
 #include <cstddef>
 
 #include "core/cpu_features.hpp"
+#include "core/gemm_pack.hpp"
 
 namespace tinyq {
 
@@ -43,6 +44,7 @@ struct MicroKernel {
   std::size_t mr;  // tile rows
   std::size_t nr;  // tile columns
   MicroKernelFunction run;
+  TransposeCopyFunction transpose;  // for packing, see core/gemm_pack.hpp
 };
 
 // The kernel for `isa`; the caller must check cpu_supports(isa) first.

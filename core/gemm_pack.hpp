@@ -39,12 +39,24 @@ struct MatrixView {
   }
 };
 
+// The transposing copy at the heart of packing: a rows×kc block whose
+// element (r, p) is at src[r * src_stride + p] goes to dst[p * width + r],
+// with zeros for rows <= r < width. The generic one moves a float at a time;
+// the AVX-512 one (core/gemm_transpose_avx512.cpp) turns 16×16 blocks over
+// in registers. Both give the same bytes.
+using TransposeCopyFunction = void (*)(const float* src, std::size_t src_stride, std::size_t rows,
+                                       std::size_t kc, std::size_t width, float* dst);
+void transpose_copy_generic(const float* src, std::size_t src_stride, std::size_t rows,
+                            std::size_t kc, std::size_t width, float* dst);
+void transpose_copy_avx512(const float* src, std::size_t src_stride, std::size_t rows,
+                           std::size_t kc, std::size_t width, float* dst);
+
 // dst[p * mr + i] = a(i0 + i, p0 + p) for i < rows, 0 for rows <= i < mr; p < kc.
 void pack_a_panel(MatrixView a, std::size_t i0, std::size_t rows, std::size_t p0, std::size_t kc,
-                  std::size_t mr, float* dst);
+                  std::size_t mr, TransposeCopyFunction transpose, float* dst);
 
 // dst[p * nr + j] = b(p0 + p, j0 + j) for j < cols, 0 for cols <= j < nr; p < kc.
 void pack_b_panel(MatrixView b, std::size_t p0, std::size_t kc, std::size_t j0, std::size_t cols,
-                  std::size_t nr, float* dst);
+                  std::size_t nr, TransposeCopyFunction transpose, float* dst);
 
 }  // namespace tinyq
