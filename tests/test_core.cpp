@@ -84,7 +84,8 @@ void check_close(const Tensor& got, const std::vector<float>& want) {
 TEST_CASE("matrix products match the triple loop on odd shapes") {
   Rng rng(3);
   const std::size_t shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {1, 33, 17}, {65, 3, 31}, {19, 64, 1}};
-  for (auto [m, k, n] : shapes) {
+  for (const auto& shape : shapes) {
+    const std::size_t m = shape[0], k = shape[1], n = shape[2];  // clang 14 cannot CAPTURE bindings
     CAPTURE(m);
     CAPTURE(k);
     CAPTURE(n);

@@ -86,11 +86,12 @@ TEST_CASE("gemm matches the reference on odd shapes, every path and transpose") 
                                    {64, 10, 128}, {3, 100, 769}, {2, 45, 37}, {2, 300, 20}};
   for (Isa isa : supported_isas()) {
     set_gemm_isa(isa);
-    for (auto [m, n, k] : shapes)
+    for (const auto& shape : shapes)
       for (Transpose ta : {Transpose::no, Transpose::yes})
         for (Transpose tb : {Transpose::no, Transpose::yes})
           for (float beta : {0.0f, 1.0f, -0.5f})
             for (std::size_t pad : {0, 3}) {
+              const std::size_t m = shape[0], n = shape[1], k = shape[2];
               CAPTURE(isa_name(isa));
               CAPTURE(m);
               CAPTURE(n);
@@ -121,9 +122,10 @@ TEST_CASE("gemm gives the same bits for 1, 2 and 3 threads") {
   const std::size_t shapes[][3] = {{70, 300, 200}, {500, 40, 300}, {64, 256, 784}, {256, 784, 64}};
   for (Isa isa : supported_isas()) {
     set_gemm_isa(isa);
-    for (auto [m, n, k] : shapes)
+    for (const auto& shape : shapes)
       for (Transpose ta : {Transpose::no, Transpose::yes})
         for (Transpose tb : {Transpose::no, Transpose::yes}) {
+          const std::size_t m = shape[0], n = shape[1], k = shape[2];
           CAPTURE(isa_name(isa));
           CAPTURE(m);
           CAPTURE(n);
