@@ -10,6 +10,17 @@
 // `gemm` is the general entry (BLAS-style, with leading dimensions) and is
 // where the speed lives; `gemm_reference` is the plain triple loop every fast
 // path is tested against. The Tensor wrappers check shapes at the API edge.
+//
+// How gemm is built (one file each):
+//   core/gemm.cpp                   this API: path choice, thresholds, wrappers
+//   core/gemm_blocked.cpp           cache blocking and threading around the kernel
+//   core/gemm_pack.cpp              packing operands into kernel-order panels
+//   core/gemm_kernel_*.cpp          register-tiled micro-kernels, one per ISA
+//   core/gemm_transpose_avx512.cpp  the transposing copy of packing, vectorized
+//   core/gemm_row_*.cpp             products of 1-3 rows (one-sample inference)
+// Big products run on the thread pool (core/thread_pool.hpp). Each element
+// of C is computed by one thread in a fixed order, so the result is the same
+// to the last bit for any thread count.
 #pragma once
 
 #include <cstddef>
