@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.hpp"
+
 namespace tinyq {
 
 namespace {
@@ -170,6 +172,8 @@ PoolState& state() {
 }  // namespace
 
 void set_num_threads(std::size_t threads) {
+  // The loop in progress holds run_mutex and waits for this very chunk.
+  if (t_inside_loop) throw Error("set_num_threads: called from inside a parallel_for body");
   PoolState& s = state();
   std::lock_guard lock(s.run_mutex);
   threads = std::clamp<std::size_t>(threads, 1, max_threads);

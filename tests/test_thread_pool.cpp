@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/thread_pool.hpp"
 
 using namespace tinyq;
@@ -94,6 +95,14 @@ TEST_CASE("parallel_for rethrows an exception from a chunk") {
   std::atomic<int> sum{0};
   parallel_for(10, 1, [&](std::size_t b, std::size_t e) { sum += static_cast<int>(e - b); });
   CHECK(sum.load() == 10);
+}
+
+TEST_CASE("set_num_threads refuses to run inside a loop") {
+  ThreadCountGuard guard;
+  set_num_threads(2);
+  CHECK_THROWS_AS(parallel_for(2, 1, [](std::size_t, std::size_t) { set_num_threads(1); }),
+                  tinyq::Error);
+  CHECK(num_threads() == 2);
 }
 
 TEST_CASE("nested parallel_for runs the inner loop inline") {
