@@ -62,11 +62,12 @@ int train_mnist(int argc, const char* const* argv) {
   options.add("epochs", "N", "passes over the training set", "20");
   options.add("hidden", "LIST", "hidden layer widths, comma-separated", "256,128");
   options.add("batch", "N", "minibatch size", "64");
-  options.add("lr", "RATE", "peak learning rate", "0.1");
+  options.add("lr", "RATE", "peak learning rate", "0.05");
   options.add("momentum", "M", "SGD momentum", "0.9");
   options.add("weight-decay", "WD", "L2 weight decay added to the gradient", "0");
   options.add("schedule", "NAME", "learning-rate schedule: constant, step or cosine", "cosine");
-  options.add("shift", "PIXELS", "augment: move training images by up to this many pixels", "2");
+  options.add("shift", "PIXELS", "augment: move training images by up to this many pixels", "1");
+  options.add("shift-probability", "P", "augment: the share of training images shifted", "0.25");
   options.add("seed", "S", "seed for initialization and shuffling", "1");
   options.add("threads", "T", "worker threads",
               std::to_string(std::max(1u, std::thread::hardware_concurrency())));
@@ -83,6 +84,7 @@ int train_mnist(int argc, const char* const* argv) {
   const double weight_decay = options.real_number("weight-decay", 0.0, 1.0);
   const std::string schedule_name = options.choice("schedule", {"constant", "step", "cosine"});
   const auto max_shift = options.whole_number("shift", 0, 8);
+  const double shift_probability = options.real_number("shift-probability", 0.0, 1.0);
   const auto seed = options.whole_number("seed", 0, UINT64_MAX);
   set_num_threads(options.whole_number("threads", 1, 256));
   const std::filesystem::path out_path = options.text("out");
@@ -105,7 +107,7 @@ int train_mnist(int argc, const char* const* argv) {
   Sgd sgd({static_cast<float>(lr), static_cast<float>(momentum), static_cast<float>(weight_decay)});
   SoftmaxCrossEntropy loss;
 
-  RandomShift shift(max_shift, seed + 1);
+  RandomShift shift(max_shift, seed + 1, static_cast<float>(shift_probability));
   Tensor images;
   std::vector<std::uint8_t> labels;
   std::vector<EpochRecord> history;

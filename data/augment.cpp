@@ -7,8 +7,8 @@
 
 namespace tinyq {
 
-RandomShift::RandomShift(std::size_t max_shift, std::uint64_t seed)
-    : max_shift_(max_shift), rng_(seed) {}
+RandomShift::RandomShift(std::size_t max_shift, std::uint64_t seed, float probability)
+    : max_shift_(max_shift), probability_(probability), rng_(seed) {}
 
 void RandomShift::apply(Tensor& images, std::size_t rows, std::size_t cols) {
   images.require_rank(2, "RandomShift");
@@ -21,6 +21,7 @@ void RandomShift::apply(Tensor& images, std::size_t rows, std::size_t cols) {
   const auto shift = static_cast<std::ptrdiff_t>(max_shift_);
   const auto height = static_cast<std::ptrdiff_t>(rows), width = static_cast<std::ptrdiff_t>(cols);
   for (std::size_t i = 0; i < images.dim(0); ++i) {
+    if (rng_.uniform() >= probability_) continue;
     const auto dy = static_cast<std::ptrdiff_t>(rng_.below(span)) - shift;
     const auto dx = static_cast<std::ptrdiff_t>(rng_.below(span)) - shift;
     float* image = images.row(i).data();

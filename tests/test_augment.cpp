@@ -66,3 +66,28 @@ TEST_CASE("random shift refuses images whose width is not rows x cols") {
   Tensor images({2, 10});
   CHECK_THROWS_AS(RandomShift(1, 1).apply(images, 3, 3), Error);
 }
+
+TEST_CASE("random shift with probability 0 leaves images unchanged") {
+  Tensor images({16, 16});
+  for (std::size_t i = 0; i < images.size(); ++i) images[i] = float(i % 7) + 1.0f;
+  const Tensor original = images;
+  RandomShift(2, 5, 0.0f).apply(images, 4, 4);
+  for (std::size_t i = 0; i < images.size(); ++i) CHECK(images[i] == original[i]);
+}
+
+TEST_CASE("random shift with probability 0.5 shifts some images and keeps others") {
+  const std::size_t batch = 200;
+  Tensor images({batch, 25});
+  for (std::size_t i = 0; i < images.size(); ++i) images[i] = float(i % 25) + 1.0f;
+  const Tensor original = images;
+  RandomShift(1, 11, 0.5f).apply(images, 5, 5);
+  std::size_t unchanged = 0;
+  for (std::size_t b = 0; b < batch; ++b) {
+    bool same = true;
+    for (std::size_t j = 0; j < 25; ++j) same = same && images(b, j) == original(b, j);
+    unchanged += same;
+  }
+  // Kept: half the images, plus the ninth of the shifted ones that drew (0, 0).
+  CHECK(unchanged > batch * 40 / 100);
+  CHECK(unchanged < batch * 75 / 100);
+}
