@@ -47,9 +47,11 @@ TEST_CASE("forward equals a Dense holding the dequantized weights, every format 
     for (const Granularity granularity :
          {Granularity::tensor, Granularity::channel, Granularity::group})
       for (const int bits : {2, 3, 4, 8})
-        for (const auto& [in, out] :
-             std::vector<std::pair<std::size_t, std::size_t>>{{1, 1}, {7, 3}, {100, 13}, {33, 64}})
+        for (const auto& shape : std::vector<std::pair<std::size_t, std::size_t>>{
+                 {1, 1}, {7, 3}, {100, 13}, {33, 64}, {40, 37}})
           for (const std::size_t batch : {1u, 3u, 9u, 70u}) {
+            const std::size_t in = shape.first;  // [in, out]
+            const std::size_t out = shape.second;
             const QuantFormat f{scheme, granularity, bits, 16};
             CAPTURE(to_string(f));
             CAPTURE(in);

@@ -1,0 +1,109 @@
+// Quantization reports on cases small enough to check by hand.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "core/error.hpp"
+#include "nn/dense.hpp"
+#include "nn/relu.hpp"
+#include "quant/quantize_model.hpp"
+#include "quant/report.hpp"
+
+using namespace tinyq;
+
+namespace {
+
+// Dense(3 -> 1) holding the worked example [400, 500, 600], then ReLU.
+Sequential worked_example_model() {
+  auto dense = std::make_unique<Dense>(3, 1);
+  dense->weight()[0] = 400.0f;
+  dense->weight()[1] = 500.0f;
+  dense->weight()[2] = 600.0f;
+  Sequential model;
+  model.add(std::move(dense));
+  model.add(std::make_unique<Relu>());
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("measure_error gives max, RMS and SQNR") {
+  const std::vector<float> w = {1, 2, 3, 4};
+  const std::vector<float> approx = {1, 2, 3, 3.5f};
+  const ErrorStats e = measure_error(w, approx);
+  CHECK(e.max_abs_error == 0.5);
+  CHECK(e.rms_error == doctest::Approx(0.25));                      // sqrt(0.25 / 4)
+  CHECK(e.sqnr_db == doctest::Approx(10 * std::log10(30 / 0.25)));  // 20.79 dB
+}
+
+TEST_CASE("an exact copy has zero error and infinite SQNR, an empty one too") {
+  const std::vector<float> w = {0.5f, -2.0f};
+  const ErrorStats exact = measure_error(w, w);
+  CHECK(exact.max_abs_error == 0.0);
+  CHECK(exact.rms_error == 0.0);
+  CHECK(std::isinf(exact.sqnr_db));
+  CHECK(exact.sqnr_db > 0);
+  const ErrorStats empty = measure_error({}, {});
+  CHECK(empty.rms_error == 0.0);
+  CHECK(std::isinf(empty.sqnr_db));
+  CHECK_THROWS_AS(measure_error(w, std::vector<float>{1.0f}), Error);
+}
+
+TEST_CASE("the worked example's layer report: 500 -> 500.392, 16 bytes -> 15") {
+  const Sequential model = worked_example_model();
+  QuantConfig config;
+  config.scheme = Scheme::asymmetric;
+  config.granularity = Granularity::tensor;
+  const std::vector<LayerReport> reports =
+      quantization_report(model, quantize_model(model, config));
+  REQUIRE(reports.size() == 1);  // the ReLU has nothing to report
+  const LayerReport& r = reports[0];
+  CHECK(r.index == 0);
+  CHECK(r.layer == "QuantizedDense(3 -> 1, asymmetric/tensor/8-bit)");
+  const double error = 128 / 1.275 - 100;  // 0.392157: only 500 moves
+  CHECK(r.weight_error.max_abs_error == doctest::Approx(error).epsilon(1e-5));
+  CHECK(r.weight_error.rms_error == doctest::Approx(error / std::sqrt(3.0)).epsilon(1e-5));
+  CHECK(r.weight_error.sqnr_db ==
+        doctest::Approx(10 * std::log10((400.0 * 400 + 500 * 500 + 600 * 600) / (error * error)))
+            .epsilon(1e-5));       // about 67.0 dB
+  CHECK(r.float_bytes == 16);      // 3 weights + 1 bias, 4 bytes each
+  CHECK(r.quantized_bytes == 15);  // 3 codes + scale + offset + float bias
+}
+
+TEST_CASE("layers kept in float are left out of the report") {
+  const Sequential model = make_mlp(10, {6}, 3, 4);
+  QuantConfig config;
+  config.bits = 4;
+  config.keep_float = {2};
+  const auto reports = quantization_report(model, quantize_model(model, config));
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].index == 0);
+  // 6 rows x 5 bytes of 4-bit codes, 6 scales + 6 offsets, 6 biases.
+  CHECK(reports[0].quantized_bytes == 30 + 12 * 4 + 6 * 4);
+  CHECK(reports[0].float_bytes == (60 + 6) * 4);
+  CHECK_THROWS_AS(quantization_report(model, Sequential()), Error);
+}
+
+TEST_CASE("format_report prints one line per layer, exact layers as exact, and a total") {
+  std::vector<LayerReport> reports(2);
+  reports[0].index = 0;
+  reports[0].layer = "QuantizedDense(3 -> 1, asymmetric/tensor/8-bit)";
+  reports[0].weight_error = {0.5, 0.25, 20.8};
+  reports[0].float_bytes = 16;
+  reports[0].quantized_bytes = 15;
+  reports[1].index = 2;
+  reports[1].layer = "QuantizedDense(1 -> 1, symmetric/tensor/8-bit)";
+  reports[1].weight_error = {0.0, 0.0, INFINITY};
+  reports[1].float_bytes = 8;
+  reports[1].quantized_bytes = 9;
+  const std::string text = format_report(reports);
+  CHECK(text.find("20.8 dB") != std::string::npos);
+  CHECK(text.find("exact") != std::string::npos);
+  CHECK(text.find("total") != std::string::npos);
+  CHECK(text.find(" 24 ") != std::string::npos);   // float bytes in total
+  CHECK(text.find("1.000") != std::string::npos);  // 24 -> 24
+  CHECK(std::count(text.begin(), text.end(), '\n') == 4);
+}
