@@ -9,6 +9,9 @@
 // levels rounds the same way on every machine; scales are then stored as
 // float. A block whose range is zero (constant, or all zeros for symmetric)
 // gets scale 1 and codes 0, so it comes back exactly, with no division by zero.
+// (A symmetric block holding one nonzero constant c is not degenerate: c sits
+// on the top level and comes back as qmax / scale, equal to c up to float
+// rounding.)
 #pragma once
 
 #include <cstdint>

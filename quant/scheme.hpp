@@ -60,5 +60,8 @@ std::string to_string(const QuantFormat& format);
 // Throws tinyq::Error unless bits is in 2..8 and, for group granularity, the
 // group size is a power of two >= 16.
 void validate(const QuantFormat& format);
+inline void validate(const QuantConfig& config) {
+  validate(config.format());
+}
 
 }  // namespace tinyq

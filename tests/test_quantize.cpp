@@ -189,6 +189,9 @@ TEST_CASE("invalid formats are refused with the valid values listed") {
                        doctest::Contains("power of two >= 16"), Error);
   CHECK_THROWS_AS(quantize(w, 1, 32, {Scheme::symmetric, Granularity::group, 4, 8}), Error);
   CHECK_NOTHROW(quantize(w, 1, 32, {Scheme::symmetric, Granularity::channel, 4, 48}));
+  QuantConfig config;
+  config.bits = 0;
+  CHECK_THROWS_WITH_AS(validate(config), doctest::Contains("found 0"), Error);
 }
 
 TEST_CASE("scheme and granularity names parse, print and reject unknown names") {
