@@ -88,7 +88,7 @@ class Pool {
     // A worker that claimed a chunk is running it; wait for it, politely if long.
     for (unsigned spins = 0; completed_.load(std::memory_order_acquire) != chunks; ++spins) {
       cpu_relax();
-      if (spins > 4096) std::this_thread::yield();
+      if (spins % 64 == 63) std::this_thread::yield();
     }
     if (error_) std::rethrow_exception(error_);
   }
@@ -123,6 +123,10 @@ class Pool {
         const auto give_up = std::chrono::steady_clock::now() + spin_time;
         for (unsigned spins = 0; now == seen && !stop_.load(std::memory_order_relaxed); ++spins) {
           cpu_relax();
+          // Every 64 pauses offer the core to others: on an idle machine
+          // yield returns at once, on a busy one it stops us from burning the
+          // time slice the calling thread or another program needs.
+          if (spins % 64 == 63) std::this_thread::yield();
           if (spins % 64 == 0 && std::chrono::steady_clock::now() > give_up) {
             sleepers_.fetch_add(1, std::memory_order_seq_cst);
             if (wake_.load(std::memory_order_seq_cst) == seen && !stop_.load()) wake_.wait(seen);
