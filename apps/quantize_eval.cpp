@@ -17,6 +17,7 @@
 #include "apps/data_location.hpp"
 #include "apps/json.hpp"
 #include "apps/model_evaluation.hpp"
+#include "apps/model_io.hpp"
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
@@ -116,7 +117,9 @@ std::vector<SweepPoint> bits_sweep(const Sequential& model, const Dataset& test)
 int quantize_eval(int argc, const char* const* argv) {
   Options options("quantize_eval",
                   "Quantize a trained tinyq model and evaluate accuracy, size and speed.");
-  options.add("model", "FILE", "a model written by train_mnist (float) or by --out (quantized)");
+  options.add("model", "FILE",
+              "a model written by train_mnist (float) or by --out (quantized), or a "
+              ".safetensors file (a float PyTorch nn.Sequential MLP, or --export output)");
   options.add("data", "DIR", "folder holding t10k- images and labels (see README)");
   options.add("scheme", "NAME", "evaluate one format: asymmetric or symmetric");
   options.add("granularity", "NAME", "tensor, channel or group (with --scheme)", "");
@@ -124,6 +127,9 @@ int quantize_eval(int argc, const char* const* argv) {
   options.add("bits", "B", "bits per weight, 2 to 8", "8");
   options.add("keep-float", "LIST", "layer indices to keep in float, e.g. 4");
   options.add("out", "FILE", "save the quantized model (needs --scheme)");
+  options.add("export", "FILE.safetensors",
+              "write the model as safetensors: the quantized one with --scheme, else the "
+              "model as loaded");
   options.add("report", "FILE.json", "also write a JSON report");
   options.add("plot", "FILE.svg",
               "draw weight histograms with the quantization grid, and accuracy and size "
@@ -154,13 +160,15 @@ int quantize_eval(int argc, const char* const* argv) {
   const auto out_path = options.optional_text("out");
   if (out_path && !single) throw UsageError("--out needs --scheme: it saves one quantized model");
   if (out_path) require_distinct_paths("model", model_path, "out", *out_path);
+  const auto export_path = options.optional_text("export");
+  if (export_path) require_distinct_paths("model", model_path, "export", *export_path);
   const auto report_path = options.optional_text("report");
   if (report_path) require_distinct_paths("model", model_path, "report", *report_path);
   const auto plot_path = options.optional_text("plot");
   if (plot_path) require_distinct_paths("model", model_path, "plot", *plot_path);
   set_num_threads(options.whole_number("threads", 1, 256));
 
-  Sequential model = load_model(model_path, all_layers());
+  Sequential model = load_any_model(model_path);
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
   const Dataset test = load_mnist_split(folder, "t10k");
   std::cout << "model: " << model_path << ": " << model.describe() << "\n"
@@ -211,6 +219,10 @@ int quantize_eval(int argc, const char* const* argv) {
     const auto bytes = serialize_model(*saved);
     write_file_atomically(*out_path, bytes);
     std::cout << "\nsaved " << *out_path << " (" << bytes.size() << " bytes)\n";
+  }
+  if (export_path) {
+    const std::size_t bytes = export_safetensors(single ? *saved : model, *export_path);
+    std::cout << "\nexported " << *export_path << " (" << bytes << " bytes)\n";
   }
   if (report_path) {
     Json results = Json::array();

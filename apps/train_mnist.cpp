@@ -15,6 +15,8 @@
 
 #include "apps/data_location.hpp"
 #include "apps/json.hpp"
+#include "apps/model_evaluation.hpp"
+#include "apps/model_io.hpp"
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
@@ -50,6 +52,25 @@ LearningRateSchedule make_schedule(const std::string& name, double lr, std::size
   throw Error("unknown schedule " + name);
 }
 
+// The model --init names: a float MLP whose shapes set the architecture.
+// --hidden, when given too, must agree with it.
+Sequential initial_model(const std::string& path, const std::vector<std::size_t>& hidden,
+                         bool hidden_given, std::size_t features) {
+  Sequential model = load_any_model(path);
+  if (is_quantized(model))
+    throw Error(path + ": holds a quantized model, which cannot be trained (--init needs float)");
+  std::vector<std::size_t> widths;
+  for (std::size_t i = 0; i + 1 < model.size(); ++i)
+    if (const auto out = model.layer(i).output_features()) widths.push_back(*out);
+  if (hidden_given && widths != hidden)
+    throw UsageError("--hidden does not match the hidden widths of --init " + path +
+                     " (leave --hidden out to take them from the file)");
+  if (model.input_features() != features || model.output_features() != classes)
+    throw Error(path + ": model " + model.describe() + " does not map " + std::to_string(features) +
+                " pixels to " + std::to_string(classes) + " classes");
+  return model;
+}
+
 struct EpochRecord {
   std::size_t epoch;
   double loss, train_accuracy, test_accuracy, seconds, samples_per_second;
@@ -60,7 +81,10 @@ int train_mnist(int argc, const char* const* argv) {
                   "Train an MLP on MNIST-format IDX files (raw or .gz) and save it.");
   options.add("data", "DIR", "folder holding train-/t10k- images and labels (see README)");
   options.add("epochs", "N", "passes over the training set", "20");
-  options.add("hidden", "LIST", "hidden layer widths, comma-separated", "256,128");
+  options.add("hidden", "LIST",
+              "hidden layer widths, comma-separated (with --init: taken from the file; if "
+              "given, must agree)",
+              "256,128");
   options.add("batch", "N", "minibatch size", "64");
   options.add("lr", "RATE", "peak learning rate", "0.05");
   options.add("momentum", "M", "SGD momentum", "0.9");
@@ -72,6 +96,11 @@ int train_mnist(int argc, const char* const* argv) {
   options.add("threads", "T", "worker threads",
               std::to_string(std::max(1u, std::thread::hardware_concurrency())));
   options.add("out", "FILE", "where to save the trained model", "mnist_mlp.tqm");
+  options.add("init", "FILE.safetensors",
+              "start from this float MLP (safetensors in PyTorch's nn.Sequential naming, or a "
+              "tinyq model) instead of a random initialization");
+  options.add("export", "FILE.safetensors",
+              "also write the trained model as safetensors (PyTorch nn.Sequential names)");
   options.add("report", "FILE.json", "also write a JSON report of the run");
   options.add("plot", "FILE.svg", "also draw loss and accuracy per epoch as an SVG");
   if (!options.parse(argc, argv)) return 0;
@@ -90,6 +119,10 @@ int train_mnist(int argc, const char* const* argv) {
   const std::filesystem::path out_path = options.text("out");
   const auto report_path = options.optional_text("report");
   const auto plot_path = options.optional_text("plot");
+  const auto init_path = options.optional_text("init");
+  const auto export_path = options.optional_text("export");
+  if (init_path) require_distinct_paths("init", *init_path, "out", out_path.string());
+  if (init_path && export_path) require_distinct_paths("init", *init_path, "export", *export_path);
 
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
   std::cout << "data: " << folder.string() << "\n";
@@ -98,7 +131,9 @@ int train_mnist(int argc, const char* const* argv) {
   std::cout << "train " << data.train.size() << " images, held-out " << data.test.size()
             << " images, " << data.train.rows << "x" << data.train.cols << " pixels\n";
 
-  Sequential model = make_mlp(features, hidden, classes, seed);
+  Sequential model = init_path
+                         ? initial_model(*init_path, hidden, options.given("hidden"), features)
+                         : make_mlp(features, hidden, classes, seed);
   std::cout << "model: " << model.describe() << ", " << model.parameter_count() << " parameters\n";
 
   Batcher batcher(data.train, batch, seed);
@@ -149,6 +184,10 @@ int train_mnist(int argc, const char* const* argv) {
   const auto bytes = serialize_model(model);
   write_file_atomically(out_path, bytes);
   std::cout << "saved " << out_path.string() << " (" << bytes.size() << " bytes)\n";
+  if (export_path) {
+    const std::size_t exported = export_safetensors(model, *export_path);
+    std::cout << "exported " << *export_path << " (" << exported << " bytes)\n";
+  }
 
   if (plot_path) {
     std::vector<EpochPoint> points;
