@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/random.hpp"
 #include "nn/json_value.hpp"
 
 using namespace tinyq;
@@ -157,4 +158,35 @@ TEST_CASE("accessors refuse a value of another kind") {
   CHECK_THROWS_AS(parse("[]").find("a"), Error);
   CHECK_THROWS_AS(parse("[]")[0], Error);
   CHECK_THROWS_AS(parse("null").size(), Error);
+}
+
+TEST_CASE("random damage to a JSON text yields a value or a tinyq::Error, nothing else") {
+  const std::string good =
+      R"({"a": [1, -2.5e3, true, false, null], "b\u00e9": {"c": "\ud83d\ude00\n"}, "d": []})";
+  Rng rng(5);
+  const std::string alphabet = "{}[]\",:\\u0123456789eE+-.tfnrl \xC3\xA9\xED\xF0";
+  int refused = 0;
+  for (int trial = 0; trial < 5000; ++trial) {
+    std::string text = good;
+    for (auto edits = 1 + rng.below(3); edits > 0; --edits) {
+      const std::size_t at = rng.below(text.size());
+      const char c = alphabet[rng.below(alphabet.size())];
+      switch (rng.below(3)) {
+        case 0:
+          text[at] = c;
+          break;
+        case 1:
+          text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        default:
+          text.erase(at, 1);
+      }
+    }
+    try {
+      parse_json(text, "damaged");
+    } catch (const Error&) {
+      ++refused;
+    }
+  }
+  CHECK(refused > 2500);
 }

@@ -231,3 +231,22 @@ TEST_CASE("export refuses layers it has no names for") {
   CHECK_NOTHROW(quantized_safetensors_from_sequential(model));
   CHECK_THROWS_AS(quantized_safetensors_from_sequential(Sequential()), Error);
 }
+
+TEST_CASE("random damage to a quantized file yields a model or a tinyq::Error") {
+  const Bytes good =
+      quantized_safetensors_from_sequential(quantized(Scheme::asymmetric, Granularity::group, 3));
+  Rng rng(23);
+  int refused = 0;
+  for (int trial = 0; trial < 500; ++trial) {
+    Bytes bytes = good;
+    bytes[rng.below(bytes.size())] = static_cast<std::uint8_t>(rng.below(256));
+    try {
+      Sequential model =
+          sequential_from_any_safetensors(read_safetensors(bytes, "damaged"), "damaged");
+      CHECK(model.forward(random_input()).dim(1) == 6);
+    } catch (const Error&) {
+      ++refused;
+    }
+  }
+  CHECK(refused > 0);
+}

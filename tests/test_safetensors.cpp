@@ -271,3 +271,29 @@ TEST_CASE("f32_values refuses another dtype") {
   CHECK_THROWS_WITH_AS(f32_values({"codes", Dtype::u8, {4}, four}),
                        doctest::Contains("tensor \"codes\": expected dtype F32, found U8"), Error);
 }
+
+TEST_CASE("random damage to a valid file yields a file or a tinyq::Error, nothing else") {
+  const Bytes f32 = f32_bytes(std::vector<float>{1, 2, 3, 4, 5, 6});
+  const Bytes u8{9, 8, 7};
+  const std::vector<SafetensorsTensor> tensors{{"0.weight", Dtype::f32, {2, 3}, f32},
+                                               {"0.codes", Dtype::u8, {3}, u8}};
+  const Bytes good = write_safetensors(tensors, {{"format", "pt"}});
+  Rng rng(17);
+  int refused = 0;
+  for (int trial = 0; trial < 5000; ++trial) {
+    Bytes bytes = good;
+    for (auto flips = 1 + rng.below(3); flips > 0; --flips)
+      bytes[rng.below(bytes.size())] = static_cast<std::uint8_t>(rng.below(256));
+    if (trial % 4 == 0) bytes.resize(rng.below(bytes.size() + 1));
+    try {
+      const SafetensorsFile file = read_safetensors(bytes, "damaged");
+      for (const auto& t : file.tensors) {  // views must lie inside the buffer
+        CHECK(t.bytes.data() >= bytes.data());
+        CHECK(t.bytes.data() + t.bytes.size() <= bytes.data() + bytes.size());
+      }
+    } catch (const Error&) {
+      ++refused;
+    }
+  }
+  CHECK(refused > 2500);
+}
