@@ -1,0 +1,97 @@
+// The AVX-512 VNNI int8 kernel: up to 12 rows × 2 panels (32 outputs) of
+// int32 sums in 24 zmm registers.
+//
+// vpdpbusd multiplies 64 unsigned bytes by 64 signed bytes, adds each four
+// neighbouring products into one of 16 int32 lanes, and accumulates: with a
+// broadcast of a[r][4g..4g+3] against a packed k-group (output j's four
+// weights in lane j) one instruction does 64 multiply-adds for one row and
+// 16 outputs. The bytes are widened inside the instruction, so nothing
+// saturates (unlike vpmaddubsw's 16-bit pair sums). Per k-group: 2 loads of
+// b, `rows` broadcasts from memory and 2·rows vpdpbusd.
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "core/int8_gemm.hpp"
+#include "core/int8_gemm_kernels.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+
+#define TINYQ_AVX512_VNNI \
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma")))
+
+namespace tinyq {
+
+namespace {
+
+constexpr std::size_t vnni_rows = 12;
+constexpr std::size_t vnni_panels = 2;
+
+template <std::size_t R, std::size_t P>
+TINYQ_AVX512_VNNI void tile_vnni(const std::uint8_t* a, std::size_t lda, const std::int8_t* b,
+                                 std::size_t panel_stride, std::size_t g_begin, std::size_t g_end,
+                                 std::int32_t* c, std::size_t ldc, std::size_t cols) {
+  constexpr std::size_t group_bytes = int8_panel_columns * int8_k_group;
+  __m512i acc[R][P];
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t p = 0; p < P; ++p) acc[r][p] = _mm512_setzero_si512();
+  for (std::size_t g = g_begin; g < g_end; ++g) {
+    __m512i w[P];
+    for (std::size_t p = 0; p < P; ++p)
+      w[p] = _mm512_loadu_si512(b + p * panel_stride + g * group_bytes);
+    for (std::size_t r = 0; r < R; ++r) {
+      std::int32_t four;
+      std::memcpy(&four, a + r * lda + g * int8_k_group, sizeof four);
+      const __m512i x = _mm512_set1_epi32(four);
+      for (std::size_t p = 0; p < P; ++p) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], x, w[p]);
+    }
+  }
+  for (std::size_t p = 0; p < P; ++p) {
+    const std::size_t first = p * int8_panel_columns;
+    if (first >= cols) break;
+    const std::size_t count = std::min(int8_panel_columns, cols - first);
+    const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1u);
+    for (std::size_t r = 0; r < R; ++r)
+      _mm512_mask_storeu_epi32(c + r * ldc + first, mask, acc[r][p]);
+  }
+}
+
+using TileFunction = void (*)(const std::uint8_t*, std::size_t, const std::int8_t*, std::size_t,
+                              std::size_t, std::size_t, std::int32_t*, std::size_t, std::size_t);
+
+// tiles[P - 1][R - 1]: an exact-height tile for every row count, so one row
+// (batch-1 inference) costs one row's work.
+template <std::size_t P, std::size_t... R>
+constexpr std::array<TileFunction, sizeof...(R)> tiles_for(std::index_sequence<R...>) {
+  return {tile_vnni<R + 1, P>...};
+}
+const std::array<std::array<TileFunction, vnni_rows>, vnni_panels> tiles = {
+    tiles_for<1>(std::make_index_sequence<vnni_rows>{}),
+    tiles_for<2>(std::make_index_sequence<vnni_rows>{})};
+
+void kernel_avx512(std::size_t rows, const std::uint8_t* a, std::size_t lda, const std::int8_t* b,
+                   std::size_t panel_stride, std::size_t g_begin, std::size_t g_end,
+                   std::int32_t* c, std::size_t ldc, std::size_t cols) {
+  const std::size_t panels = (cols + int8_panel_columns - 1) / int8_panel_columns;
+  tiles[panels - 1][rows - 1](a, lda, b, panel_stride, g_begin, g_end, c, ldc, cols);
+}
+
+}  // namespace
+
+Int8Kernel int8_kernel_avx512() {
+  return {vnni_rows, vnni_panels, kernel_avx512};
+}
+
+}  // namespace tinyq
+
+#else
+
+namespace tinyq {
+Int8Kernel int8_kernel_avx512() {
+  return int8_kernel_generic();
+}
+}  // namespace tinyq
+
+#endif

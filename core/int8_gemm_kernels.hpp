@@ -1,0 +1,36 @@
+// The per-ISA kernels behind int8_gemm (internal to core).
+//
+// A kernel computes C for `rows` rows of a (rows <= its tile height) and one
+// or more panels of b over k-groups [g_begin, g_end):
+//
+//   for each k-group g, for each row r:  broadcast a[r][4g..4g+3] (4 bytes)
+//     acc[r][j] += Σ_{t<4} a[r][4g+t] · b_panel[g][j][t]     for the 16 j of the panel
+//
+// which is exactly one vpdpbusd per row and panel on AVX-512 VNNI. Only the
+// first `cols` columns of the last panel are written (edge panels).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tinyq {
+
+// Rows of a (a[r * lda + p]) times `panels` consecutive panels starting at
+// `b` (each panel_stride bytes apart), k-groups [g_begin, g_end); writes
+// C[r][j] for j < cols (cols <= 16 · panels).
+using Int8KernelFunction = void (*)(std::size_t rows, const std::uint8_t* a, std::size_t lda,
+                                    const std::int8_t* b, std::size_t panel_stride,
+                                    std::size_t g_begin, std::size_t g_end, std::int32_t* c,
+                                    std::size_t ldc, std::size_t cols);
+
+struct Int8Kernel {
+  std::size_t max_rows;    // tile height
+  std::size_t max_panels;  // panels per call
+  Int8KernelFunction run;
+};
+
+Int8Kernel int8_kernel_generic();
+Int8Kernel int8_kernel_avx2();
+Int8Kernel int8_kernel_avx512();
+
+}  // namespace tinyq

@@ -1,0 +1,123 @@
+// int8_gemm (u8 × s8 -> int32) on every integer path this CPU can run,
+// against the triple loop: odd shapes (1x1, 7x13, sizes that are not a
+// multiple of the 4-byte k-group, the 16-wide panel or the row tile), k
+// sub-ranges, and the extreme values where a saturating kernel would fail.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/int8_gemm.hpp"
+#include "core/random.hpp"
+
+using namespace tinyq;
+
+namespace {
+
+std::vector<Isa> int8_isas() {
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512})
+    if (int8_isa_supported(isa)) isas.push_back(isa);
+  return isas;
+}
+
+struct Problem {
+  std::size_t m, n, k;
+  std::vector<std::uint8_t> a;  // [m, padded k], zeros past k
+  std::vector<std::int8_t> b;   // [n, k]
+  std::size_t lda;
+};
+
+Problem random_problem(std::size_t m, std::size_t n, std::size_t k, Rng& rng) {
+  Problem p{m, n, k, {}, {}, (k + 3) / 4 * 4 + 8};
+  p.a.assign(m * p.lda, 0);
+  p.b.resize(n * k);
+  for (std::size_t r = 0; r < m; ++r)
+    for (std::size_t i = 0; i < k; ++i)
+      p.a[r * p.lda + i] = static_cast<std::uint8_t>(rng.below(256));
+  for (auto& w : p.b) w = static_cast<std::int8_t>(static_cast<int>(rng.below(256)) - 128);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("int8_gemm matches the reference on odd shapes for every supported path") {
+  Rng rng(7);
+  const std::size_t shapes[][3] = {{1, 1, 1},     {7, 13, 5},   {7, 13, 13},
+                                   {1, 10, 784},  {13, 17, 29}, {12, 32, 64},
+                                   {25, 40, 100}, {3, 33, 3},   {64, 256, 784}};
+  for (const auto& shape : shapes) {
+    const Problem p = random_problem(shape[0], shape[1], shape[2], rng);
+    std::vector<std::int32_t> expected(p.m * p.n);
+    int8_gemm_reference(p.m, p.n, p.k, p.a.data(), p.lda, p.b.data(), p.k, expected.data(), p.n);
+    const Int8Panels packed = pack_int8_panels(p.n, p.k, p.b.data(), p.k);
+    for (Isa isa : int8_isas()) {
+      CAPTURE(std::string(isa_name(isa)));
+      CAPTURE(p.m);
+      CAPTURE(p.n);
+      CAPTURE(p.k);
+      // ldc wider than n, with a sentinel that must survive.
+      const std::size_t ldc = p.n + 3;
+      std::vector<std::int32_t> c(p.m * ldc, -7);
+      int8_gemm(isa, p.m, p.a.data(), p.lda, packed, 0, p.k, c.data(), ldc);
+      bool same = true;
+      for (std::size_t r = 0; r < p.m; ++r) {
+        for (std::size_t j = 0; j < p.n; ++j)
+          same = same && c[r * ldc + j] == expected[r * p.n + j];
+        for (std::size_t j = p.n; j < ldc; ++j) same = same && c[r * ldc + j] == -7;
+      }
+      CHECK(same);
+    }
+  }
+}
+
+TEST_CASE("int8_gemm sums only the requested k range") {
+  Rng rng(11);
+  const Problem p = random_problem(9, 21, 70, rng);
+  const Int8Panels packed = pack_int8_panels(p.n, p.k, p.b.data(), p.k);
+  for (const auto& [begin, end] : {std::pair<std::size_t, std::size_t>{16, 32}, {64, 70}, {0, 4}}) {
+    std::vector<std::int32_t> expected(p.m * p.n);
+    int8_gemm_reference(p.m, p.n, end - begin, p.a.data() + begin, p.lda, p.b.data() + begin, p.k,
+                        expected.data(), p.n);
+    for (Isa isa : int8_isas()) {
+      CAPTURE(std::string(isa_name(isa)));
+      CAPTURE(begin);
+      std::vector<std::int32_t> c(p.m * p.n);
+      int8_gemm(isa, p.m, p.a.data(), p.lda, packed, begin, end, c.data(), p.n);
+      CHECK(c == expected);
+    }
+  }
+}
+
+TEST_CASE("int8_gemm is exact at the extremes (255 times -128 over long rows)") {
+  const std::size_t m = 3, n = 18, k = 4000;
+  std::vector<std::uint8_t> a(m * k, 255);
+  std::vector<std::int8_t> b(n * k, -128);
+  for (std::size_t i = 0; i < k; i += 2) b[i] = 127;  // row 0 alternates
+  const Int8Panels packed = pack_int8_panels(n, k, b.data(), k);
+  for (Isa isa : int8_isas()) {
+    CAPTURE(std::string(isa_name(isa)));
+    std::vector<std::int32_t> c(m * n);
+    int8_gemm(isa, m, a.data(), k, packed, 0, k, c.data(), n);
+    CHECK(c[1] == 255 * -128 * static_cast<std::int32_t>(k));
+    CHECK(c[0] == 255 * (127 - 128) * static_cast<std::int32_t>(k / 2));
+  }
+}
+
+TEST_CASE("int8_gemm refuses a k range that cuts a k-group or runs past k") {
+  const std::vector<std::int8_t> b(2 * 8, 1);
+  const std::vector<std::uint8_t> a(8, 1);
+  const Int8Panels packed = pack_int8_panels(2, 8, b.data(), 8);
+  std::vector<std::int32_t> c(2);
+  CHECK_THROWS_AS(int8_gemm(Isa::generic, 1, a.data(), 8, packed, 2, 8, c.data(), 2), Error);
+  CHECK_THROWS_AS(int8_gemm(Isa::generic, 1, a.data(), 8, packed, 0, 9, c.data(), 2), Error);
+  CHECK_THROWS_AS(int8_gemm(Isa::generic, 1, a.data(), 8, packed, 0, 3, c.data(), 2), Error);
+}
+
+TEST_CASE("pack_int8_panels refuses rows long enough to overflow int32 sums") {
+  const std::vector<std::int8_t> b(70000, 0);
+  CHECK_THROWS_AS(pack_int8_panels(1, 70000, b.data(), 70000), Error);
+}
