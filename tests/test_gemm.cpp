@@ -83,7 +83,8 @@ TEST_CASE("gemm matches the reference on odd shapes, every path and transpose") 
   Rng rng(11);
   const std::size_t shapes[][3] = {{1, 1, 1},     {7, 13, 5},    {13, 7, 29}, {1, 33, 17},
                                    {65, 3, 31},   {19, 64, 1},   {12, 32, 8}, {25, 70, 400},
-                                   {64, 10, 128}, {3, 100, 769}, {2, 45, 37}, {2, 300, 20}};
+                                   {64, 10, 128}, {3, 100, 769}, {2, 45, 37}, {2, 300, 20},
+                                   {13, 40, 1100}};
   for (Isa isa : supported_isas()) {
     set_gemm_isa(isa);
     for (const auto& shape : shapes)
