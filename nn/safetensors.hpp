@@ -64,6 +64,11 @@ enum class Dtype {
 std::size_t dtype_size(Dtype dtype);       // bytes per element
 std::string_view dtype_name(Dtype dtype);  // as written in files: "F32", "U8", "BOOL", ...
 std::optional<Dtype> parse_dtype(std::string_view name);
+std::string known_dtype_names();  // "BOOL, U8, ...", for messages
+
+// Element count × element size, or nullopt when it overflows 64 bits.
+std::optional<std::uint64_t> tensor_byte_count(Dtype dtype, std::span<const std::uint64_t> shape);
+std::string shape_to_string(std::span<const std::uint64_t> shape);  // "[256, 784]"
 
 // One tensor: a view of its bytes, which belong to someone else (the file
 // buffer given to read_safetensors, or the caller's buffer when writing).

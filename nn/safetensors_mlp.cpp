@@ -30,15 +30,6 @@ std::optional<std::pair<std::size_t, std::string>> split_name(const std::string&
   return std::pair{index, name.substr(dot + 1)};
 }
 
-std::string shape_text(const SafetensorsTensor& t) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < t.shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(t.shape[i]);
-  }
-  return s + "]";
-}
-
 }  // namespace
 
 Sequential sequential_from_safetensors(const SafetensorsFile& file, const std::string& source) {
@@ -76,11 +67,11 @@ Sequential sequential_from_safetensors(const SafetensorsFile& file, const std::s
                   std::string(dtype_name(w.dtype)) + " and " + std::string(dtype_name(b.dtype)));
     if (w.shape.size() != 2 || w.shape[0] == 0 || w.shape[1] == 0)
       throw Error(where + w.name + ": expected shape [out, in] with both >= 1, found " +
-                  shape_text(w));
+                  shape_to_string(w.shape));
     const std::size_t out = w.shape[0], in = w.shape[1];
     if (b.shape.size() != 1 || b.shape[0] != out)
       throw Error(where + b.name + ": expected shape [" + std::to_string(out) + "], found " +
-                  shape_text(b));
+                  shape_to_string(b.shape));
     if (position != 0 && in != previous_out)
       throw Error(where + w.name + ": input width " + std::to_string(in) +
                   " does not match the previous Linear's output width " +

@@ -75,13 +75,7 @@ class TensorTaker {
 
  private:
   static std::string describe(Dtype dtype, const std::vector<std::uint64_t>& shape) {
-    std::string s(dtype_name(dtype));
-    s += " [";
-    for (std::size_t i = 0; i < shape.size(); ++i) {
-      if (i) s += ", ";
-      s += std::to_string(shape[i]);
-    }
-    return s + "]";
+    return std::string(dtype_name(dtype)) + " " + shape_to_string(shape);
   }
 
   const SafetensorsFile& file_;

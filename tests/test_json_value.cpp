@@ -5,7 +5,7 @@
 
 #include "core/error.hpp"
 #include "core/random.hpp"
-#include "nn/json_value.hpp"
+#include "nn/json_parser.hpp"
 
 using namespace tinyq;
 
