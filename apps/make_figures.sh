@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Regenerates the README's figures: trains the default MLP on DATA_DIR, then
+# draws apps/figures/training.svg and apps/figures/quantization.svg.
+#   bash apps/make_figures.sh ../shared/data/mnist-10k
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${1:?usage: make_figures.sh DATA_DIR}
+
+[ -f build/build.ninja ] || meson setup build --buildtype=release
+meson compile -C build
+mkdir -p build/runs apps/figures
+./build/apps/train_mnist --data "$data" --out build/runs/figures.tqm \
+  --plot apps/figures/training.svg
+./build/apps/quantize_eval --data "$data" --model build/runs/figures.tqm \
+  --plot apps/figures/quantization.svg
