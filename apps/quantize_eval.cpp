@@ -211,8 +211,7 @@ int quantize_eval(int argc, const char* const* argv) {
     const std::string svg =
         plot_quantization(model, *saved, bits_sweep(model, test), float_row->score.accuracy,
                           double(float_row->score.bytes));
-    write_file_atomically(*plot_path,
-                          {reinterpret_cast<const std::uint8_t*>(svg.data()), svg.size()});
+    write_text_file_atomically(*plot_path, svg);
     std::cout << "\nwrote " << *plot_path << "\n";
   }
   if (out_path && saved) {
@@ -236,8 +235,7 @@ int quantize_eval(int argc, const char* const* argv) {
     Json report = Json::object();
     report.set("model", model_path).set("float", float_json).set("results", std::move(results));
     const std::string text = report.dump();
-    write_file_atomically(*report_path,
-                          {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+    write_text_file_atomically(*report_path, text);
   }
   return 0;
 }

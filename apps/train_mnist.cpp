@@ -194,8 +194,7 @@ int train_mnist(int argc, const char* const* argv) {
     for (const auto& r : history)
       points.push_back({double(r.epoch), r.loss, r.train_accuracy, r.test_accuracy});
     const std::string svg = plot_training(points);
-    write_file_atomically(*plot_path,
-                          {reinterpret_cast<const std::uint8_t*>(svg.data()), svg.size()});
+    write_text_file_atomically(*plot_path, svg);
   }
   if (report_path) {
     Json epochs_json = Json::array();
@@ -216,8 +215,7 @@ int train_mnist(int argc, const char* const* argv) {
         .set("test_accuracy", history.back().test_accuracy)
         .set("epochs", std::move(epochs_json));
     const std::string text = report.dump();
-    write_file_atomically(*report_path,
-                          {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+    write_text_file_atomically(*report_path, text);
   }
   return 0;
 }

@@ -57,4 +57,8 @@ void write_file_atomically(const fs::path& path, std::span<const std::uint8_t> b
   }
 }
 
+void write_text_file_atomically(const fs::path& path, std::string_view text) {
+  write_file_atomically(path, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+}
+
 }  // namespace tinyq

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace tinyq {
@@ -21,7 +22,8 @@ std::vector<std::uint8_t> read_file(const std::filesystem::path& path, std::uint
 
 // On any failure the temporary is removed, path is untouched, and
 // tinyq::Error is thrown.
-void write_file_atomically(const std::filesystem::path& path,
-                           std::span<const std::uint8_t> bytes);
+void write_file_atomically(const std::filesystem::path& path, std::span<const std::uint8_t> bytes);
+// The same for text (reports, SVG plots).
+void write_text_file_atomically(const std::filesystem::path& path, std::string_view text);
 
 }  // namespace tinyq
