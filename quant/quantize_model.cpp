@@ -33,7 +33,9 @@ Sequential quantize_model(const Sequential& model, const QuantConfig& config) {
     if (std::find(config.keep_float.begin(), config.keep_float.end(), i) != config.keep_float.end())
       continue;
     const std::string name = "layer " + std::to_string(i) + " (" + dense->describe() + ") weight";
-    quantized.replace(i, quantize_dense(*dense, format, name));
+    auto layer = quantize_dense(*dense, format, name);
+    layer->set_kernel(config.kernel);
+    quantized.replace(i, std::move(layer));
   }
   return quantized;
 }

@@ -41,7 +41,7 @@ template <std::size_t R, std::size_t C>
 
 }  // namespace
 
-QuantizedDense::QuantizedDense(QuantizedMatrix weight, Tensor bias)
+QuantizedDense::QuantizedDense(QuantizedMatrix weight, Tensor bias, QuantizedKernel kernel)
     : weight_(std::move(weight)), bias_(std::move(bias)) {
   check_consistent(weight_, "QuantizedDense");
   if (weight_.rows == 0 || weight_.cols == 0)
@@ -52,6 +52,13 @@ QuantizedDense::QuantizedDense(QuantizedMatrix weight, Tensor bias)
   inverse_scales_.resize(weight_.scales.size());
   for (std::size_t b = 0; b < weight_.scales.size(); ++b)
     inverse_scales_[b] = 1.0f / weight_.scales[b];
+  set_kernel(kernel);
+}
+
+void QuantizedDense::set_kernel(QuantizedKernel kernel) {
+  if (kernel == QuantizedKernel::dynamic_int8 && !dynamic_)
+    dynamic_ = std::make_shared<const DynamicInt8Weights>(weight_);
+  kernel_ = kernel;
 }
 
 std::string QuantizedDense::describe() const {
@@ -78,6 +85,11 @@ const Tensor& QuantizedDense::forward(const Tensor& x) {
   if (x.rank() != 2 || x.dim(1) != in)
     throw Error(describe() + ": expected input [batch, " + std::to_string(in) + "], found " +
                 x.shape().to_string());
+  if (kernel_ == QuantizedKernel::dynamic_int8) {
+    static const Isa int8_isa = default_int8_isa();
+    dynamic_->forward(int8_isa, x, bias_.values(), output_);
+    return output_;
+  }
   const std::size_t batch = x.dim(0);
   const std::size_t runs = weight_.runs_per_row();
   const std::size_t step = weight_.block_columns();
@@ -148,7 +160,10 @@ const Tensor& QuantizedDense::backward(const Tensor&, bool) {
 }
 
 std::unique_ptr<Layer> QuantizedDense::clone() const {
-  return std::make_unique<QuantizedDense>(weight_, bias_);
+  auto copy = std::make_unique<QuantizedDense>(weight_, bias_);
+  copy->kernel_ = kernel_;
+  copy->dynamic_ = dynamic_;
+  return copy;
 }
 
 void QuantizedDense::save(BinaryWriter& out) const {

@@ -5,6 +5,12 @@
 // fly inside the matrix product (see the algebra above the kernel in the
 // .cpp). It is an inference-only layer: backward throws tinyq::Error.
 //
+// kernel() picks how forward multiplies (see QuantizedKernel in scheme.hpp):
+// weight_only (the default) or dynamic_int8. It is a run-time setting, not
+// stored in the model file, so files written before it existed still load
+// and one file can be run either way. The dynamic path's instruction set is
+// default_int8_isa() (core/int8_gemm.hpp: the widest, or TINYQ_ISA).
+//
 // Model file payload (kind "quantized_dense"), little-endian:
 //   u32 in, u32 out
 //   u8 scheme (0 asymmetric, 1 symmetric), u8 granularity (0 tensor,
@@ -25,14 +31,22 @@
 #include "core/tensor.hpp"
 #include "nn/binary_io.hpp"
 #include "nn/layer.hpp"
+#include "quant/dynamic_int8.hpp"
 #include "quant/quantized_matrix.hpp"
+#include "quant/scheme.hpp"
 
 namespace tinyq {
 
 class QuantizedDense : public Layer {
  public:
   // weight: [out, in] (checked with check_consistent); bias: [out].
-  QuantizedDense(QuantizedMatrix weight, Tensor bias);
+  QuantizedDense(QuantizedMatrix weight, Tensor bias,
+                 QuantizedKernel kernel = QuantizedKernel::weight_only);
+
+  // Switching to dynamic_int8 repacks the weights for the integer kernel
+  // (once; any bit width works, codes are shifted into int8).
+  void set_kernel(QuantizedKernel kernel);
+  QuantizedKernel kernel() const { return kernel_; }
 
   std::string kind() const override { return "quantized_dense"; }
   std::string describe() const override;  // "QuantizedDense(784 -> 256, asymmetric/channel/8-bit)"
@@ -62,6 +76,8 @@ class QuantizedDense : public Layer {
   std::vector<float> inverse_scales_;  // 1 / scale per block: the kernel multiplies
   Tensor run_sums_;  // Σ x over each run of each input row (asymmetric offset term)
   Tensor output_;
+  QuantizedKernel kernel_ = QuantizedKernel::weight_only;
+  std::shared_ptr<const DynamicInt8Weights> dynamic_;  // immutable, shared by clones
 };
 
 }  // namespace tinyq

@@ -22,6 +22,17 @@ Granularity parse_granularity(std::string_view name) {
               "': expected tensor, channel or group");
 }
 
+QuantizedKernel parse_kernel(std::string_view name) {
+  if (name == "weight_only") return QuantizedKernel::weight_only;
+  if (name == "dynamic_int8") return QuantizedKernel::dynamic_int8;
+  throw Error("unknown quantized kernel '" + std::string(name) +
+              "': expected weight_only or dynamic_int8");
+}
+
+std::string to_string(QuantizedKernel kernel) {
+  return kernel == QuantizedKernel::weight_only ? "weight_only" : "dynamic_int8";
+}
+
 std::string to_string(Scheme scheme) {
   return scheme == Scheme::asymmetric ? "asymmetric" : "symmetric";
 }

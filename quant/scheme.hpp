@@ -23,6 +23,12 @@ enum class Granularity {
   group,    // one scale per run of group_size consecutive inputs within a row
 };
 
+// How QuantizedDense multiplies (a run-time choice, not part of the stored
+// model): weight_only keeps activations in float and widens the weight codes
+// (fp32 sums); dynamic_int8 also quantizes each input row to 8 bits at run
+// time and sums 8-bit × 8-bit products in int32 (quant/dynamic_int8.hpp).
+enum class QuantizedKernel { weight_only, dynamic_int8 };
+
 struct QuantFormat {
   Scheme scheme = Scheme::asymmetric;
   Granularity granularity = Granularity::channel;
@@ -40,6 +46,7 @@ struct QuantConfig {
   // Indices into the model's layer list (as Sequential::layer(i) counts them,
   // ReLUs included) of Dense layers to keep in float.
   std::vector<std::size_t> keep_float;
+  QuantizedKernel kernel = QuantizedKernel::weight_only;
 
   QuantFormat format() const { return {scheme, granularity, bits, group_size}; }
 };
@@ -52,6 +59,9 @@ inline constexpr std::size_t min_group_size = 16;
 Scheme parse_scheme(std::string_view name);
 // "tensor" / "channel" / "group"; throws tinyq::Error listing the valid names.
 Granularity parse_granularity(std::string_view name);
+// "weight_only" / "dynamic_int8"; throws tinyq::Error listing the valid names.
+QuantizedKernel parse_kernel(std::string_view name);
+std::string to_string(QuantizedKernel kernel);
 std::string to_string(Scheme scheme);
 std::string to_string(Granularity granularity);
 // "asymmetric/channel/8-bit", "symmetric/group-32/4-bit".

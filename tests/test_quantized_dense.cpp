@@ -1,6 +1,7 @@
 // QuantizedDense: forward equals a float Dense holding the dequantized
 // weights, for every format and odd shapes; backward refuses; payloads
-// round-trip and corrupt ones are refused.
+// round-trip and corrupt ones are refused. The dynamic int8 kernel equals
+// the dequantized layer applied to row-quantized inputs.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -10,7 +11,9 @@
 
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "core/thread_pool.hpp"
 #include "nn/dense.hpp"
+#include "quant/dynamic_int8.hpp"
 #include "quant/quantize.hpp"
 #include "quant/quantized_dense.hpp"
 
@@ -174,4 +177,111 @@ TEST_CASE("corrupt payloads are refused") {
     BinaryReader cut(std::span<const std::uint8_t>(good).first(keep), "model.tqm");
     CHECK_THROWS_AS(QuantizedDense::load(cut), Error);
   }
+}
+
+// ---- the dynamic int8 kernel ----
+
+namespace {
+
+// x with each row replaced by what quantize_row makes of it: the input the
+// dynamic path really multiplies.
+Tensor row_quantized(const Tensor& x) {
+  Tensor q(x.shape());
+  std::vector<std::uint8_t> codes(x.dim(1));
+  for (std::size_t r = 0; r < x.dim(0); ++r) {
+    const RowQuantization rq = quantize_row(x.row(r), codes.data());
+    for (std::size_t i = 0; i < x.dim(1); ++i)
+      q(r, i) = static_cast<float>(static_cast<int>(codes[i]) - rq.zero_point) * rq.step;
+  }
+  return q;
+}
+
+}  // namespace
+
+TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, and handles signs") {
+  std::vector<std::uint8_t> codes(5);
+  const std::vector<float> relu = {0.0f, 0.5f, 1.0f, 0.25f, 0.0f};
+  const RowQuantization r1 = quantize_row(relu, codes.data());
+  CHECK(r1.zero_point == 0);
+  CHECK(codes[0] == 0);
+  CHECK(codes[2] == 255);
+  const std::vector<float> mixed = {-2.0f, 0.0f, 1.0f, 0.3f, -0.7f};
+  const RowQuantization r2 = quantize_row(mixed, codes.data());
+  CHECK(codes[0] == 0);
+  CHECK(codes[2] == 255);
+  CHECK(static_cast<int>(codes[1]) == r2.zero_point);
+  for (std::size_t i = 0; i < mixed.size(); ++i)
+    CHECK(std::fabs((static_cast<int>(codes[i]) - r2.zero_point) * r2.step - mixed[i]) <=
+          0.5f * r2.step + 1e-6f);
+  const std::vector<float> zeros(5, 0.0f);
+  const RowQuantization r3 = quantize_row(zeros, codes.data());
+  CHECK(r3.zero_point == 0);
+  CHECK(codes[4] == 0);
+}
+
+TEST_CASE("dynamic_int8 equals the dequantized layer applied to row-quantized inputs") {
+  Rng rng(17);
+  for (const Scheme scheme : {Scheme::asymmetric, Scheme::symmetric})
+    for (const Granularity granularity :
+         {Granularity::tensor, Granularity::channel, Granularity::group})
+      for (const int bits : {4, 8})
+        for (const auto& shape : std::vector<std::pair<std::size_t, std::size_t>>{
+                 {1, 1}, {7, 13}, {100, 13}, {33, 64}, {40, 37}})
+          for (const std::size_t batch : {1u, 7u, 70u}) {
+            const std::size_t in = shape.first;
+            const std::size_t out = shape.second;
+            const QuantFormat f{scheme, granularity, bits, 16};
+            CAPTURE(to_string(f));
+            CAPTURE(in);
+            CAPTURE(out);
+            CAPTURE(batch);
+            QuantizedDense layer = make_layer(in, out, f, rng);
+            layer.set_kernel(QuantizedKernel::dynamic_int8);
+            Dense twin = dequantized_twin(layer);
+            // Half the rows non-negative (like ReLU outputs), half mixed.
+            Tensor x = random_tensor(Shape{batch, in}, rng);
+            for (std::size_t r = 0; r < batch; r += 2)
+              for (float& v : x.row(r)) v = std::fabs(v);
+            const Tensor& y = layer.forward(x);
+            const Tensor& expected = twin.forward(row_quantized(x));
+            REQUIRE(y.shape() == expected.shape());
+            std::size_t bad = 0;
+            for (std::size_t r = 0; r < batch; ++r)
+              for (std::size_t j = 0; j < out; ++j) {
+                double magnitude = std::fabs(layer.bias()[j]);
+                for (std::size_t i = 0; i < in; ++i)
+                  magnitude += std::fabs(x(r, i)) * (std::fabs(twin.weight()(j, i)) + 1.25);
+                if (std::fabs(y(r, j) - expected(r, j)) > 1e-5 * magnitude) ++bad;
+              }
+            CHECK(bad == 0);
+          }
+}
+
+TEST_CASE("dynamic_int8 outputs do not depend on the batch around a row or the thread count") {
+  Rng rng(5);
+  QuantizedDense layer =
+      make_layer(784, 40, {Scheme::asymmetric, Granularity::channel, 8, 64}, rng);
+  layer.set_kernel(QuantizedKernel::dynamic_int8);
+  const Tensor x = random_tensor(Shape{130, 784}, rng);
+  const std::size_t threads = num_threads();
+  set_num_threads(1);
+  const Tensor one_thread = layer.forward(x);
+  set_num_threads(2);
+  const Tensor two_threads = layer.forward(x);
+  set_num_threads(threads);
+  CHECK(std::memcmp(one_thread.data(), two_threads.data(), one_thread.size() * sizeof(float)) == 0);
+  const Tensor row(Shape{1, 784}, x.row(77));
+  const Tensor& y = layer.forward(row);
+  for (std::size_t j = 0; j < 40; ++j) CHECK(y(0, j) == one_thread(77, j));
+}
+
+TEST_CASE("the kernel setting survives clone and starts as weight_only") {
+  Rng rng(2);
+  QuantizedDense layer = make_layer(20, 5, {Scheme::symmetric, Granularity::channel, 8, 64}, rng);
+  CHECK(layer.kernel() == QuantizedKernel::weight_only);
+  layer.set_kernel(QuantizedKernel::dynamic_int8);
+  const auto copy = layer.clone();
+  CHECK(dynamic_cast<const QuantizedDense&>(*copy).kernel() == QuantizedKernel::dynamic_int8);
+  CHECK(parse_kernel("dynamic_int8") == QuantizedKernel::dynamic_int8);
+  CHECK_THROWS_AS(parse_kernel("int4"), Error);
 }

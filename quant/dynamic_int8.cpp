@@ -1,0 +1,110 @@
+// DynamicInt8Weights: per-row activation quantization and the rescaling of
+// int32 sums around core's int8_gemm.
+#include "quant/dynamic_int8.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/thread_pool.hpp"
+
+namespace tinyq {
+
+namespace {
+
+// Rows per block of a thread's work: the block's u8 activations (48 × 784
+// bytes) and int32 sums (48 × 256 × 4 bytes) stay in L2 while the kernel
+// sweeps the weight panels. A multiple of the VNNI kernel's 12-row tile.
+constexpr std::size_t rows_per_block = 48;
+
+}  // namespace
+
+RowQuantization quantize_row(std::span<const float> x, std::uint8_t* a) {
+  float lo = 0.0f, hi = 0.0f;
+  for (const float v : x) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  if (!(hi > lo)) {  // all zero (or NaN): every code is the zero point 0
+    std::fill(a, a + x.size(), std::uint8_t{0});
+    return {1.0f, 0};
+  }
+  const float step = (hi - lo) / 255.0f;
+  const float inverse = 1.0f / step;
+  const float zero_point = std::min(255.0f, std::nearbyint(-lo * inverse));
+  // v >= 0 after the clamp, so adding 0.5 and truncating rounds to nearest.
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float v = std::clamp(x[i] * inverse + zero_point, 0.0f, 255.0f);
+    a[i] = static_cast<std::uint8_t>(v + 0.5f);
+  }
+  return {step, static_cast<std::int32_t>(zero_point)};
+}
+
+DynamicInt8Weights::DynamicInt8Weights(const QuantizedMatrix& weight)
+    : weights_(to_signed_weights(weight)) {
+  panels_ = pack_int8_panels(weights_.rows, weights_.cols, weights_.codes.data(), weights_.cols);
+  weights_.codes = {};
+}
+
+// With x_ri ≈ (a_ri - z_r) · d_r (quantize_row) and, inside run g of row j,
+// w_ji = c_ji · t_jg + o_jg (SignedWeights):
+//
+//   Σ_{i∈g} x_ri · w_ji
+//     = d_r · t_jg · Σ_i (a_ri - z_r) · c_ji   +  d_r · o_jg · Σ_i (a_ri - z_r)
+//     = d_r · [ t_jg · (S_rjg - z_r · C_jg)  +  o_jg · (A_rg - z_r · n_g) ]
+//
+// S_rjg = Σ_i a_ri · c_ji is int8_gemm's exact int32 sum, C_jg = Σ_i c_ji is
+// precomputed, A_rg = Σ_i a_ri is summed here and n_g is the run length.
+// Only the last line is float; y_rj = Σ_g (that) + b_j.
+void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float> bias,
+                                 Tensor& out) const {
+  const std::size_t batch = x.dim(0);
+  const std::size_t outputs = weights_.rows;
+  const std::size_t runs = weights_.runs;
+  const std::size_t lda = panels_.padded_k();
+  out.resize(Shape{batch, outputs});
+  parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
+    thread_local std::vector<std::uint8_t> a;
+    thread_local std::vector<std::int32_t> sums;
+    thread_local std::vector<RowQuantization> quantization;
+    thread_local std::vector<std::int32_t> activation_sums;  // [rows, runs]
+    // Bytes past `in` must be zero (the kernel reads whole 4-byte groups).
+    a.assign(std::min(rows_per_block, row_end - row_begin) * lda, 0);
+    sums.resize(rows_per_block * outputs);
+    quantization.resize(rows_per_block);
+    activation_sums.resize(rows_per_block * runs);
+    for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block) {
+      const std::size_t rows = std::min(rows_per_block, row_end - r0);
+      for (std::size_t r = 0; r < rows; ++r) {
+        std::uint8_t* codes = a.data() + r * lda;
+        quantization[r] = quantize_row(x.row(r0 + r), codes);
+        for (std::size_t g = 0; g < runs; ++g) {
+          std::int32_t sum = 0;
+          for (std::size_t i = weights_.run_begin(g); i < weights_.run_end(g); ++i) sum += codes[i];
+          activation_sums[r * runs + g] = sum;
+        }
+      }
+      for (std::size_t g = 0; g < runs; ++g) {
+        const std::size_t begin = weights_.run_begin(g), end = weights_.run_end(g);
+        int8_gemm(isa, rows, a.data(), lda, panels_, begin, end, sums.data(), outputs);
+        const auto length = static_cast<std::int32_t>(end - begin);
+        for (std::size_t r = 0; r < rows; ++r) {
+          const auto [step, zero_point] = quantization[r];
+          const std::int32_t* s = sums.data() + r * outputs;
+          const float activation_term =
+              static_cast<float>(activation_sums[r * runs + g] - zero_point * length);
+          float* y = out.data() + (r0 + r) * outputs;
+          for (std::size_t j = 0; j < outputs; ++j) {
+            const std::size_t jg = j * runs + g;
+            const float dot = static_cast<float>(s[j] - zero_point * weights_.code_sums[jg]);
+            const float value =
+                step * (weights_.steps[jg] * dot + weights_.offsets[jg] * activation_term);
+            y[j] = (g == 0 ? bias[j] : y[j]) + value;
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace tinyq

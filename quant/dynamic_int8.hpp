@@ -1,0 +1,40 @@
+// The dynamic int8 path of QuantizedDense: activations quantized per row at
+// run time, 8-bit × 8-bit products summed in int32 (core/int8_gemm.hpp),
+// then rescaled to float. The approach of PyTorch's dynamic quantization
+// and of ggml's Q8_0 activations.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "core/cpu_features.hpp"
+#include "core/int8_gemm.hpp"
+#include "core/tensor.hpp"
+#include "quant/quantized_matrix.hpp"
+#include "quant/signed_weights.hpp"
+
+namespace tinyq {
+
+class DynamicInt8Weights {
+ public:
+  explicit DynamicInt8Weights(const QuantizedMatrix& weight);
+
+  // out [batch, rows] = x [batch, cols] · Wᵀ + bias, on the integer path `isa`.
+  void forward(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out) const;
+
+ private:
+  SignedWeights weights_;  // steps, offsets and code sums (codes live in panels_)
+  Int8Panels panels_;
+};
+
+// How one row of activations becomes u8 codes: x ≈ (a - zero_point) · step,
+// a in [0, 255]. The range [min(x, 0), max(x, 0)] is mapped onto [0, 255],
+// so 0 is exact and ReLU outputs get zero_point 0.
+struct RowQuantization {
+  float step;
+  std::int32_t zero_point;
+};
+// Quantizes x into a (x.size() codes) and returns the step and zero point.
+RowQuantization quantize_row(std::span<const float> x, std::uint8_t* a);
+
+}  // namespace tinyq
