@@ -74,6 +74,15 @@ void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, c
   }
 }
 
+void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi) {
+  kernel_for(isa).range(x, n, lo, hi);
+}
+
+void affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
+                  std::uint8_t* out) {
+  kernel_for(isa).to_u8(x, n, scale, shift, out);
+}
+
 void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,
                          std::size_t lda, const std::int8_t* b, std::size_t ldb, std::int32_t* c,
                          std::size_t ldc) {

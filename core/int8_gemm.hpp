@@ -55,6 +55,15 @@ Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, 
 void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, const Int8Panels& b,
                std::size_t k_begin, std::size_t k_end, std::int32_t* c, std::size_t ldc);
 
+// Helpers for quantizing activation rows (x[0..n) floats), vectorized on
+// the avx512 path and bit-identical on every path:
+// lo = min(0, min x), hi = max(0, max x) (NaNs are skipped).
+void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi);
+// out[i] = clamp(x[i] · scale + shift, 0, 255) rounded half up, where the
+// product and the sum are rounded separately (never fused).
+void affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
+                  std::uint8_t* out);
+
 // Plain triple loop on unpacked b [n, k]: what every path is tested against.
 void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,
                          std::size_t lda, const std::int8_t* b, std::size_t ldb, std::int32_t* c,

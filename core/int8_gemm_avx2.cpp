@@ -74,7 +74,7 @@ void kernel_avx2(std::size_t rows, const std::uint8_t* a, std::size_t lda, const
 }  // namespace
 
 Int8Kernel int8_kernel_avx2() {
-  return {avx2_rows, 1, kernel_avx2};
+  return {avx2_rows, 1, kernel_avx2, float_range_generic, affine_to_u8_generic};
 }
 
 }  // namespace tinyq

@@ -8,6 +8,7 @@
 // 16 outputs. The bytes are widened inside the instruction, so nothing
 // saturates (unlike vpmaddubsw's 16-bit pair sums). Per k-group: 2 loads of
 // b, `rows` broadcasts from memory and 2·rows vpdpbusd.
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <utility>
@@ -78,10 +79,53 @@ void kernel_avx512(std::size_t rows, const std::uint8_t* a, std::size_t lda, con
   tiles[panels - 1][rows - 1](a, lda, b, panel_stride, g_begin, g_end, c, ldc, cols);
 }
 
+// GCC 12's unmasked forms of min, max and the conversions fill an
+// "undefined" source that -Wmaybe-uninitialized flags; the masked forms with
+// an all-ones mask and a real source are the same instructions.
+constexpr __mmask16 all16 = 0xFFFF;
+
+// Tails use masked loads (zeros, which cannot move lo <= 0 <= hi) and
+// masked stores.
+TINYQ_AVX512_VNNI void range_avx512(const float* x, std::size_t n, float& lo, float& hi) {
+  __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
+  for (std::size_t i = 0; i < n; i += 16) {
+    const std::size_t count = std::min<std::size_t>(16, n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1u), x + i);
+    low = _mm512_mask_min_ps(low, all16, v, low);  // v < low ? v : low, like the generic loop
+    high = _mm512_mask_max_ps(high, all16, v, high);
+  }
+  alignas(64) float lows[16], highs[16];
+  _mm512_store_ps(lows, low);
+  _mm512_store_ps(highs, high);
+  lo = hi = 0.0f;
+  for (std::size_t i = 0; i < 16; ++i) {
+    lo = lows[i] < lo ? lows[i] : lo;
+    hi = highs[i] > hi ? highs[i] : hi;
+  }
+}
+
+TINYQ_AVX512_VNNI void to_u8_avx512(const float* x, std::size_t n, float scale, float shift,
+                                    std::uint8_t* out) {
+  const __m512 scales = _mm512_set1_ps(scale), shifts = _mm512_set1_ps(shift);
+  const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
+  const __m512 half = _mm512_set1_ps(0.5f);
+  for (std::size_t i = 0; i < n; i += 16) {
+    const std::size_t count = std::min<std::size_t>(16, n - i);
+    const auto mask = static_cast<__mmask16>((1u << count) - 1u);
+    __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), scales), shifts);
+    v = _mm512_mask_max_ps(v, all16, v, zero);
+    v = _mm512_mask_min_ps(v, all16, v, top);
+    const __m512i codes =
+        _mm512_mask_cvttps_epi32(_mm512_setzero_si512(), all16, _mm512_add_ps(v, half));
+    _mm_mask_storeu_epi8(out + i, mask,
+                         _mm512_mask_cvtusepi32_epi8(_mm_setzero_si128(), all16, codes));
+  }
+}
+
 }  // namespace
 
 Int8Kernel int8_kernel_avx512() {
-  return {vnni_rows, vnni_panels, kernel_avx512};
+  return {vnni_rows, vnni_panels, kernel_avx512, range_avx512, to_u8_avx512};
 }
 
 }  // namespace tinyq

@@ -28,8 +28,28 @@ void kernel_generic(std::size_t rows, const std::uint8_t* a, std::size_t lda, co
 
 }  // namespace
 
+void float_range_generic(const float* x, std::size_t n, float& lo, float& hi) {
+  lo = 0.0f;
+  hi = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+  }
+}
+
+void affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
+                          std::uint8_t* out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float product = x[i] * scale;
+    float v = product + shift;
+    v = v > 0.0f ? v : 0.0f;
+    v = v < 255.0f ? v : 255.0f;
+    out[i] = static_cast<std::uint8_t>(static_cast<std::int32_t>(v + 0.5f));
+  }
+}
+
 Int8Kernel int8_kernel_generic() {
-  return {4, 1, kernel_generic};
+  return {4, 1, kernel_generic, float_range_generic, affine_to_u8_generic};
 }
 
 }  // namespace tinyq

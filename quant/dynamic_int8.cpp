@@ -19,24 +19,17 @@ constexpr std::size_t rows_per_block = 48;
 
 }  // namespace
 
-RowQuantization quantize_row(std::span<const float> x, std::uint8_t* a) {
-  float lo = 0.0f, hi = 0.0f;
-  for (const float v : x) {
-    lo = std::min(lo, v);
-    hi = std::max(hi, v);
-  }
-  if (!(hi > lo)) {  // all zero (or NaN): every code is the zero point 0
+RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a) {
+  float lo, hi;
+  float_range(isa, x.data(), x.size(), lo, hi);
+  if (!(hi > lo)) {  // all zero: every code is the zero point 0
     std::fill(a, a + x.size(), std::uint8_t{0});
     return {1.0f, 0};
   }
   const float step = (hi - lo) / 255.0f;
   const float inverse = 1.0f / step;
   const float zero_point = std::min(255.0f, std::nearbyint(-lo * inverse));
-  // v >= 0 after the clamp, so adding 0.5 and truncating rounds to nearest.
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const float v = std::clamp(x[i] * inverse + zero_point, 0.0f, 255.0f);
-    a[i] = static_cast<std::uint8_t>(v + 0.5f);
-  }
+  affine_to_u8(isa, x.data(), x.size(), inverse, zero_point, a);
   return {step, static_cast<std::int32_t>(zero_point)};
 }
 
@@ -77,17 +70,24 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
       const std::size_t rows = std::min(rows_per_block, row_end - r0);
       for (std::size_t r = 0; r < rows; ++r) {
         std::uint8_t* codes = a.data() + r * lda;
-        quantization[r] = quantize_row(x.row(r0 + r), codes);
+        quantization[r] = quantize_row(isa, x.row(r0 + r), codes);
         for (std::size_t g = 0; g < runs; ++g) {
           std::int32_t sum = 0;
           for (std::size_t i = weights_.run_begin(g); i < weights_.run_end(g); ++i) sum += codes[i];
           activation_sums[r * runs + g] = sum;
         }
       }
+      for (std::size_t r = 0; r < rows; ++r) {
+        float* y = out.data() + (r0 + r) * outputs;
+        std::copy(bias.begin(), bias.end(), y);
+      }
       for (std::size_t g = 0; g < runs; ++g) {
         const std::size_t begin = weights_.run_begin(g), end = weights_.run_end(g);
         int8_gemm(isa, rows, a.data(), lda, panels_, begin, end, sums.data(), outputs);
         const auto length = static_cast<std::int32_t>(end - begin);
+        const float* steps = weights_.steps.data() + g * outputs;
+        const float* offsets = weights_.offsets.data() + g * outputs;
+        const std::int32_t* code_sums = weights_.code_sums.data() + g * outputs;
         for (std::size_t r = 0; r < rows; ++r) {
           const auto [step, zero_point] = quantization[r];
           const std::int32_t* s = sums.data() + r * outputs;
@@ -95,11 +95,8 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
               static_cast<float>(activation_sums[r * runs + g] - zero_point * length);
           float* y = out.data() + (r0 + r) * outputs;
           for (std::size_t j = 0; j < outputs; ++j) {
-            const std::size_t jg = j * runs + g;
-            const float dot = static_cast<float>(s[j] - zero_point * weights_.code_sums[jg]);
-            const float value =
-                step * (weights_.steps[jg] * dot + weights_.offsets[jg] * activation_term);
-            y[j] = (g == 0 ? bias[j] : y[j]) + value;
+            const float dot = static_cast<float>(s[j] - zero_point * code_sums[j]);
+            y[j] += step * (steps[j] * dot + offsets[j] * activation_term);
           }
         }
       }

@@ -35,6 +35,7 @@ struct RowQuantization {
   std::int32_t zero_point;
 };
 // Quantizes x into a (x.size() codes) and returns the step and zero point.
-RowQuantization quantize_row(std::span<const float> x, std::uint8_t* a);
+// The same codes on every path `isa`.
+RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a);
 
 }  // namespace tinyq

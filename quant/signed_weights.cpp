@@ -32,9 +32,9 @@ SignedWeights to_signed_weights(const QuantizedMatrix& weight) {
         w.codes[j * w.cols + i] = static_cast<std::int8_t>(c);
         sum += c;
       }
-      w.steps[j * w.runs + g] = step;
-      w.offsets[j * w.runs + g] = offset + static_cast<float>(shift) * step;
-      w.code_sums[j * w.runs + g] = sum;
+      w.steps[g * w.rows + j] = step;
+      w.offsets[g * w.rows + j] = offset + static_cast<float>(shift) * step;
+      w.code_sums[g * w.rows + j] = sum;
     }
   }
   return w;

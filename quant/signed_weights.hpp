@@ -20,12 +20,14 @@ namespace tinyq {
 
 struct SignedWeights {
   std::size_t rows = 0, cols = 0;
-  std::size_t runs = 1;                 // runs per row
-  std::size_t run_length = 0;           // inputs per run (the last may be shorter)
-  std::vector<std::int8_t> codes;       // [rows, cols]
-  std::vector<float> steps;             // [rows, runs]
-  std::vector<float> offsets;           // [rows, runs]
-  std::vector<std::int32_t> code_sums;  // [rows, runs]: Σ c over the run
+  std::size_t runs = 1;            // runs per row
+  std::size_t run_length = 0;      // inputs per run (the last may be shorter)
+  std::vector<std::int8_t> codes;  // [rows, cols]
+  // Per run and row, run-major ([runs, rows]) so that a kernel finishing
+  // run g reads them for consecutive outputs j from consecutive addresses.
+  std::vector<float> steps;
+  std::vector<float> offsets;
+  std::vector<std::int32_t> code_sums;  // Σ c over the run
 
   std::size_t run_begin(std::size_t g) const { return g * run_length; }
   std::size_t run_end(std::size_t g) const { return g + 1 == runs ? cols : (g + 1) * run_length; }

@@ -4,6 +4,8 @@
 // sub-ranges, and the extreme values where a saturating kernel would fail.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -120,4 +122,34 @@ TEST_CASE("int8_gemm refuses a k range that cuts a k-group or runs past k") {
 TEST_CASE("pack_int8_panels refuses rows long enough to overflow int32 sums") {
   const std::vector<std::int8_t> b(70000, 0);
   CHECK_THROWS_AS(pack_int8_panels(1, 70000, b.data(), 70000), Error);
+}
+
+TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
+  Rng rng(3);
+  for (const std::size_t n : {1u, 7u, 16u, 33u, 784u}) {
+    std::vector<float> x(n);
+    for (float& v : x) v = rng.uniform(-3.0f, 2.0f);
+    x[n / 2] = 1.5f;
+    float lo0, hi0;
+    float_range(Isa::generic, x.data(), n, lo0, hi0);
+    std::vector<std::uint8_t> expected(n);
+    affine_to_u8(Isa::generic, x.data(), n, 60.0f, 100.0f, expected.data());
+    CHECK(hi0 >= 1.5f);
+    for (std::size_t i = 0; i < n; ++i) {
+      const float v = std::min(255.0f, std::max(0.0f, x[i] * 60.0f + 100.0f));
+      CHECK(std::abs(float(expected[i]) - v) <= 0.5f);
+    }
+    for (Isa isa : int8_isas()) {
+      CAPTURE(std::string(isa_name(isa)));
+      CAPTURE(n);
+      float lo, hi;
+      float_range(isa, x.data(), n, lo, hi);
+      CHECK(lo == lo0);
+      CHECK(hi == hi0);
+      std::vector<std::uint8_t> codes(n + 1, 77);
+      affine_to_u8(isa, x.data(), n, 60.0f, 100.0f, codes.data());
+      CHECK(std::equal(expected.begin(), expected.end(), codes.begin()));
+      CHECK(codes[n] == 77);
+    }
+  }
 }

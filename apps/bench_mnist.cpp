@@ -1,0 +1,220 @@
+// bench_mnist: the speed of tinyq's kernels at the MLP's own shapes, measured
+// the way ../shared/bench/torch_reference.py measures PyTorch, so the two can
+// be put side by side (apps/compare_with_torch.sh does that in one run).
+//
+//   bench_mnist --data DIR --threads T [--report FILE.json]
+//
+// It times: gemm at the Dense shapes (batch 64 and 10,000) and at
+// 1024x1024x1024; training samples/s of the default MLP at batch 64 (plain
+// train_step on shuffled batches, no augmentation); and inference of the
+// trained model in float, int8 weight-only and int8 dynamic: batch-1 latency
+// over 2000 test samples after 50 warm-up ones, and the whole test set in one
+// batch, best of 3 after one warm-up pass.
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "apps/data_location.hpp"
+#include "apps/json.hpp"
+#include "apps/options.hpp"
+#include "core/file_io.hpp"
+#include "core/gemm.hpp"
+#include "core/int8_gemm.hpp"
+#include "core/random.hpp"
+#include "core/thread_pool.hpp"
+#include "data/batcher.hpp"
+#include "data/mnist.hpp"
+#include "nn/sequential.hpp"
+#include "nn/sgd.hpp"
+#include "nn/softmax_cross_entropy.hpp"
+#include "nn/train_step.hpp"
+#include "quant/quantize_model.hpp"
+
+namespace tinyq {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// C = A · Bᵀ as Dense's forward does it (A [m, k], B [n, k]); best of
+// several repetitions, each repeated until it has run for ~0.1 s.
+double gemm_gflops(std::size_t m, std::size_t k, std::size_t n) {
+  Rng rng(1);
+  std::vector<float> a(m * k), b(n * k), c(m * n);
+  for (float& v : a) v = rng.uniform(-1.0f, 1.0f);
+  for (float& v : b) v = rng.uniform(-1.0f, 1.0f);
+  const double flops = 2.0 * double(m) * double(n) * double(k);
+  double best = 1e30;
+  for (int trial = 0; trial < 5; ++trial) {
+    std::size_t reps = 0;
+    const auto start = Clock::now();
+    do {
+      gemm(Transpose::no, Transpose::yes, m, n, k, a.data(), k, b.data(), k, 0.0f, c.data(), n);
+      ++reps;
+    } while (seconds_since(start) < 0.1);
+    best = std::min(best, seconds_since(start) / double(reps));
+  }
+  return flops / best * 1e-9;
+}
+
+struct InferenceTiming {
+  double batch1_us_per_sample;
+  double full_batch_samples_per_second;
+};
+
+InferenceTiming time_inference(Sequential& model, const Tensor& images) {
+  const std::size_t features = images.dim(1);
+  const std::size_t single = std::min<std::size_t>(2000, images.dim(0));
+  Tensor one(Shape{1, features});
+  auto run_one = [&](std::size_t i) {
+    std::copy(images.row(i).begin(), images.row(i).end(), one.values().begin());
+    model.forward(one);
+  };
+  for (std::size_t i = 0; i < 50; ++i) run_one(i);
+  auto start = Clock::now();
+  for (std::size_t i = 0; i < single; ++i) run_one(i);
+  const double latency = seconds_since(start) / double(single);
+  model.forward(images);
+  double best = 1e30;
+  for (int trial = 0; trial < 3; ++trial) {
+    start = Clock::now();
+    model.forward(images);
+    best = std::min(best, seconds_since(start));
+  }
+  return {latency * 1e6, double(images.dim(0)) / best};
+}
+
+double accuracy(Sequential& model, const Dataset& data) {
+  const Tensor& logits = model.forward(data.images);
+  std::size_t correct = 0;
+  for (std::size_t r = 0; r < data.size(); ++r) {
+    const auto row = logits.row(r);
+    const auto best = std::max_element(row.begin(), row.end()) - row.begin();
+    correct += static_cast<std::size_t>(best) == data.labels[r];
+  }
+  return double(correct) / double(data.size());
+}
+
+int bench_mnist(int argc, const char* const* argv) {
+  Options options("bench_mnist",
+                  "Times gemm, training and float/int8 inference of the MNIST MLP (see "
+                  "apps/compare_with_torch.sh for the side-by-side with PyTorch).");
+  options.add("data", "DIR", "folder with the MNIST or Fashion-MNIST IDX files");
+  options.add("threads", "T", "worker threads", "2");
+  options.add("hidden", "LIST", "hidden layer widths", "256,128");
+  options.add("batch", "N", "training minibatch size", "64");
+  options.add("train-batches", "N", "minibatches to time training over (after 20 warm-up ones)",
+              "600");
+  options.add("lr", "RATE", "learning rate", "0.05");
+  options.add("momentum", "M", "SGD momentum", "0.9");
+  options.add("report", "FILE.json", "also write the results as JSON");
+  if (!options.parse(argc, argv)) return 0;
+  const auto threads = options.whole_number("threads", 1, 256);
+  const auto hidden = options.number_list("hidden", 1, 65536);
+  const auto batch = options.whole_number("batch", 1, 65536);
+  const auto train_batches = options.whole_number("train-batches", 1, 1000000);
+  const auto lr = static_cast<float>(options.real_number("lr", 0.0, 100.0));
+  const auto momentum = static_cast<float>(options.real_number("momentum", 0.0, 0.999));
+  const auto report_path = options.optional_text("report");
+  set_num_threads(threads);
+
+  const Mnist data = load_mnist(locate_data(options.optional_text("data")));
+  const std::size_t features = data.train.images.dim(1);
+  Json report = Json::object();
+  report.set("threads", Json(std::uint64_t{threads}));
+  report.set("gemm_isa", isa_name(gemm_isa()));
+  report.set("int8_isa", isa_name(default_int8_isa()));
+  std::printf("threads %zu, gemm path %s, int8 path %s\n\n", std::size_t{threads},
+              isa_name(gemm_isa()), isa_name(default_int8_isa()));
+
+  // GEMM at the Dense forward shapes, then the classic cube.
+  std::vector<std::size_t> widths = {features};
+  widths.insert(widths.end(), hidden.begin(), hidden.end());
+  widths.push_back(10);
+  std::vector<std::array<std::size_t, 3>> shapes;
+  for (const std::size_t rows : {std::size_t{batch}, data.test.size()})
+    for (std::size_t l = 0; l + 1 < widths.size(); ++l)
+      shapes.push_back({rows, widths[l], widths[l + 1]});
+  shapes.push_back({1024, 1024, 1024});
+  Json gemm_rows = Json::array();
+  std::printf("%-22s %10s\n", "gemm m x k x n", "GFLOP/s");
+  for (const auto& [m, k, n] : shapes) {
+    const double gflops = gemm_gflops(m, k, n);
+    std::printf("%-22s %10.1f\n",
+                (std::to_string(m) + " x " + std::to_string(k) + " x " + std::to_string(n)).c_str(),
+                gflops);
+    gemm_rows.push(Json::Object{{"m", Json(std::uint64_t{m})},
+                                {"k", Json(std::uint64_t{k})},
+                                {"n", Json(std::uint64_t{n})},
+                                {"gflops", gflops}});
+  }
+  report.set("gemm", std::move(gemm_rows));
+
+  // Training: the timed batches follow 20 warm-up ones; epochs wrap around.
+  Sequential model = make_mlp(features, hidden, 10, 1);
+  Sgd sgd({lr, momentum, 0.0f});
+  SoftmaxCrossEntropy loss;
+  Batcher batcher(data.train, batch, 1);
+  Tensor images;
+  std::vector<std::uint8_t> labels;
+  auto step = [&] {
+    if (!batcher.next(images, labels)) {
+      batcher.start_epoch();
+      batcher.next(images, labels);
+    }
+    train_step(model, loss, sgd, images, labels, lr);
+    return labels.size();
+  };
+  for (int i = 0; i < 20; ++i) step();
+  std::size_t samples = 0;
+  const auto start = Clock::now();
+  for (std::size_t i = 0; i < train_batches; ++i) samples += step();
+  const double train_rate = double(samples) / seconds_since(start);
+  std::printf("\ntraining, batch %zu: %.0f samples/s (%zu batches)\n", std::size_t{batch},
+              train_rate, std::size_t{train_batches});
+  report.set("train_samples_per_second", train_rate);
+
+  // Inference on the model just trained.
+  QuantConfig weight_only;
+  QuantConfig dynamic;
+  dynamic.kernel = QuantizedKernel::dynamic_int8;
+  Sequential weight_only_model = quantize_model(model, weight_only);
+  Sequential dynamic_model = quantize_model(model, dynamic);
+  struct Variant {
+    const char* name;
+    Sequential* model;
+  };
+  Json inference = Json::object();
+  std::printf("\n%-18s %10s %16s %12s\n", "inference", "batch-1 us", "full samples/s", "accuracy");
+  for (const Variant& v :
+       {Variant{"float", &model}, Variant{"int8_weight_only", &weight_only_model},
+        Variant{"int8_dynamic", &dynamic_model}}) {
+    const InferenceTiming t = time_inference(*v.model, data.test.images);
+    const double acc = accuracy(*v.model, data.test);
+    std::printf("%-18s %10.1f %16.0f %11.2f%%\n", v.name, t.batch1_us_per_sample,
+                t.full_batch_samples_per_second, 100.0 * acc);
+    inference.set(v.name,
+                  Json::Object{{"batch1_us_per_sample", t.batch1_us_per_sample},
+                               {"full_batch_samples_per_second", t.full_batch_samples_per_second},
+                               {"accuracy", acc}});
+  }
+  report.set("inference", std::move(inference));
+  if (report_path) write_text_file_atomically(*report_path, report.dump());
+  return 0;
+}
+
+}  // namespace
+
+}  // namespace tinyq
+
+int main(int argc, char** argv) {
+  return tinyq::run_program("bench_mnist", tinyq::bench_mnist, argc, argv);
+}
