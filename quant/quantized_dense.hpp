@@ -1,9 +1,9 @@
 // QuantizedDense: a Dense layer whose weights are stored as integer codes.
 //
 // y = x · Wᵀ + b with W [out, in] held as a QuantizedMatrix and b in float.
-// Forward never rebuilds W in float: each weight row is dequantized on the
-// fly inside the matrix product (see the algebra above the kernel in the
-// .cpp). It is an inference-only layer: backward throws tinyq::Error.
+// Forward never rebuilds W in float: the codes are widened inside the
+// kernel's registers (see quant/weight_only.cpp and quant/dynamic_int8.cpp). It is an
+// inference-only layer: backward throws tinyq::Error.
 //
 // kernel() picks how forward multiplies (see QuantizedKernel in scheme.hpp):
 // weight_only (the default) or dynamic_int8. It is a run-time setting, not
@@ -34,6 +34,7 @@
 #include "quant/dynamic_int8.hpp"
 #include "quant/quantized_matrix.hpp"
 #include "quant/scheme.hpp"
+#include "quant/weight_only.hpp"
 
 namespace tinyq {
 
@@ -73,11 +74,11 @@ class QuantizedDense : public Layer {
  private:
   QuantizedMatrix weight_;
   Tensor bias_;
-  std::vector<float> inverse_scales_;  // 1 / scale per block: the kernel multiplies
-  Tensor run_sums_;  // Σ x over each run of each input row (asymmetric offset term)
   Tensor output_;
   QuantizedKernel kernel_ = QuantizedKernel::weight_only;
-  std::shared_ptr<const DynamicInt8Weights> dynamic_;  // immutable, shared by clones
+  // The weights in each kernel's layout: immutable, shared by clones.
+  std::shared_ptr<const WeightOnlyWeights> weight_only_;
+  std::shared_ptr<const DynamicInt8Weights> dynamic_;  // made by set_kernel(dynamic_int8)
 };
 
 }  // namespace tinyq

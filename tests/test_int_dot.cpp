@@ -2,6 +2,8 @@
 // against the triple loop: odd shapes (1x1, 7x13, sizes that are not a
 // multiple of the 4-byte k-group, the 16-wide panel or the row tile), k
 // sub-ranges, and the extreme values where a saturating kernel would fail.
+// Also the activation helpers (same bits on every path) and widen_gemm
+// (f32 × s8 -> f32) against double sums.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/int8_gemm.hpp"
 #include "core/random.hpp"
+#include "core/widen_gemm.hpp"
 
 using namespace tinyq;
 
@@ -152,4 +155,58 @@ TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
       CHECK(codes[n] == 77);
     }
   }
+}
+
+// ---- widen_gemm: float rows × int8 weights, float sums ----
+
+TEST_CASE("widen_gemm matches float sums on odd shapes and k ranges for every supported path") {
+  Rng rng(23);
+  const std::size_t shapes[][3] = {{1, 1, 1},    {7, 13, 5},   {1, 10, 784},  {2, 70, 33},
+                                   {13, 17, 29}, {12, 32, 64}, {25, 40, 100}, {64, 256, 300}};
+  for (const auto& shape : shapes) {
+    const std::size_t m = shape[0], n = shape[1], k = shape[2];
+    const std::size_t ldx = k + 3;
+    std::vector<float> x(m * ldx);
+    for (float& v : x) v = rng.uniform(-1.0f, 1.0f);
+    std::vector<std::int8_t> b(n * k);
+    for (auto& w : b) w = static_cast<std::int8_t>(static_cast<int>(rng.below(256)) - 128);
+    const WidenPanels packed = pack_widen_panels(n, k, b.data(), k);
+    for (const auto& [begin, end] : {std::pair<std::size_t, std::size_t>{0, k}, {k / 3, k / 2}}) {
+      std::vector<double> expected(m * n, 0.0);
+      std::vector<double> magnitude(m * n, 0.0);
+      for (std::size_t r = 0; r < m; ++r)
+        for (std::size_t j = 0; j < n; ++j)
+          for (std::size_t p = begin; p < end; ++p) {
+            expected[r * n + j] += double(x[r * ldx + p]) * b[j * k + p];
+            magnitude[r * n + j] += std::fabs(double(x[r * ldx + p]) * b[j * k + p]);
+          }
+      for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
+        if (!cpu_supports(isa)) continue;
+        CAPTURE(std::string(isa_name(isa)));
+        CAPTURE(m);
+        CAPTURE(n);
+        CAPTURE(k);
+        CAPTURE(begin);
+        const std::size_t ldc = n + 2;
+        std::vector<float> c(m * ldc, -7.0f);
+        widen_gemm(isa, m, x.data(), ldx, packed, begin, end, c.data(), ldc);
+        std::size_t bad = 0;
+        for (std::size_t r = 0; r < m; ++r) {
+          for (std::size_t j = 0; j < n; ++j)
+            if (std::fabs(c[r * ldc + j] - expected[r * n + j]) > 1e-5 * (magnitude[r * n + j] + 1))
+              ++bad;
+          for (std::size_t j = n; j < ldc; ++j) bad += c[r * ldc + j] != -7.0f;
+        }
+        CHECK(bad == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("widen_gemm refuses a k range outside the packed rows") {
+  const std::vector<std::int8_t> b(8, 1);
+  const WidenPanels packed = pack_widen_panels(2, 4, b.data(), 4);
+  std::vector<float> x(4, 1.0f), c(2);
+  CHECK_THROWS_AS(widen_gemm(Isa::generic, 1, x.data(), 4, packed, 0, 5, c.data(), 2), Error);
+  CHECK_THROWS_AS(widen_gemm(Isa::generic, 1, x.data(), 4, packed, 3, 2, c.data(), 2), Error);
 }
