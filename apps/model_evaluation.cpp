@@ -17,6 +17,9 @@ namespace tinyq {
 ModelScore score_model(Sequential& model, const Tensor& images,
                        std::span<const std::uint8_t> labels, std::size_t repeats) {
   const auto inputs = model.input_features();
+  if (!inputs)
+    throw Error("model has no layer of fixed width (no Dense layer): " + model.describe() +
+                " cannot classify images");
   if (inputs && *inputs != images.dim(1))
     throw Error("model expects " + std::to_string(*inputs) + " inputs, but the images have " +
                 std::to_string(images.dim(1)) + " pixels");

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -196,6 +197,10 @@ void require_distinct_paths(const std::string& input_option, const std::string& 
 
 int run_program(const std::string& program, int (*body)(int, const char* const*), int argc,
                 const char* const* argv) {
+  // A write beyond the file-size limit (ulimit -f) would otherwise kill the
+  // program with SIGXFSZ, leaving its temporary file behind; ignored, the
+  // write fails with EFBIG and the atomic writer cleans up and reports it.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return body(argc, argv);
   } catch (const UsageError& e) {

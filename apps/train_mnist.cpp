@@ -125,6 +125,18 @@ int train_mnist(int argc, const char* const* argv) {
   if (init_path && export_path) require_distinct_paths("init", *init_path, "export", *export_path);
 
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
+  // No output may replace one of the data files it is trained on.
+  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    for (const char* suffix : {"", ".gz"}) {
+      const std::string input = (folder / (std::string(name) + suffix)).string();
+      if (!std::filesystem::exists(input)) continue;
+      require_distinct_paths("data", input, "out", out_path.string());
+      if (report_path) require_distinct_paths("data", input, "report", *report_path);
+      if (plot_path) require_distinct_paths("data", input, "plot", *plot_path);
+      if (export_path) require_distinct_paths("data", input, "export", *export_path);
+    }
+  }
   std::cout << "data: " << folder.string() << "\n";
   const Mnist data = load_mnist(folder);
   const std::size_t features = data.train.images.dim(1);
