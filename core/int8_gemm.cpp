@@ -78,9 +78,9 @@ void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi) {
   kernel_for(isa).range(x, n, lo, hi);
 }
 
-void affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
-                  std::uint8_t* out) {
-  kernel_for(isa).to_u8(x, n, scale, shift, out);
+std::uint32_t affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
+                           std::uint8_t* out) {
+  return kernel_for(isa).to_u8(x, n, scale, shift, out);
 }
 
 void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,

@@ -60,9 +60,10 @@ void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, c
 // lo = min(0, min x), hi = max(0, max x) (NaNs are skipped).
 void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi);
 // out[i] = clamp(x[i] · scale + shift, 0, 255) rounded half up, where the
-// product and the sum are rounded separately (never fused).
-void affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
-                  std::uint8_t* out);
+// product and the sum are rounded separately (never fused). Returns Σ out[i]
+// (which the caller would otherwise need a second pass for).
+std::uint32_t affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
+                           std::uint8_t* out);
 
 // Plain triple loop on unpacked b [n, k]: what every path is tested against.
 void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,

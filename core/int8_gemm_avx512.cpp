@@ -104,22 +104,28 @@ TINYQ_AVX512_VNNI void range_avx512(const float* x, std::size_t n, float& lo, fl
   }
 }
 
-TINYQ_AVX512_VNNI void to_u8_avx512(const float* x, std::size_t n, float scale, float shift,
-                                    std::uint8_t* out) {
+TINYQ_AVX512_VNNI std::uint32_t to_u8_avx512(const float* x, std::size_t n, float scale,
+                                             float shift, std::uint8_t* out) {
   const __m512 scales = _mm512_set1_ps(scale), shifts = _mm512_set1_ps(shift);
   const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
   const __m512 half = _mm512_set1_ps(0.5f);
+  __m512i sums = _mm512_setzero_si512();
   for (std::size_t i = 0; i < n; i += 16) {
     const std::size_t count = std::min<std::size_t>(16, n - i);
     const auto mask = static_cast<__mmask16>((1u << count) - 1u);
     __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), scales), shifts);
     v = _mm512_mask_max_ps(v, all16, v, zero);
     v = _mm512_mask_min_ps(v, all16, v, top);
-    const __m512i codes =
-        _mm512_mask_cvttps_epi32(_mm512_setzero_si512(), all16, _mm512_add_ps(v, half));
+    const __m512i codes = _mm512_maskz_cvttps_epi32(mask, _mm512_add_ps(v, half));
+    sums = _mm512_add_epi32(sums, codes);
     _mm_mask_storeu_epi8(out + i, mask,
                          _mm512_mask_cvtusepi32_epi8(_mm_setzero_si128(), all16, codes));
   }
+  alignas(64) std::uint32_t lanes[16];
+  _mm512_store_si512(lanes, sums);
+  std::uint32_t sum = 0;
+  for (const std::uint32_t lane : lanes) sum += lane;
+  return sum;
 }
 
 }  // namespace

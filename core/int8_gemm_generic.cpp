@@ -37,15 +37,18 @@ void float_range_generic(const float* x, std::size_t n, float& lo, float& hi) {
   }
 }
 
-void affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
-                          std::uint8_t* out) {
+std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
+                                   std::uint8_t* out) {
+  std::uint32_t sum = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const float product = x[i] * scale;
     float v = product + shift;
     v = v > 0.0f ? v : 0.0f;
     v = v < 255.0f ? v : 255.0f;
     out[i] = static_cast<std::uint8_t>(static_cast<std::int32_t>(v + 0.5f));
+    sum += out[i];
   }
+  return sum;
 }
 
 Int8Kernel int8_kernel_generic() {

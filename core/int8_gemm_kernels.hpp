@@ -29,13 +29,14 @@ struct Int8Kernel {
   Int8KernelFunction run;
   // float_range and affine_to_u8 (int8_gemm.hpp) on this path.
   void (*range)(const float* x, std::size_t n, float& lo, float& hi);
-  void (*to_u8)(const float* x, std::size_t n, float scale, float shift, std::uint8_t* out);
+  std::uint32_t (*to_u8)(const float* x, std::size_t n, float scale, float shift,
+                         std::uint8_t* out);
 };
 
 // The plain versions of the row helpers, for paths without their own.
 void float_range_generic(const float* x, std::size_t n, float& lo, float& hi);
-void affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
-                          std::uint8_t* out);
+std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
+                                   std::uint8_t* out);
 
 Int8Kernel int8_kernel_generic();
 Int8Kernel int8_kernel_avx2();

@@ -19,17 +19,23 @@ constexpr std::size_t rows_per_block = 48;
 
 }  // namespace
 
-RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a) {
+RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a,
+                             std::size_t run_length, std::span<std::int32_t> run_sums) {
   float lo, hi;
   float_range(isa, x.data(), x.size(), lo, hi);
   if (!(hi > lo)) {  // all zero: every code is the zero point 0
     std::fill(a, a + x.size(), std::uint8_t{0});
+    std::fill(run_sums.begin(), run_sums.end(), 0);
     return {1.0f, 0};
   }
   const float step = (hi - lo) / 255.0f;
   const float inverse = 1.0f / step;
   const float zero_point = std::min(255.0f, std::nearbyint(-lo * inverse));
-  affine_to_u8(isa, x.data(), x.size(), inverse, zero_point, a);
+  for (std::size_t g = 0, begin = 0; begin < x.size(); ++g, begin += run_length) {
+    const std::size_t length = std::min(run_length, x.size() - begin);
+    run_sums[g] = static_cast<std::int32_t>(
+        affine_to_u8(isa, x.data() + begin, length, inverse, zero_point, a + begin));
+  }
   return {step, static_cast<std::int32_t>(zero_point)};
 }
 
@@ -69,13 +75,9 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
     for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block) {
       const std::size_t rows = std::min(rows_per_block, row_end - r0);
       for (std::size_t r = 0; r < rows; ++r) {
-        std::uint8_t* codes = a.data() + r * lda;
-        quantization[r] = quantize_row(isa, x.row(r0 + r), codes);
-        for (std::size_t g = 0; g < runs; ++g) {
-          std::int32_t sum = 0;
-          for (std::size_t i = weights_.run_begin(g); i < weights_.run_end(g); ++i) sum += codes[i];
-          activation_sums[r * runs + g] = sum;
-        }
+        quantization[r] =
+            quantize_row(isa, x.row(r0 + r), a.data() + r * lda, weights_.run_length,
+                         std::span(activation_sums).subspan(r * runs, runs));
       }
       for (std::size_t r = 0; r < rows; ++r) {
         float* y = out.data() + (r0 + r) * outputs;

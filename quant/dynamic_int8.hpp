@@ -35,7 +35,9 @@ struct RowQuantization {
   std::int32_t zero_point;
 };
 // Quantizes x into a (x.size() codes) and returns the step and zero point.
-// The same codes on every path `isa`.
-RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a);
+// The same codes on every path `isa`. Also stores Σ a over each run of
+// run_length codes (the last may be shorter) in run_sums.
+RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a,
+                             std::size_t run_length, std::span<std::int32_t> run_sums);
 
 }  // namespace tinyq

@@ -136,7 +136,11 @@ TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
     float lo0, hi0;
     float_range(Isa::generic, x.data(), n, lo0, hi0);
     std::vector<std::uint8_t> expected(n);
-    affine_to_u8(Isa::generic, x.data(), n, 60.0f, 100.0f, expected.data());
+    const std::uint32_t expected_sum =
+        affine_to_u8(Isa::generic, x.data(), n, 60.0f, 100.0f, expected.data());
+    std::uint32_t sum = 0;
+    for (const std::uint8_t code : expected) sum += code;
+    CHECK(expected_sum == sum);
     CHECK(hi0 >= 1.5f);
     for (std::size_t i = 0; i < n; ++i) {
       const float v = std::min(255.0f, std::max(0.0f, x[i] * 60.0f + 100.0f));
@@ -150,7 +154,7 @@ TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
       CHECK(lo == lo0);
       CHECK(hi == hi0);
       std::vector<std::uint8_t> codes(n + 1, 77);
-      affine_to_u8(isa, x.data(), n, 60.0f, 100.0f, codes.data());
+      CHECK(affine_to_u8(isa, x.data(), n, 60.0f, 100.0f, codes.data()) == expected_sum);
       CHECK(std::equal(expected.begin(), expected.end(), codes.begin()));
       CHECK(codes[n] == 77);
     }
