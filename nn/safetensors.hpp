@@ -23,7 +23,9 @@
 // the buffer exactly, with no byte shared and none left over ("the byte
 // buffer needs to be entirely indexed, and cannot contain holes", which
 // keeps files from hiding other content). Tensor values are not checked:
-// NaN and infinities may appear. Every error is one line naming the source.
+// NaN and infinities may appear. The JSON reader's limits (nn/json_parser.hpp)
+// also apply: nesting depth 64 and 2^20 values, room for about 130,000
+// rank-2 tensors (8 values each). Every error is one line naming the source.
 //
 // Dtypes: the byte-sized and larger types of the format (BOOL, U8, I8,
 // F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64).
