@@ -14,7 +14,7 @@ namespace {
 
 // Rows per block of a thread's work: the block's u8 activations (48 × 784
 // bytes) and int32 sums (48 × 256 × 4 bytes) stay in L2 while the kernel
-// sweeps the weight panels. A multiple of the VNNI kernel's 12-row tile.
+// sweeps the weight panels. A multiple of the VNNI kernel's 6-row tile.
 constexpr std::size_t rows_per_block = 48;
 
 }  // namespace
@@ -75,9 +75,8 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
     for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block) {
       const std::size_t rows = std::min(rows_per_block, row_end - r0);
       for (std::size_t r = 0; r < rows; ++r) {
-        quantization[r] =
-            quantize_row(isa, x.row(r0 + r), a.data() + r * lda, weights_.run_length,
-                         std::span(activation_sums).subspan(r * runs, runs));
+        quantization[r] = quantize_row(isa, x.row(r0 + r), a.data() + r * lda, weights_.run_length,
+                                       std::span(activation_sums).subspan(r * runs, runs));
       }
       for (std::size_t r = 0; r < rows; ++r) {
         float* y = out.data() + (r0 + r) * outputs;
