@@ -44,10 +44,19 @@ using WidenKernelFunction = void (*)(std::size_t rows, const float* x, std::size
                                      const std::int8_t* b, std::size_t panel_stride,
                                      std::size_t panels, std::size_t k_begin, std::size_t k_end,
                                      float* c, std::size_t ldc, std::size_t cols);
+// The same on panels widened to float beforehand (panel_stride in floats),
+// over p in [0, length), with x packed: element (r, p) of the tile at
+// x[p * x_packed_rows + r]. accumulate: add to C instead of overwriting it.
+using WideKernelFunction = void (*)(std::size_t rows, const float* x, const float* b,
+                                    std::size_t panel_stride, std::size_t panels,
+                                    std::size_t length, float* c, std::size_t ldc, std::size_t cols,
+                                    bool accumulate);
 struct WidenKernel {
   std::size_t max_rows;
   std::size_t max_panels;  // for tiles of at most max_rows / 3 rows; 2 otherwise
   WidenKernelFunction run;
+  WideKernelFunction run_wide = nullptr;  // if the path has one
+  std::size_t x_packed_rows = 0;
 };
 WidenKernel widen_kernel_generic();
 WidenKernel widen_kernel_avx2();

@@ -23,6 +23,7 @@ class WeightOnlyWeights {
  private:
   SignedWeights weights_;  // steps and offsets (codes live in panels_)
   WidenPanels panels_;
+  bool has_offsets_ = false;  // false for symmetric schemes: no Σx needed
 };
 
 }  // namespace tinyq
