@@ -83,7 +83,8 @@ TEST_CASE("int8_gemm sums only the requested k range") {
   Rng rng(11);
   const Problem p = random_problem(9, 21, 70, rng);
   const Int8Panels packed = pack_int8_panels(p.n, p.k, p.b.data(), p.k);
-  for (const auto& [begin, end] : {std::pair<std::size_t, std::size_t>{16, 32}, {64, 70}, {0, 4}}) {
+  for (const auto& range : {std::pair<std::size_t, std::size_t>{16, 32}, {64, 70}, {0, 4}}) {
+    const std::size_t begin = range.first, end = range.second;  // clang 14 cannot capture bindings
     std::vector<std::int32_t> expected(p.m * p.n);
     int8_gemm_reference(p.m, p.n, end - begin, p.a.data() + begin, p.lda, p.b.data() + begin, p.k,
                         expected.data(), p.n);
@@ -175,7 +176,8 @@ TEST_CASE("widen_gemm matches float sums on odd shapes and k ranges for every su
     std::vector<std::int8_t> b(n * k);
     for (auto& w : b) w = static_cast<std::int8_t>(static_cast<int>(rng.below(256)) - 128);
     const WidenPanels packed = pack_widen_panels(n, k, b.data(), k);
-    for (const auto& [begin, end] : {std::pair<std::size_t, std::size_t>{0, k}, {k / 3, k / 2}}) {
+    for (const auto& range : {std::pair<std::size_t, std::size_t>{0, k}, {k / 3, k / 2}}) {
+      const std::size_t begin = range.first, end = range.second;
       std::vector<double> expected(m * n, 0.0);
       std::vector<double> magnitude(m * n, 0.0);
       for (std::size_t r = 0; r < m; ++r)
