@@ -39,6 +39,7 @@ struct Row {
   std::size_t group_size = 0;
   ModelScore score;
   std::optional<WeightError> error;  // absent for float, and for a model loaded quantized
+  QuantizedKernel kernel = QuantizedKernel::weight_only;
 };
 
 // The format of a quantized model's first quantized layer (for its table row).
@@ -72,7 +73,10 @@ void print_table(const std::optional<Row>& float_row, const std::vector<Row>& ro
       else
         std::snprintf(sqnr, sizeof sqnr, "exact");
     }
-    std::printf("%-11s %-12s %4d  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %11.0f\n", row.scheme.c_str(),
+    // The dynamic int8 row (8-bit activations too) is marked in the scheme column.
+    const std::string scheme =
+        row.kernel == QuantizedKernel::dynamic_int8 ? "dyn-int8" : row.scheme;
+    std::printf("%-11s %-12s %4d  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %11.0f\n", scheme.c_str(),
                 row.granularity.c_str(), row.bits, 100.0 * row.score.accuracy, change,
                 row.score.bytes, ratio, rms, sqnr, row.score.samples_per_second);
   };
@@ -84,6 +88,7 @@ Json row_json(const Row& row) {
   Json j = Json::object();
   j.set("scheme", row.scheme)
       .set("granularity", row.granularity)
+      .set("kernel", to_string(row.kernel))
       .set("bits", row.bits)
       .set("group_size", Json(std::uint64_t(row.group_size)))
       .set("accuracy", row.score.accuracy)
@@ -193,13 +198,17 @@ int quantize_eval(int argc, const char* const* argv) {
       configs.push_back({Scheme::asymmetric, Granularity::tensor, 8, 64, {}});
       configs.push_back({Scheme::symmetric, Granularity::channel, 8, 64, {}});
       configs.push_back({Scheme::asymmetric, Granularity::group, 4, 64, {}});
+      // PyTorch's dynamic quantization: 8-bit weights and, per row at run
+      // time, 8-bit activations with int32 sums.
+      configs.push_back(
+          {Scheme::asymmetric, Granularity::channel, 8, 64, {}, QuantizedKernel::dynamic_int8});
     }
     for (const auto& c : configs) {
       Sequential quantized = quantize_model(model, c);
       rows.push_back({to_string(c.scheme), granularity_text(c.format()), c.bits,
                       c.granularity == Granularity::group ? c.group_size : 0,
                       score_model(quantized, test.images, test.labels),
-                      weight_error(model, quantized)});
+                      weight_error(model, quantized), c.kernel});
       if (single) std::cout << format_report(quantization_report(model, quantized)) << "\n";
       if (!saved) saved = std::move(quantized);
     }
