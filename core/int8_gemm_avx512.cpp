@@ -25,6 +25,13 @@
 
 #include <immintrin.h>
 
+// affine_to_u8 promises the generic path's bits: a rounded product, then a
+// rounded sum. g++ would fuse _mm512_mul_ps and _mm512_add_ps into one FMA
+// (single rounding) by default; clang keeps them apart.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #define TINYQ_AVX512_VNNI \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma")))
 

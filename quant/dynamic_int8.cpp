@@ -17,6 +17,29 @@ namespace {
 // sweeps the weight panels. A multiple of the VNNI kernel's 6-row tile.
 constexpr std::size_t rows_per_block = 48;
 
+// y[j] = (first run: bias[j], else y[j]) + step · (t_j · (s_j - z · C_j) + o_j · A),
+// the last line of the algebra below. It runs once per output, so it is
+// compiled twice (AVX-512 and baseline) and picked at load time: baseline
+// x86-64 code does 4 outputs per instruction, AVX-512 16.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx512f", "default")))
+#endif
+void rescale_row(std::size_t outputs, const std::int32_t* s, std::int32_t zero_point,
+                 const std::int32_t* code_sums, float step, const float* steps,
+                 const float* offsets, float activation_term, const float* bias, float* y) {
+  if (bias != nullptr) {
+    for (std::size_t j = 0; j < outputs; ++j) {
+      const float dot = static_cast<float>(s[j] - zero_point * code_sums[j]);
+      y[j] = bias[j] + step * (steps[j] * dot + offsets[j] * activation_term);
+    }
+    return;
+  }
+  for (std::size_t j = 0; j < outputs; ++j) {
+    const float dot = static_cast<float>(s[j] - zero_point * code_sums[j]);
+    y[j] += step * (steps[j] * dot + offsets[j] * activation_term);
+  }
+}
+
 }  // namespace
 
 RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a,
@@ -78,10 +101,6 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
         quantization[r] = quantize_row(isa, x.row(r0 + r), a.data() + r * lda, weights_.run_length,
                                        std::span(activation_sums).subspan(r * runs, runs));
       }
-      for (std::size_t r = 0; r < rows; ++r) {
-        float* y = out.data() + (r0 + r) * outputs;
-        std::copy(bias.begin(), bias.end(), y);
-      }
       for (std::size_t g = 0; g < runs; ++g) {
         const std::size_t begin = weights_.run_begin(g), end = weights_.run_end(g);
         int8_gemm(isa, rows, a.data(), lda, panels_, begin, end, sums.data(), outputs);
@@ -94,11 +113,8 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
           const std::int32_t* s = sums.data() + r * outputs;
           const float activation_term =
               static_cast<float>(activation_sums[r * runs + g] - zero_point * length);
-          float* y = out.data() + (r0 + r) * outputs;
-          for (std::size_t j = 0; j < outputs; ++j) {
-            const float dot = static_cast<float>(s[j] - zero_point * code_sums[j]);
-            y[j] += step * (steps[j] * dot + offsets[j] * activation_term);
-          }
+          rescale_row(outputs, s, zero_point, code_sums, step, steps, offsets, activation_term,
+                      g == 0 ? bias.data() : nullptr, out.data() + (r0 + r) * outputs);
         }
       }
     }
