@@ -144,7 +144,8 @@ check_data() {
 make_set good 4 40 12
 make_set good5 5 40 12
 if ! "$train" --data good "${train_args[@]/out\//good_}" >/dev/null 2>err.txt ||
-  ! "$train" --data good --epochs 1 --hidden 4 --out model.tqm >/dev/null 2>>err.txt ||
+  ! "$train" --data good --epochs 1 --hidden 4 --out model.tqm --export model.safetensors \
+    >/dev/null 2>>err.txt ||
   ! "$train" --data good5 --epochs 1 --hidden 4 --out model5.tqm >/dev/null 2>>err.txt ||
   ! "$quantize" --model model.tqm --data good --scheme symmetric --bits 4 \
     --out qmodel.tqm >/dev/null 2>>err.txt; then
@@ -317,6 +318,21 @@ model_check "quantized_dense with a junk payload" models/qjunk
 model_check "4e9 layers claimed" models/many-layers
 { header 1; le32 5; printf dense; le64 $((1 << 62)); } | with_crc >models/huge-payload
 model_check "payload length 2^62" models/huge-payload
+
+# safetensors: an exported model, broken.
+st_size=$(stat -c %s model.safetensors)
+head -c $((st_size / 2)) model.safetensors >models/st-half && model_check "safetensors cut in half" models/st-half
+head -c -1 model.safetensors >models/st-cut1 && model_check "safetensors, last byte cut" models/st-cut1
+cp model.safetensors models/st-long && echo x >>models/st-long && model_check "safetensors, trailing byte" models/st-long
+for offset in 0 7 8 9 20 40; do
+  cp model.safetensors models/st-flip && flip models/st-flip "$offset" &&
+    model_check "safetensors, flip byte $offset" models/st-flip
+done
+{ le64 $((1 << 40)); printf '{}'; } >models/st-huge-header && model_check "safetensors header of 1 TiB" models/st-huge-header
+{ le64 2; printf '{}'; } >models/st-empty && model_check "safetensors with no tensors" models/st-empty
+json='{"0.weight":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}}'
+{ le64 ${#json}; printf '%s' "$json"; pattern 16 1; } >models/st-huge-shape
+model_check "safetensors shape 2^32 x 2^32" models/st-huge-shape
 
 # --- options -----------------------------------------------------------------
 

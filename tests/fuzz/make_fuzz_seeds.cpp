@@ -5,6 +5,7 @@
 //   <out>/gzip/        those streams wrapped as gzip files
 //   <out>/idx/         IDX files of every element type, raw and .gz
 //   <out>/model_file/  small float models and their quantized twins
+//   <out>/safetensors/ the same models exported as safetensors
 //
 // usage: make_fuzz_seeds <out folder> [stamp file to touch when done]
 #include <cstdint>
@@ -22,8 +23,10 @@
 #include "data/idx.hpp"
 #include "data/inflate.hpp"
 #include "nn/model_file.hpp"
+#include "nn/safetensors_mlp.hpp"
 #include "nn/sequential.hpp"
 #include "quant/quantize_model.hpp"
+#include "quant/quantized_safetensors.hpp"
 
 namespace {
 
@@ -133,6 +136,7 @@ void make_models(const fs::path& out) {
   const tinyq::Sequential wide = tinyq::make_mlp(32, {16}, 4, 2);
   save(out / "model_file", "float_small.tqm", tinyq::serialize_model(small));
   save(out / "model_file", "float_wide.tqm", tinyq::serialize_model(wide));
+  save(out / "safetensors", "float_small.safetensors", tinyq::safetensors_from_sequential(small));
   const std::vector<std::pair<std::string, tinyq::QuantConfig>> configs = {
       {"asym_tensor8", {Scheme::asymmetric, Granularity::tensor, 8, 64, {}}},
       {"sym_channel4", {Scheme::symmetric, Granularity::channel, 4, 64, {}}},
@@ -140,8 +144,10 @@ void make_models(const fs::path& out) {
       {"sym_tensor2_keep", {Scheme::symmetric, Granularity::tensor, 2, 64, {2}}},
   };
   for (const auto& [name, config] : configs) {
-    save(out / "model_file", name + ".tqm",
-         tinyq::serialize_model(tinyq::quantize_model(wide, config)));
+    const tinyq::Sequential quantized = tinyq::quantize_model(wide, config);
+    save(out / "model_file", name + ".tqm", tinyq::serialize_model(quantized));
+    save(out / "safetensors", name + ".safetensors",
+         tinyq::quantized_safetensors_from_sequential(quantized));
     if (config.granularity != Granularity::group)
       save(out / "model_file", name + "_small.tqm",
            tinyq::serialize_model(tinyq::quantize_model(small, config)));

@@ -1,0 +1,56 @@
+// libFuzzer target: safetensors model files (nn/safetensors and the float
+// and quantized model layouts in nn/safetensors_mlp, quant/quantized_safetensors).
+//
+// Every input must parse or throw tinyq::Error; the JSON header, offsets and
+// shapes are all untrusted. A file that becomes a model must run a forward
+// pass and export to safetensors that read back.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "core/error.hpp"
+#include "core/tensor.hpp"
+#include "core/thread_pool.hpp"
+#include "fuzz_check.hpp"
+#include "nn/safetensors.hpp"
+#include "quant/quantized_safetensors.hpp"
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  tinyq::set_num_threads(1);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using tinyq::fuzz::require;
+  const std::span<const std::uint8_t> input(data, size);
+  tinyq::SafetensorsFile file;
+  try {
+    file = tinyq::read_safetensors(input, "fuzz.safetensors");
+  } catch (const tinyq::Error&) {
+    return 0;
+  }
+  tinyq::Sequential model;
+  try {
+    model = tinyq::sequential_from_any_safetensors(file, "fuzz.safetensors");
+  } catch (const tinyq::Error&) {
+    return 0;
+  }
+  require(model.size() > 0, "a model with no layers loaded");
+  const std::size_t inputs = model.input_features().value_or(3);
+  if (inputs <= 4096) {
+    tinyq::Tensor x({2, inputs});
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = float(i % 5) * 0.5f - 1.0f;
+    const tinyq::Tensor& y = model.forward(x);
+    require(y.rank() == 2 && y.dim(0) == 2, "forward output has the wrong batch size");
+  }
+  try {
+    const auto bytes = tinyq::quantized_safetensors_from_sequential(model);
+    const auto again = tinyq::read_safetensors(bytes, "resaved.safetensors");
+    require(
+        tinyq::sequential_from_any_safetensors(again, "resaved.safetensors").size() == model.size(),
+        "resaved model has a different layer count");
+  } catch (const tinyq::Error&) {
+    require(false, "a loaded model exports to safetensors that do not load");
+  }
+  return 0;
+}
