@@ -15,6 +15,7 @@
 #include "nn/dense.hpp"
 #include "quant/dynamic_int8.hpp"
 #include "quant/quantize.hpp"
+#include "quant/quantize_model.hpp"
 #include "quant/quantized_dense.hpp"
 
 using namespace tinyq;
@@ -190,7 +191,8 @@ Tensor row_quantized(const Tensor& x) {
   std::vector<std::uint8_t> codes(x.dim(1));
   std::int32_t sums[1];
   for (std::size_t r = 0; r < x.dim(0); ++r) {
-    const RowQuantization rq = quantize_row(default_int8_isa(), x.row(r), codes.data(), x.dim(1), sums);
+    const RowQuantization rq =
+        quantize_row(default_int8_isa(), x.row(r), codes.data(), x.dim(1), sums);
     for (std::size_t i = 0; i < x.dim(1); ++i)
       q(r, i) = static_cast<float>(static_cast<int>(codes[i]) - rq.zero_point) * rq.step;
   }
@@ -289,4 +291,16 @@ TEST_CASE("the kernel setting survives clone and starts as weight_only") {
   CHECK(dynamic_cast<const QuantizedDense&>(*copy).kernel() == QuantizedKernel::dynamic_int8);
   CHECK(parse_kernel("dynamic_int8") == QuantizedKernel::dynamic_int8);
   CHECK_THROWS_AS(parse_kernel("int4"), Error);
+}
+
+TEST_CASE("quantize_model hands QuantConfig::kernel to every quantized layer") {
+  const Sequential model = make_mlp(12, {8}, 3, 1);
+  QuantConfig config;
+  config.kernel = QuantizedKernel::dynamic_int8;
+  const Sequential quantized = quantize_model(model, config);
+  std::size_t dynamic = 0;
+  for (std::size_t i = 0; i < quantized.size(); ++i)
+    if (const auto* q = dynamic_cast<const QuantizedDense*>(&quantized.layer(i)))
+      dynamic += q->kernel() == QuantizedKernel::dynamic_int8;
+  CHECK(dynamic == 2);
 }
