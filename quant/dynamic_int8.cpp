@@ -83,6 +83,7 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
   const std::size_t batch = x.dim(0);
   const std::size_t outputs = weights_.rows;
   const std::size_t runs = weights_.runs;
+  const std::size_t in = weights_.cols;
   const std::size_t lda = panels_.padded_k();
   out.resize(Shape{batch, outputs});
   parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
@@ -98,6 +99,14 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
     for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block) {
       const std::size_t rows = std::min(rows_per_block, row_end - r0);
       for (std::size_t r = 0; r < rows; ++r) {
+        // Finding a row's range is the one pass that waits on memory; ask
+        // for the same row of the next block now, so it is in L2 by then
+        // and its loads overlap this block's integer products.
+        if (r0 + rows_per_block + r < row_end) {
+          const auto* next = reinterpret_cast<const char*>(x.row(r0 + rows_per_block + r).data());
+          for (std::size_t byte = 0; byte < in * sizeof(float); byte += 64)
+            __builtin_prefetch(next + byte, 0, 2);
+        }
         quantization[r] = quantize_row(isa, x.row(r0 + r), a.data() + r * lda, weights_.run_length,
                                        std::span(activation_sums).subspan(r * runs, runs));
       }
