@@ -52,9 +52,15 @@ void widen_first(const WidenKernel& kernel, std::size_t m, const float* x, std::
   const std::size_t length = k_end - k_begin;
   const std::size_t panel_stride = b.k * widen_panel_columns;
   thread_local std::vector<float> packed_x, wide;
-  packed_x.assign(tiles * length * tile_rows, 0.0f);  // rows past m stay zero
-  for (std::size_t r = 0; r < m; ++r) {
+  // Row by row, so x is read as one sequential stream (what the hardware
+  // prefetcher follows best); rows past m in the last tile are zero.
+  packed_x.resize(tiles * length * tile_rows);
+  for (std::size_t r = 0; r < tiles * tile_rows; ++r) {
     float* out = packed_x.data() + (r / tile_rows) * length * tile_rows + r % tile_rows;
+    if (r >= m) {
+      for (std::size_t p = 0; p < length; ++p) out[p * tile_rows] = 0.0f;
+      continue;
+    }
     const float* row = x + r * ldx + k_begin;
     for (std::size_t p = 0; p < length; ++p) out[p * tile_rows] = row[p];
   }
