@@ -1,6 +1,6 @@
 // bench_mnist: the speed of tinyq's kernels at the MLP's own shapes, measured
 // the way ../shared/bench/torch_reference.py measures PyTorch, so the two can
-// be put side by side (apps/compare_with_torch.sh does that in one run).
+// be put side by side (apps/compare_with_torch.py does that in one run).
 //
 //   bench_mnist --data DIR --threads T [--report FILE.json]
 //
@@ -106,7 +106,7 @@ double accuracy(Sequential& model, const Dataset& data) {
 int bench_mnist(int argc, const char* const* argv) {
   Options options("bench_mnist",
                   "Times gemm, training and float/int8 inference of the MNIST MLP (see "
-                  "apps/compare_with_torch.sh for the side-by-side with PyTorch).");
+                  "apps/compare_with_torch.py for the side-by-side with PyTorch).");
   options.add("data", "DIR", "folder with the MNIST or Fashion-MNIST IDX files");
   options.add("threads", "T", "worker threads", "2");
   options.add("hidden", "LIST", "hidden layer widths", "256,128");
