@@ -143,6 +143,20 @@ int train_mnist(int argc, const char* const* argv) {
   std::cout << "train " << data.train.size() << " images, held-out " << data.test.size()
             << " images, " << data.train.rows << "x" << data.train.cols << " pixels\n";
 
+  // Weights, gradients and momentum take 12 bytes per parameter: refuse a
+  // size that cannot be trained here rather than run out of memory midway.
+  constexpr std::uint64_t max_parameters = std::uint64_t{1} << 28;
+  std::uint64_t parameters = 0;
+  std::uint64_t width = features;
+  for (std::size_t next : hidden) {
+    parameters += (width + 1) * next;
+    width = next;
+  }
+  parameters += (width + 1) * classes;
+  if (!init_path && parameters > max_parameters)
+    throw UsageError("option --hidden: the MLP would have " + std::to_string(parameters) +
+                     " parameters, more than the limit of " + std::to_string(max_parameters));
+
   Sequential model = init_path
                          ? initial_model(*init_path, hidden, options.given("hidden"), features)
                          : make_mlp(features, hidden, classes, seed);

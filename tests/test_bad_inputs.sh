@@ -350,7 +350,7 @@ for bad in abc -1 0 1.5 '' 99999999999999999999 65537; do train_option "--batch 
 for bad in abc -1 1e999 nan inf -0.5 1000 ''; do train_option "--lr '$bad'" --lr "$bad"; done
 for bad in 1 -0.1 x 2; do train_option "--momentum '$bad'" --momentum "$bad"; done
 for bad in -1 2 nan; do train_option "--weight-decay '$bad'" --weight-decay "$bad"; done
-for bad in 0 -4 4,,4 4, ,4 abc '' 99999999; do train_option "--hidden '$bad'" --hidden "$bad"; done
+for bad in 0 -4 4,,4 4, ,4 abc '' 99999999 65536,65536 1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1; do train_option "--hidden '$bad'" --hidden "$bad"; done
 for bad in 0 -1 x 1e3 99999999999; do
   check "train_mnist --epochs '$bad'" "$train" --data good --epochs "$bad" --out out/model.tqm
 done
