@@ -41,6 +41,7 @@ bool Options::parse(int argc, const char* const* argv) {
     if (it == specs_.end()) throw UsageError("unknown option --" + name);
     if (it->second.is_flag) {
       if (value) throw UsageError("option --" + name + " takes no value");
+      if (values_.count(name)) throw UsageError("option --" + name + " given twice");
       values_[name] = std::string(1, '1');
       continue;
     }

@@ -185,7 +185,8 @@ int train_mnist(int argc, const char* const* argv) {
       const float batch_loss =
           train_step(model, loss, sgd, images, labels, schedule.rate(step++), &batch_correct);
       if (!std::isfinite(batch_loss))
-        throw Error("training diverged: loss is " + std::to_string(batch_loss) + " in epoch " +
+        throw Error(std::string("training diverged: the loss became ") +
+                    (std::isnan(batch_loss) ? "NaN" : "infinite") + " in epoch " +
                     std::to_string(epoch) + "; try a smaller --lr (no model written)");
       loss_sum += double(batch_loss) * double(labels.size());
       correct += batch_correct;
