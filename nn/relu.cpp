@@ -2,14 +2,35 @@
 #include "nn/relu.hpp"
 
 #include "core/error.hpp"
+#include "core/thread_pool.hpp"
 
 namespace tinyq {
+
+namespace {
+
+// Below this many elements one thread is faster than waking another. Above
+// it (a batch of thousands of rows at inference) the pass is bound by memory
+// bandwidth, which two cores share better than one uses. Each element is
+// computed on its own, so the split cannot change any result.
+constexpr std::size_t parallel_threshold = std::size_t{1} << 16;
+
+template <class Body>
+void for_each_chunk(std::size_t n, Body&& body) {
+  if (n >= parallel_threshold)
+    parallel_for(n, 1024, body);
+  else
+    body(0, n);
+}
+
+}  // namespace
 
 const Tensor& Relu::forward(const Tensor& x) {
   output_.resize(x.shape());
   const float* in = x.data();
   float* out = output_.data();
-  for (std::size_t i = 0; i < x.size(); ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+  for_each_chunk(x.size(), [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+  });
   return output_;
 }
 
@@ -30,10 +51,12 @@ const Tensor& Relu::backward(const Tensor& grad_output, bool need_input_grad) {
   float* dx = input_grad_.data();
   // g[i] is loaded unconditionally so the select compiles to a vector blend
   // rather than a branch per element.
-  for (std::size_t i = 0; i < output_.size(); ++i) {
-    const float gi = g[i];
-    dx[i] = y[i] > 0.0f ? gi : 0.0f;
-  }
+  for_each_chunk(output_.size(), [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const float gi = g[i];
+      dx[i] = y[i] > 0.0f ? gi : 0.0f;
+    }
+  });
   return input_grad_;
 }
 
