@@ -203,15 +203,18 @@ int quantize_eval(int argc, const char* const* argv) {
       configs.push_back(
           {Scheme::asymmetric, Granularity::channel, 8, 64, {}, QuantizedKernel::dynamic_int8});
     }
+    ProgressBar bar(configs.size(), "formats");
     for (const auto& c : configs) {
       Sequential quantized = quantize_model(model, c);
       rows.push_back({to_string(c.scheme), granularity_text(c.format()), c.bits,
                       c.granularity == Granularity::group ? c.group_size : 0,
                       score_model(quantized, test.images, test.labels),
                       weight_error(model, quantized), c.kernel});
+      bar.update(rows.size());
       if (single) std::cout << format_report(quantization_report(model, quantized)) << "\n";
       if (!saved) saved = std::move(quantized);
     }
+    bar.finish();
   }
   print_table(float_row, rows);
 
