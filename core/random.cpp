@@ -4,7 +4,9 @@ namespace tinyq {
 
 namespace {
 
-std::uint64_t rotate_left(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+std::uint64_t rotate_left(std::uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 // splitmix64 spreads one 64-bit seed over the 256-bit xoshiro state; it never
 // yields the all-zero state xoshiro must avoid.
@@ -33,7 +35,9 @@ std::uint64_t Rng::next_u64() {
   return result;
 }
 
-float Rng::uniform() { return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f; }
+float Rng::uniform() {
+  return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f;
+}
 
 std::uint64_t Rng::below(std::uint64_t n) {
   // Words below `threshold` would make some residues more likely than others

@@ -44,8 +44,8 @@ std::string Shape::to_string() const {
 }
 
 bool operator==(const Shape& a, const Shape& b) {
-  return a.rank_ == b.rank_ && std::equal(a.extents_.begin(), a.extents_.begin() + a.rank_,
-                                          b.extents_.begin());
+  return a.rank_ == b.rank_ &&
+         std::equal(a.extents_.begin(), a.extents_.begin() + a.rank_, b.extents_.begin());
 }
 
 void Tensor::AlignedFree::operator()(float* p) const {
@@ -59,13 +59,15 @@ Tensor::Tensor(const Shape& shape) {
 
 Tensor::Tensor(const Shape& shape, std::span<const float> values) {
   if (values.size() != shape.size())
-    throw Error("tensor of shape " + shape.to_string() + " needs " +
-                std::to_string(shape.size()) + " values, found " + std::to_string(values.size()));
+    throw Error("tensor of shape " + shape.to_string() + " needs " + std::to_string(shape.size()) +
+                " values, found " + std::to_string(values.size()));
   resize(shape);
   std::copy(values.begin(), values.end(), data_.get());
 }
 
-Tensor::Tensor(const Tensor& other) : Tensor() { *this = other; }
+Tensor::Tensor(const Tensor& other) : Tensor() {
+  *this = other;
+}
 
 Tensor& Tensor::operator=(const Tensor& other) {
   if (this == &other) return *this;
@@ -92,8 +94,8 @@ void Tensor::resize(const Shape& shape) {
     // Round up to whole cache lines so vector kernels may read a full line.
     const std::size_t floats_per_line = alignment / sizeof(float);
     const std::size_t cap = (n + floats_per_line - 1) / floats_per_line * floats_per_line;
-    data_.reset(static_cast<float*>(
-        ::operator new[](cap * sizeof(float), std::align_val_t{alignment})));
+    data_.reset(
+        static_cast<float*>(::operator new[](cap * sizeof(float), std::align_val_t{alignment})));
     capacity_ = cap;
   }
   shape_ = shape;
@@ -107,7 +109,9 @@ void Tensor::reshape(const Shape& shape) {
   shape_ = shape;
 }
 
-void Tensor::fill(float value) { std::fill(data_.get(), data_.get() + size_, value); }
+void Tensor::fill(float value) {
+  std::fill(data_.get(), data_.get() + size_, value);
+}
 
 void Tensor::require_rank(std::size_t rank, const char* where) const {
   if (this->rank() != rank)

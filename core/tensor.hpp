@@ -43,8 +43,8 @@ class Shape {
 
 class Tensor {
  public:
-  Tensor() = default;                  // empty: rank 0, no storage
-  explicit Tensor(const Shape& shape);  // zero-filled
+  Tensor() = default;                                         // empty: rank 0, no storage
+  explicit Tensor(const Shape& shape);                        // zero-filled
   Tensor(const Shape& shape, std::span<const float> values);  // values.size() must match
 
   Tensor(const Tensor& other);
@@ -71,7 +71,9 @@ class Tensor {
   float& operator()(std::size_t row, std::size_t col) { return data_[row * shape_[1] + col]; }
   float operator()(std::size_t row, std::size_t col) const { return data_[row * shape_[1] + col]; }
   std::span<float> row(std::size_t r) { return {data_.get() + r * shape_[1], shape_[1]}; }
-  std::span<const float> row(std::size_t r) const { return {data_.get() + r * shape_[1], shape_[1]}; }
+  std::span<const float> row(std::size_t r) const {
+    return {data_.get() + r * shape_[1], shape_[1]};
+  }
 
   // Changes the shape; keeps the allocation when the new size fits in it.
   // The contents are unspecified afterwards (use fill to set them).
