@@ -43,6 +43,21 @@ Dense dequantized_twin(const QuantizedDense& q) {
   return dense;
 }
 
+// How many outputs of y differ from expected by more than 1e-5 relative to
+// the size of the terms summed (not to their possibly cancelling total).
+std::size_t outputs_outside_tolerance(const QuantizedDense& layer, const Dense& twin,
+                                      const Tensor& x, const Tensor& y, const Tensor& expected) {
+  std::size_t bad = 0;
+  for (std::size_t r = 0; r < y.dim(0); ++r)
+    for (std::size_t j = 0; j < y.dim(1); ++j) {
+      double magnitude = std::fabs(layer.bias()[j]);
+      for (std::size_t i = 0; i < x.dim(1); ++i)
+        magnitude += std::fabs(x(r, i)) * (std::fabs(twin.weight()(j, i)) + 1.25);
+      if (std::fabs(y(r, j) - expected(r, j)) > 1e-5 * magnitude) ++bad;
+    }
+  return bad;
+}
+
 }  // namespace
 
 TEST_CASE("forward equals a Dense holding the dequantized weights, every format and shape") {
@@ -67,17 +82,7 @@ TEST_CASE("forward equals a Dense holding the dequantized weights, every format 
             const Tensor& y = layer.forward(x);
             const Tensor& expected = twin.forward(x);
             REQUIRE(y.shape() == expected.shape());
-            std::size_t bad = 0;
-            for (std::size_t r = 0; r < batch; ++r)
-              for (std::size_t j = 0; j < out; ++j) {
-                // Relative to the size of the terms summed, not to their
-                // (possibly cancelling) total.
-                double magnitude = std::fabs(layer.bias()[j]);
-                for (std::size_t i = 0; i < in; ++i)
-                  magnitude += std::fabs(x(r, i)) * (std::fabs(twin.weight()(j, i)) + 1.25);
-                if (std::fabs(y(r, j) - expected(r, j)) > 1e-5 * magnitude) ++bad;
-              }
-            CHECK(bad == 0);
+            CHECK(outputs_outside_tolerance(layer, twin, x, y, expected) == 0);
           }
 }
 
@@ -252,15 +257,7 @@ TEST_CASE("dynamic_int8 equals the dequantized layer applied to row-quantized in
             const Tensor& y = layer.forward(x);
             const Tensor& expected = twin.forward(row_quantized(x));
             REQUIRE(y.shape() == expected.shape());
-            std::size_t bad = 0;
-            for (std::size_t r = 0; r < batch; ++r)
-              for (std::size_t j = 0; j < out; ++j) {
-                double magnitude = std::fabs(layer.bias()[j]);
-                for (std::size_t i = 0; i < in; ++i)
-                  magnitude += std::fabs(x(r, i)) * (std::fabs(twin.weight()(j, i)) + 1.25);
-                if (std::fabs(y(r, j) - expected(r, j)) > 1e-5 * magnitude) ++bad;
-              }
-            CHECK(bad == 0);
+            CHECK(outputs_outside_tolerance(layer, twin, x, y, expected) == 0);
           }
 }
 
