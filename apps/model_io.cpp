@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "core/file_io.hpp"
+#include "core/io/file_io.hpp"
+#include "core/io/safetensors.hpp"
 #include "nn/model_file.hpp"
-#include "nn/safetensors.hpp"
 #include "nn/safetensors_mlp.hpp"
 #include "quant/quantized_dense.hpp"
 #include "quant/quantized_safetensors.hpp"

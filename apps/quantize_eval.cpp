@@ -21,7 +21,7 @@
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
-#include "core/file_io.hpp"
+#include "core/io/file_io.hpp"
 #include "core/thread_pool.hpp"
 #include "data/mnist.hpp"
 #include "nn/model_file.hpp"

@@ -8,8 +8,8 @@
 
 #include <algorithm>
 
-#include "core/crc32.hpp"
 #include "core/error.hpp"
+#include "core/io/crc32.hpp"
 #include "data/inflate.hpp"
 
 namespace tinyq {

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "core/error.hpp"
-#include "core/file_io.hpp"
+#include "core/io/file_io.hpp"
 #include "data/gzip.hpp"
 
 namespace tinyq {

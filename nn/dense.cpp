@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "core/error.hpp"
-#include "core/gemm.hpp"
+#include "core/kernels/gemm.hpp"
 
 namespace tinyq {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "core/io/binary_io.hpp"
 #include "core/random.hpp"
 #include "core/tensor.hpp"
-#include "nn/binary_io.hpp"
 #include "nn/layer.hpp"
 
 namespace tinyq {

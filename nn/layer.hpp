@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/io/binary_io.hpp"
 #include "core/tensor.hpp"
-#include "nn/binary_io.hpp"
 
 namespace tinyq {
 

@@ -11,8 +11,8 @@
 #include <array>
 #include <cstring>
 
-#include "core/crc32.hpp"
 #include "core/error.hpp"
+#include "core/io/crc32.hpp"
 #include "nn/dense.hpp"
 #include "nn/relu.hpp"
 

@@ -36,8 +36,8 @@
 #include <string>
 #include <vector>
 
-#include "core/file_io.hpp"
-#include "nn/binary_io.hpp"
+#include "core/io/binary_io.hpp"
+#include "core/io/file_io.hpp"
 #include "nn/layer.hpp"
 #include "nn/sequential.hpp"
 

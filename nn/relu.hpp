@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
+#include "core/io/binary_io.hpp"
 #include "core/tensor.hpp"
-#include "nn/binary_io.hpp"
 #include "nn/layer.hpp"
 
 namespace tinyq {

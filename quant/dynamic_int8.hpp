@@ -1,5 +1,5 @@
 // The dynamic int8 path of QuantizedDense: activations quantized per row at
-// run time, 8-bit × 8-bit products summed in int32 (core/int8_gemm.hpp),
+// run time, 8-bit × 8-bit products summed in int32 (core/kernels/int8_gemm.hpp),
 // then rescaled to float. The approach of PyTorch's dynamic quantization
 // and of ggml's Q8_0 activations.
 #pragma once
@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <span>
 
-#include "core/cpu_features.hpp"
-#include "core/int8_gemm.hpp"
+#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/int8_gemm.hpp"
 #include "core/tensor.hpp"
 #include "quant/quantized_matrix.hpp"
 #include "quant/signed_weights.hpp"

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "core/error.hpp"
-#include "core/gemm.hpp"
+#include "core/kernels/gemm.hpp"
 #include "quant/quantize.hpp"
 
 namespace tinyq {

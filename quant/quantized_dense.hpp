@@ -9,7 +9,7 @@
 // weight_only (the default) or dynamic_int8. It is a run-time setting, not
 // stored in the model file, so files written before it existed still load
 // and one file can be run either way. The dynamic path's instruction set is
-// default_int8_isa() (core/int8_gemm.hpp: the widest, or TINYQ_ISA).
+// default_int8_isa() (core/kernels/int8_gemm.hpp: the widest, or TINYQ_ISA).
 //
 // Model file payload (kind "quantized_dense"), little-endian:
 //   u32 in, u32 out
@@ -28,8 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "core/io/binary_io.hpp"
 #include "core/tensor.hpp"
-#include "nn/binary_io.hpp"
 #include "nn/layer.hpp"
 #include "quant/dynamic_int8.hpp"
 #include "quant/quantized_matrix.hpp"

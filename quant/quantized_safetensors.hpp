@@ -52,7 +52,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/safetensors.hpp"
+#include "core/io/safetensors.hpp"
 #include "nn/sequential.hpp"
 
 namespace tinyq {

@@ -1,13 +1,13 @@
 // The weight-only path of QuantizedDense (the default): float activations
 // times 8-bit weight codes widened to float in registers, fp32 sums
-// (core/widen_gemm.hpp), then each run's step and offset applied.
+// (core/kernels/widen_gemm.hpp), then each run's step and offset applied.
 #pragma once
 
 #include <span>
 
-#include "core/cpu_features.hpp"
+#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/widen_gemm.hpp"
 #include "core/tensor.hpp"
-#include "core/widen_gemm.hpp"
 #include "quant/quantized_matrix.hpp"
 #include "quant/signed_weights.hpp"
 

@@ -1,4 +1,4 @@
-// core/file_io: write_file_atomically replaces a file whole or not at all, and
+// core/io/file_io: write_file_atomically replaces a file whole or not at all, and
 // read_file refuses what it should not read. A failing write is made real by
 // lowering RLIMIT_FSIZE in a forked child, so write() fails with EFBIG halfway
 // through, as it would on a full disk.
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "core/file_io.hpp"
+#include "core/io/file_io.hpp"
 
 using namespace tinyq;
 namespace fs = std::filesystem;

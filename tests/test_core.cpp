@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "core/gemm.hpp"
+#include "core/kernels/gemm.hpp"
 #include "core/random.hpp"
 #include "core/tensor.hpp"
 

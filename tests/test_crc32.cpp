@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/crc32.hpp"
+#include "core/io/crc32.hpp"
 
 namespace {
 

@@ -10,8 +10,8 @@
 #include <limits>
 #include <vector>
 
-#include "core/cpu_features.hpp"
-#include "core/gemm.hpp"
+#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/gemm.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
 

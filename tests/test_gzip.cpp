@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "core/crc32.hpp"
 #include "core/error.hpp"
+#include "core/io/crc32.hpp"
 #include "data/gzip.hpp"
 
 using tinyq::gunzip;

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "core/int8_gemm.hpp"
+#include "core/kernels/int8_gemm.hpp"
+#include "core/kernels/widen_gemm.hpp"
 #include "core/random.hpp"
-#include "core/widen_gemm.hpp"
 
 using namespace tinyq;
 

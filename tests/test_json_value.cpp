@@ -4,8 +4,8 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/io/json_parser.hpp"
 #include "core/random.hpp"
-#include "nn/json_parser.hpp"
 
 using namespace tinyq;
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "core/file_io.hpp"
+#include "core/io/file_io.hpp"
 #include "data/gzip.hpp"
 #include "data/idx.hpp"
 #include "data/mnist.hpp"

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "core/crc32.hpp"
 #include "core/error.hpp"
-#include "core/file_io.hpp"
+#include "core/io/binary_io.hpp"
+#include "core/io/crc32.hpp"
+#include "core/io/file_io.hpp"
 #include "core/random.hpp"
-#include "nn/binary_io.hpp"
 #include "nn/dense.hpp"
 #include "nn/model_file.hpp"
 #include "nn/relu.hpp"
@@ -212,7 +212,7 @@ TEST_CASE("a failed save leaves no file behind and an existing file intact") {
   CHECK_FALSE(fs::exists(missing));
   CHECK_FALSE(fs::exists(dir.path / "no_such_folder"));
 
-  // Make the second save fail after the target exists: core/file_io writes
+  // Make the second save fail after the target exists: core/io/file_io writes
   // "<target>.tmp" first, and a non-empty folder of that name blocks it
   // (permissions would not do: root ignores them).
   const fs::path target = dir.path / "model.tqm";

@@ -10,10 +10,10 @@
 
 #include "apps/model_io.hpp"
 #include "core/error.hpp"
-#include "core/file_io.hpp"
+#include "core/io/file_io.hpp"
+#include "core/io/safetensors.hpp"
 #include "core/random.hpp"
 #include "nn/model_file.hpp"
-#include "nn/safetensors.hpp"
 #include "quant/quantize_model.hpp"
 
 using namespace tinyq;

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/crc32.hpp"
 #include "core/error.hpp"
+#include "core/io/crc32.hpp"
 #include "core/random.hpp"
 #include "nn/dense.hpp"
 #include "nn/model_file.hpp"

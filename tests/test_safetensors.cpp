@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/io/safetensors.hpp"
 #include "core/random.hpp"
 #include "nn/dense.hpp"
 #include "nn/relu.hpp"
-#include "nn/safetensors.hpp"
 #include "nn/safetensors_mlp.hpp"
 #include "nn/sequential.hpp"
 

@@ -9,10 +9,10 @@
 #include <span>
 
 #include "core/error.hpp"
+#include "core/io/safetensors.hpp"
 #include "core/tensor.hpp"
 #include "core/thread_pool.hpp"
 #include "fuzz_check.hpp"
-#include "nn/safetensors.hpp"
 #include "quant/quantized_safetensors.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "core/crc32.hpp"
 #include "core/error.hpp"
+#include "core/io/crc32.hpp"
 #include "data/gzip.hpp"
 #include "data/idx.hpp"
 #include "data/inflate.hpp"

@@ -1,0 +1,165 @@
+// gemm's public face: picks the instruction-set path, decides whether a
+// product is big enough to be worth threads, and wraps Tensors. The speed
+// lives in gemm_blocked.cpp and the kernels; gemm_reference is the plain
+// definition every path is tested against.
+#include "core/kernels/gemm.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/kernels/gemm_blocked.hpp"
+#include "core/kernels/gemm_row_kernels.hpp"
+#include "core/thread_pool.hpp"
+
+namespace tinyq {
+
+namespace {
+
+// Below this many multiply-adds (m·n·k) a product runs on the calling
+// thread: handing half of it to a worker costs more than it saves. Measured
+// on the 2-core development machine (AVX-512): 64×128×128 (1 Mi) gained
+// nothing from a second thread, 64×256×128 (2 Mi) ran 1.5× faster.
+constexpr std::size_t parallel_min_work = std::size_t{1} << 20;
+
+// Products with at most this many rows skip packing and use the row
+// kernels: op(B) is then read once per row and nothing is copied. Measured
+// at k = 784, n = 256: the row path wins up to 3 rows and ties at 4, where
+// reading op(B) once per row starts to cost more than packing it once.
+constexpr std::size_t row_kernel_max_rows = 3;
+
+Isa isa_from_environment() {
+  const char* name = std::getenv("TINYQ_ISA");
+  if (name == nullptr || *name == '\0') return best_supported_isa();
+  const auto isa = parse_isa(name);
+  if (!isa)
+    throw Error(std::string("TINYQ_ISA=") + name + ": unknown, expected generic, avx2 or avx512");
+  if (!cpu_supports(*isa))
+    throw Error(std::string("TINYQ_ISA=") + name +
+                ": this CPU does not support it (best: " + isa_name(best_supported_isa()) + ")");
+  return *isa;
+}
+
+// -1 until the first gemm or set_gemm_isa decides.
+std::atomic<int> g_isa{-1};
+
+Isa current_isa() {
+  int isa = g_isa.load(std::memory_order_relaxed);
+  if (isa < 0) {
+    isa = static_cast<int>(isa_from_environment());
+    g_isa.store(isa, std::memory_order_relaxed);
+  }
+  return static_cast<Isa>(isa);
+}
+
+void scale(std::size_t m, std::size_t n, float beta, float* c, std::size_t ldc) {
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+}
+
+// C = op(A)·op(B) + beta·C one row of C at a time (few rows, see above).
+void gemm_by_rows(Isa isa, MatrixView a, MatrixView b, std::size_t m, std::size_t n, std::size_t k,
+                  float beta, float* c, std::size_t ldc) {
+  const RowKernel kernel = row_kernel(isa);
+  thread_local std::vector<float> a_row;
+  for (std::size_t i = 0; i < m; ++i) {
+    float* c_row = c + i * ldc;
+    if (!b.transposed) {
+      const float* a_start = a.transposed ? a.data + i : a.data + i * a.ld;
+      kernel.axpy(k, a_start, a.transposed ? a.ld : 1, b.data, b.ld, n, c_row, beta);
+      continue;
+    }
+    const float* a_start = a.data + i * a.ld;
+    if (a.transposed) {  // the dot kernel wants the row of op(A) contiguous
+      a_row.resize(k);
+      for (std::size_t p = 0; p < k; ++p) a_row[p] = a(i, p);
+      a_start = a_row.data();
+    }
+    kernel.dot(k, a_start, b.data, b.ld, n, c_row, beta);
+  }
+}
+
+void check_inner(const char* what, std::size_t left, std::size_t right, const Tensor& a,
+                 const Tensor& b) {
+  if (left != right)
+    throw Error(std::string(what) + ": inner dimensions differ, " + a.shape().to_string() +
+                " and " + b.shape().to_string());
+}
+
+}  // namespace
+
+void set_gemm_isa(Isa isa) {
+  if (!cpu_supports(isa))
+    throw Error(std::string("set_gemm_isa: this CPU does not support ") + isa_name(isa));
+  g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
+}
+
+Isa gemm_isa() {
+  return current_isa();
+}
+
+void gemm_reference(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
+                    std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                    float beta, float* c, std::size_t ldc) {
+  const MatrixView op_a{a, lda, trans_a == Transpose::yes};
+  const MatrixView op_b{b, ldb, trans_b == Transpose::yes};
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j < n; ++j) {
+      double sum = 0.0;
+      for (std::size_t p = 0; p < k; ++p) sum += double(op_a(i, p)) * double(op_b(p, j));
+      float& out = c[i * ldc + j];
+      out = static_cast<float>(sum) + (beta == 0.0f ? 0.0f : beta * out);
+    }
+  }
+}
+
+void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
+          const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+          std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    scale(m, n, beta, c, ldc);
+    return;
+  }
+  const MatrixView op_a{a, lda, trans_a == Transpose::yes};
+  const MatrixView op_b{b, ldb, trans_b == Transpose::yes};
+  const Isa isa = current_isa();
+  if (m <= row_kernel_max_rows) {
+    gemm_by_rows(isa, op_a, op_b, m, n, k, beta, c, ldc);
+    return;
+  }
+  const bool parallel = num_threads() > 1 && m * n * k >= parallel_min_work;
+  gemm_blocked(micro_kernel(isa), op_a, op_b, m, n, k, beta, c, ldc, parallel);
+}
+
+void matmul(const Tensor& a, const Tensor& b, Tensor& out) {
+  a.require_rank(2, "matmul");
+  b.require_rank(2, "matmul");
+  check_inner("matmul", a.dim(1), b.dim(0), a, b);
+  const std::size_t m = a.dim(0), k = a.dim(1), n = b.dim(1);
+  out.resize({m, n});
+  gemm(Transpose::no, Transpose::no, m, n, k, a.data(), k, b.data(), n, 0.0f, out.data(), n);
+}
+
+void matmul_transposed_b(const Tensor& a, const Tensor& b, Tensor& out) {
+  a.require_rank(2, "matmul_transposed_b");
+  b.require_rank(2, "matmul_transposed_b");
+  check_inner("matmul_transposed_b", a.dim(1), b.dim(1), a, b);
+  const std::size_t m = a.dim(0), k = a.dim(1), n = b.dim(0);
+  out.resize({m, n});
+  gemm(Transpose::no, Transpose::yes, m, n, k, a.data(), k, b.data(), k, 0.0f, out.data(), n);
+}
+
+void matmul_transposed_a(const Tensor& a, const Tensor& b, Tensor& out) {
+  a.require_rank(2, "matmul_transposed_a");
+  b.require_rank(2, "matmul_transposed_a");
+  check_inner("matmul_transposed_a", a.dim(0), b.dim(0), a, b);
+  const std::size_t k = a.dim(0), m = a.dim(1), n = b.dim(1);
+  out.resize({m, n});
+  gemm(Transpose::yes, Transpose::no, m, n, k, a.data(), m, b.data(), n, 0.0f, out.data(), n);
+}
+
+}  // namespace tinyq

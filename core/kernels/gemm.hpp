@@ -1,0 +1,63 @@
+// Matrix products, the one numeric kernel a dense layer needs.
+//
+// Everything is row-major. For Dense with input X [batch, in], weights
+// W [out, in] and upstream gradient G [batch, out]:
+//
+//   forward      Y  = X · Wᵀ      (matmul_transposed_b)
+//   backward     dX = G · W       (matmul)
+//                dW = Gᵀ · X      (matmul_transposed_a)
+//
+// `gemm` is the general entry (BLAS-style, with leading dimensions) and is
+// where the speed lives; `gemm_reference` is the plain triple loop every fast
+// path is tested against. The Tensor wrappers check shapes at the API edge.
+//
+// How gemm is built (one file each):
+//   core/kernels/gemm.cpp                   this API: path choice, thresholds, wrappers
+//   core/kernels/gemm_blocked.cpp           cache blocking and threading around the kernel
+//   core/kernels/gemm_pack.cpp              packing operands into kernel-order panels
+//   core/kernels/gemm_kernel_*.cpp          register-tiled micro-kernels, one per ISA
+//   core/kernels/gemm_transpose_avx512.cpp  the transposing copy of packing, vectorized
+//   core/kernels/gemm_row_*.cpp             products of 1-3 rows (one-sample inference)
+// Big products run on the thread pool (core/thread_pool.hpp). Each element
+// of C is computed by one thread in a fixed order, so the result is the same
+// to the last bit for any thread count.
+#pragma once
+
+#include <cstddef>
+
+#include "core/kernels/cpu_features.hpp"
+#include "core/tensor.hpp"
+
+namespace tinyq {
+
+enum class Transpose : bool { no = false, yes = true };
+
+// C[m×n] = op(A)[m×k] · op(B)[k×n] + beta · C
+// op(A) is A (stored m×k, row stride lda) or Aᵀ (A stored k×m); likewise B.
+// beta = 0 overwrites C (which may then hold garbage, even NaN).
+void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
+          const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
+          std::size_t ldc);
+
+// The definition, as a triple loop with a double accumulator: slow and obviously right.
+void gemm_reference(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
+                    std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+                    float beta, float* c, std::size_t ldc);
+
+// The instruction-set path gemm uses. The default is the widest the CPU
+// supports, or the one named by the environment variable TINYQ_ISA
+// (generic, avx2 or avx512) when it is set. Results can differ in the last
+// bits between paths (different tiles, fused vs separate multiply-add), but
+// never between thread counts on one path. set_gemm_isa throws Error when
+// the CPU lacks `isa`; so does the first gemm when TINYQ_ISA asks for one.
+void set_gemm_isa(Isa isa);
+Isa gemm_isa();
+
+// out = a · b          a [m, k], b [k, n]
+void matmul(const Tensor& a, const Tensor& b, Tensor& out);
+// out = a · bᵀ         a [m, k], b [n, k]
+void matmul_transposed_b(const Tensor& a, const Tensor& b, Tensor& out);
+// out = aᵀ · b         a [k, m], b [k, n]
+void matmul_transposed_a(const Tensor& a, const Tensor& b, Tensor& out);
+
+}  // namespace tinyq

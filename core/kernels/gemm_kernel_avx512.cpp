@@ -1,0 +1,92 @@
+// The AVX-512 micro-kernel: a 12×32 tile of C in 24 zmm registers.
+//
+// Register budget (32 zmm): 12 rows × 2 vectors of 16 floats = 24
+// accumulators, 2 for the current row of the B sliver, and one for the
+// broadcast a value, with room to spare for the compiler. Per step of k the
+// kernel does 2 loads, 12 broadcasts and 24 FMAs: the two FMA units need 12
+// cycles for that, the loads fit in the same cycles, and 24 independent
+// accumulators cover the FMA latency (4 cycles × 2 units = 8 in flight).
+//
+//        b0 (16)   b1 (16)
+//   a0 [ acc00  ][ acc01  ]
+//   a1 [ acc10  ][ acc11  ]
+//   …
+//   a11[ acc110 ][ acc111 ]
+//
+// Compiled with a target attribute rather than a global -mavx512f flag, so
+// the rest of the program stays runnable on CPUs without AVX-512.
+#include "core/kernels/gemm_kernels.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+
+#define TINYQ_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+
+namespace tinyq {
+
+namespace {
+
+constexpr std::size_t avx512_mr = 12;
+constexpr std::size_t avx512_nr = 32;
+
+TINYQ_AVX512 void kernel_avx512(std::size_t k, const float* a, std::size_t a_stride, const float* b,
+                                std::size_t b_stride, float* c, std::size_t ldc, std::size_t rows,
+                                std::size_t cols, float beta) {
+  __m512 acc[avx512_mr][2];
+#pragma GCC unroll 12
+  for (std::size_t i = 0; i < avx512_mr; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+
+  for (std::size_t p = 0; p < k; ++p) {
+    const __m512 b0 = _mm512_loadu_ps(b);
+    const __m512 b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+    for (std::size_t i = 0; i < avx512_mr; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    a += a_stride;
+    b += b_stride;
+  }
+
+  if (rows == avx512_mr && cols == avx512_nr) {
+    const __m512 beta_v = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+    for (std::size_t i = 0; i < avx512_mr; ++i) {
+      float* c_row = c + i * ldc;
+      if (beta != 0.0f) {
+        acc[i][0] = _mm512_fmadd_ps(beta_v, _mm512_loadu_ps(c_row), acc[i][0]);
+        acc[i][1] = _mm512_fmadd_ps(beta_v, _mm512_loadu_ps(c_row + 16), acc[i][1]);
+      }
+      _mm512_storeu_ps(c_row, acc[i][0]);
+      _mm512_storeu_ps(c_row + 16, acc[i][1]);
+    }
+    return;
+  }
+  alignas(64) float tile[avx512_mr * avx512_nr];
+#pragma GCC unroll 12
+  for (std::size_t i = 0; i < avx512_mr; ++i) {
+    _mm512_store_ps(tile + i * avx512_nr, acc[i][0]);
+    _mm512_store_ps(tile + i * avx512_nr + 16, acc[i][1]);
+  }
+  merge_tile(tile, avx512_nr, c, ldc, rows, cols, beta);
+}
+
+}  // namespace
+
+MicroKernel micro_kernel_avx512() {
+  return {Isa::avx512, avx512_mr, avx512_nr, kernel_avx512, transpose_copy_avx512};
+}
+
+}  // namespace tinyq
+
+#else
+
+namespace tinyq {
+MicroKernel micro_kernel_avx512() {
+  return micro_kernel_generic();
+}
+}  // namespace tinyq
+
+#endif

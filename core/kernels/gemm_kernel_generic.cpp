@@ -1,0 +1,62 @@
+// The portable micro-kernel: plain C++ loops over a small tile that the
+// compiler can vectorize for whatever the baseline target is (SSE2 on
+// x86-64, NEON on AArch64). It is the reference point for the wide kernels
+// and the path on CPUs without AVX2.
+#include <cmath>
+
+#include "core/kernels/gemm_kernels.hpp"
+
+namespace tinyq {
+
+namespace {
+
+// 4×8: eight accumulators of four floats fill half of the 16 SSE registers,
+// leaving room for the B row and the broadcast values.
+constexpr std::size_t generic_mr = 4;
+constexpr std::size_t generic_nr = 8;
+
+void kernel_generic(std::size_t k, const float* a, std::size_t a_stride, const float* b,
+                    std::size_t b_stride, float* c, std::size_t ldc, std::size_t rows,
+                    std::size_t cols, float beta) {
+  float tile[generic_mr][generic_nr] = {};
+  for (std::size_t p = 0; p < k; ++p) {
+    for (std::size_t i = 0; i < generic_mr; ++i)
+      for (std::size_t j = 0; j < generic_nr; ++j) tile[i][j] += a[i] * b[j];
+    a += a_stride;
+    b += b_stride;
+  }
+  merge_tile(&tile[0][0], generic_nr, c, ldc, rows, cols, beta);
+}
+
+}  // namespace
+
+void merge_tile(const float* tile, std::size_t nr, float* c, std::size_t ldc, std::size_t rows,
+                std::size_t cols, float beta) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    float* c_row = c + i * ldc;
+    const float* t_row = tile + i * nr;
+    if (beta == 0.0f) {
+      for (std::size_t j = 0; j < cols; ++j) c_row[j] = t_row[j];
+    } else {
+      for (std::size_t j = 0; j < cols; ++j) c_row[j] = std::fma(beta, c_row[j], t_row[j]);
+    }
+  }
+}
+
+MicroKernel micro_kernel_generic() {
+  return {Isa::generic, generic_mr, generic_nr, kernel_generic, transpose_copy_generic};
+}
+
+MicroKernel micro_kernel(Isa isa) {
+  switch (isa) {
+    case Isa::avx512:
+      return micro_kernel_avx512();
+    case Isa::avx2:
+      return micro_kernel_avx2();
+    case Isa::generic:
+      break;
+  }
+  return micro_kernel_generic();
+}
+
+}  // namespace tinyq

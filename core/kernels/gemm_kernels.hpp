@@ -1,0 +1,62 @@
+// The register-tiled micro-kernels under gemm, one per instruction set.
+//
+// A micro-kernel computes one small MR×NR tile of C from a sliver of A and
+// a sliver of B, keeping the whole tile in vector registers for the length
+// of the k loop:
+//
+//              k →                         NR
+//   A sliver  ┌───────┐        B sliver  ┌──────────┐  k
+//   MR rows   │a a a a│  ×               │b b b b b │  ↓
+//             └───────┘                  │b b b b b │
+//                                        └──────────┘
+//   for each p in 0..k:   tile[i][j] += a[p][i] · b[p][j]     (an outer product)
+//
+// The A sliver is "column by column": element (i, p) at a[p * a_stride + i],
+// so one step of p reads MR consecutive floats (a packed panel has
+// a_stride = MR). The B sliver is row by row: element (p, j) at
+// b[p * b_stride + j], NR floats per step, all NR readable. Each step loads
+// NR/width vectors of B, broadcasts each of the MR values of A, and does
+// MR·NR/width fused multiply-adds: many FMAs per byte loaded, which is the
+// whole point of tiling.
+//
+// At the end the tile is merged into C (row-major, row stride ldc), of which
+// only the top-left rows×cols part is real (edge tiles):
+//   C = tile                 if beta == 0 (C is not read: it may hold NaN)
+//   C = fma(beta, C, tile)   otherwise, in every kernel and in the scalar
+//                            edge path alike, so an element's bits do not
+//                            depend on whether its tile was an edge tile.
+#pragma once
+
+#include <cstddef>
+
+#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/gemm_pack.hpp"
+
+namespace tinyq {
+
+using MicroKernelFunction = void (*)(std::size_t k, const float* a, std::size_t a_stride,
+                                     const float* b, std::size_t b_stride, float* c,
+                                     std::size_t ldc, std::size_t rows, std::size_t cols,
+                                     float beta);
+
+struct MicroKernel {
+  Isa isa;
+  std::size_t mr;  // tile rows
+  std::size_t nr;  // tile columns
+  MicroKernelFunction run;
+  TransposeCopyFunction transpose;  // for packing, see core/kernels/gemm_pack.hpp
+};
+
+// The kernel for `isa`; the caller must check cpu_supports(isa) first.
+MicroKernel micro_kernel(Isa isa);
+
+MicroKernel micro_kernel_generic();
+MicroKernel micro_kernel_avx2();
+MicroKernel micro_kernel_avx512();
+
+// Merges a finished tile (row stride nr) into the real rows×cols part of C,
+// with the rule above. Used by every kernel for edge tiles.
+void merge_tile(const float* tile, std::size_t nr, float* c, std::size_t ldc, std::size_t rows,
+                std::size_t cols, float beta);
+
+}  // namespace tinyq

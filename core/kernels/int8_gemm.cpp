@@ -1,0 +1,122 @@
+// int8_gemm: packing b into panels, choosing the instruction-set path, and
+// walking the tiles. The kernels themselves live in int8_gemm_<isa>.cpp.
+#include "core/kernels/int8_gemm.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/kernels/int8_gemm_kernels.hpp"
+
+namespace tinyq {
+
+namespace {
+
+// Longest row whose sum of products surely fits in int32: 255 · 128 · k < 2^31.
+constexpr std::size_t max_exact_k = 65792;
+
+Int8Kernel kernel_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx512:
+      return int8_kernel_avx512();
+    case Isa::avx2:
+      return int8_kernel_avx2();
+    case Isa::generic:
+      break;
+  }
+  return int8_kernel_generic();
+}
+
+}  // namespace
+
+Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, std::size_t ldb) {
+  if (k > max_exact_k)
+    throw Error("pack_int8_panels: rows of " + std::to_string(k) +
+                " inputs could overflow int32 sums (at most " + std::to_string(max_exact_k) + ")");
+  Int8Panels packed;
+  packed.n = n;
+  packed.k = k;
+  packed.k_groups = (k + int8_k_group - 1) / int8_k_group;
+  const std::size_t group_bytes = int8_panel_columns * int8_k_group;
+  packed.data.assign(packed.panels() * packed.k_groups * group_bytes, 0);
+  for (std::size_t j = 0; j < n; ++j) {
+    std::int8_t* panel =
+        packed.data.data() + (j / int8_panel_columns) * packed.k_groups * group_bytes;
+    const std::size_t column = j % int8_panel_columns;
+    for (std::size_t p = 0; p < k; ++p)
+      panel[(p / int8_k_group) * group_bytes + column * int8_k_group + p % int8_k_group] =
+          b[j * ldb + p];
+  }
+  return packed;
+}
+
+void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, const Int8Panels& b,
+               std::size_t k_begin, std::size_t k_end, std::int32_t* c, std::size_t ldc) {
+  if (k_begin % int8_k_group != 0 || k_begin > k_end || k_end > b.k ||
+      (k_end % int8_k_group != 0 && k_end != b.k))
+    throw Error("int8_gemm: k range [" + std::to_string(k_begin) + ", " + std::to_string(k_end) +
+                ") must start at a multiple of 4 and end at one or at k = " + std::to_string(b.k));
+  const Int8Kernel kernel = kernel_for(isa);
+  const std::size_t g_begin = k_begin / int8_k_group;
+  const std::size_t g_end = (k_end + int8_k_group - 1) / int8_k_group;
+  const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
+  // Panels outside, rows inside: the few panels of b a call reads (~25 KB at
+  // k = 784) stay in L1 while the row tiles of a stream past them.
+  for (std::size_t panel = 0; panel < b.panels(); panel += kernel.max_panels) {
+    const std::size_t panels = std::min(kernel.max_panels, b.panels() - panel);
+    const std::size_t j = panel * int8_panel_columns;
+    const std::size_t cols = std::min(panels * int8_panel_columns, b.n - j);
+    for (std::size_t r = 0; r < m; r += kernel.max_rows)
+      kernel.run(std::min(kernel.max_rows, m - r), a + r * lda, lda,
+                 b.data.data() + panel * panel_stride, panel_stride, g_begin, g_end,
+                 c + r * ldc + j, ldc, cols);
+  }
+}
+
+void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi) {
+  kernel_for(isa).range(x, n, lo, hi);
+}
+
+std::uint32_t affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
+                           std::uint8_t* out) {
+  return kernel_for(isa).to_u8(x, n, scale, shift, out);
+}
+
+void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,
+                         std::size_t lda, const std::int8_t* b, std::size_t ldb, std::int32_t* c,
+                         std::size_t ldc) {
+  for (std::size_t r = 0; r < m; ++r)
+    for (std::size_t j = 0; j < n; ++j) {
+      std::int64_t sum = 0;
+      for (std::size_t p = 0; p < k; ++p)
+        sum += std::int64_t{a[r * lda + p]} * std::int64_t{b[j * ldb + p]};
+      c[r * ldc + j] = static_cast<std::int32_t>(sum);
+    }
+}
+
+bool int8_isa_supported(Isa isa) {
+  if (!cpu_supports(isa)) return false;
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa == Isa::avx512) return __builtin_cpu_supports("avx512vnni");
+#endif
+  return true;
+}
+
+Isa default_int8_isa() {
+  const char* name = std::getenv("TINYQ_ISA");
+  if (name != nullptr && *name != '\0') {
+    const auto isa = parse_isa(name);
+    if (!isa)
+      throw Error(std::string("TINYQ_ISA=") + name + ": unknown, expected generic, avx2 or avx512");
+    if (!int8_isa_supported(*isa))
+      throw Error(std::string("TINYQ_ISA=") + name +
+                  ": this CPU cannot run the integer kernels of that path");
+    return *isa;
+  }
+  for (Isa isa : {Isa::avx512, Isa::avx2})
+    if (int8_isa_supported(isa)) return isa;
+  return Isa::generic;
+}
+
+}  // namespace tinyq

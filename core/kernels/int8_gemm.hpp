@@ -1,0 +1,80 @@
+// Integer matrix products for quantized inference: unsigned 8-bit rows times
+// signed 8-bit rows, summed exactly in 32-bit integers.
+//
+//   C[r][j] = Σ_{p ∈ [k_begin, k_end)} a[r][p] · b[j][p]      a u8, b s8, C i32
+//
+// b is the weight matrix [n, k] (one row per output), packed once into the
+// order the kernels read (Int8Panels). a holds the activations, one row per
+// sample, quantized by the caller. Core knows nothing of scales or zero
+// points: turning C back into real numbers is the caller's business.
+//
+// Exactness: |a·b| <= 255 · 128, so a sum of k products fits in int32 for
+// k < 65,793; pack_int8_panels refuses longer rows. Every path (generic,
+// AVX2, AVX-512 VNNI) returns the same integers.
+//
+// Files: int8_gemm.cpp (packing, dispatch, reference), int8_gemm_generic.cpp,
+// int8_gemm_avx2.cpp, int8_gemm_avx512.cpp (the kernels, see
+// int8_gemm_kernels.hpp for the layout they share).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/kernels/cpu_features.hpp"
+
+namespace tinyq {
+
+// Columns per panel and k values per group in the packed layout.
+inline constexpr std::size_t int8_panel_columns = 16;
+inline constexpr std::size_t int8_k_group = 4;
+
+// b [n, k] s8 in kernel order. Panel P holds outputs 16P..16P+15; inside it,
+// k-group g (inputs 4g..4g+3) is 64 bytes: output 0's four weights, then
+// output 1's, … (what one vpdpbusd multiplies by a broadcast of four
+// activations). Missing outputs and inputs past k are zero.
+struct Int8Panels {
+  std::size_t n = 0;              // outputs (rows of b)
+  std::size_t k = 0;              // inputs (columns of b)
+  std::size_t k_groups = 0;       // ceil(k / 4)
+  std::vector<std::int8_t> data;  // panels() · k_groups · 64 bytes
+
+  std::size_t panels() const { return (n + int8_panel_columns - 1) / int8_panel_columns; }
+  // Row stride, in bytes, that activation buffers must have (at least).
+  std::size_t padded_k() const { return k_groups * int8_k_group; }
+};
+
+// Packs b [n, k] (row-major, row stride ldb). Throws Error if k >= 65,793.
+Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, std::size_t ldb);
+
+// C[r][j] (r < m, j < b.n, row stride ldc) = Σ_{p=k_begin}^{k_end-1} a[r·lda + p] · b[j][p].
+// k_begin and k_end must be multiples of 4, except k_end = b.k. Rows of a
+// must be readable up to b.padded_k() and hold zeros past b.k. Single-threaded; callers split rows.
+// `isa` must be supported (int8_isa_supported).
+void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, const Int8Panels& b,
+               std::size_t k_begin, std::size_t k_end, std::int32_t* c, std::size_t ldc);
+
+// Helpers for quantizing activation rows (x[0..n) floats), vectorized on
+// the avx512 path and bit-identical on every path:
+// lo = min(0, min x), hi = max(0, max x) (NaNs are skipped).
+void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi);
+// out[i] = clamp(x[i] · scale + shift, 0, 255) rounded half up, where the
+// product and the sum are rounded separately (never fused). Returns Σ out[i]
+// (which the caller would otherwise need a second pass for).
+std::uint32_t affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
+                           std::uint8_t* out);
+
+// Plain triple loop on unpacked b [n, k]: what every path is tested against.
+void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,
+                         std::size_t lda, const std::int8_t* b, std::size_t ldb, std::int32_t* c,
+                         std::size_t ldc);
+
+// The integer paths: generic (plain C++), avx2 (vpmaddwd on widened bytes),
+// avx512 (vpdpbusd: needs AVX-512 VNNI on top of Isa::avx512's subsets).
+bool int8_isa_supported(Isa isa);
+// The widest supported path, or the one TINYQ_ISA names (throws Error if the
+// CPU cannot run it or the name is unknown).
+Isa default_int8_isa();
+
+}  // namespace tinyq

@@ -1,0 +1,65 @@
+// Float rows times signed 8-bit weight rows, summed in float: the product
+// under weight-only quantization, where activations stay float and weights
+// are widened to float inside the kernel's registers.
+//
+//   C[r][j] = Σ_{p ∈ [k_begin, k_end)} x[r][p] · float(b[j][p])      x f32, b s8, C f32
+//
+// b [n, k] is packed once (WidenPanels); the kernels never write the wide
+// weights to memory, so the weights take a quarter of a float matrix's cache
+// and memory traffic. Sums run over p in order, with fused multiply-adds on
+// the avx2 and avx512 paths (so paths differ in the last bits; thread counts
+// never change a result, each element being one kernel's work).
+//
+// Files: widen_gemm.cpp (packing, dispatch, generic kernel),
+// widen_gemm_avx2.cpp, widen_gemm_avx512.cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/kernels/cpu_features.hpp"
+
+namespace tinyq {
+
+inline constexpr std::size_t widen_panel_columns = 16;
+
+// Panel P holds outputs 16P..16P+15: for each input p, their 16 weights
+// (16 bytes; missing outputs are zero).
+struct WidenPanels {
+  std::size_t n = 0, k = 0;
+  std::vector<std::int8_t> data;  // panels() · k · 16
+  std::size_t panels() const { return (n + widen_panel_columns - 1) / widen_panel_columns; }
+};
+
+WidenPanels pack_widen_panels(std::size_t n, std::size_t k, const std::int8_t* b, std::size_t ldb);
+
+// C (m rows of b.n, row stride ldc) = the sums above for x (row stride ldx).
+// Requires k_begin <= k_end <= b.k and cpu_supports(isa). Single-threaded.
+void widen_gemm(Isa isa, std::size_t m, const float* x, std::size_t ldx, const WidenPanels& b,
+                std::size_t k_begin, std::size_t k_end, float* c, std::size_t ldc);
+
+// The kernels (internal): rows × panels tiles, as in int8_gemm_kernels.hpp.
+using WidenKernelFunction = void (*)(std::size_t rows, const float* x, std::size_t ldx,
+                                     const std::int8_t* b, std::size_t panel_stride,
+                                     std::size_t panels, std::size_t k_begin, std::size_t k_end,
+                                     float* c, std::size_t ldc, std::size_t cols);
+// The same on panels widened to float beforehand (panel_stride in floats),
+// over p in [0, length), with x packed: element (r, p) of the tile at
+// x[p * x_packed_rows + r]. accumulate: add to C instead of overwriting it.
+using WideKernelFunction = void (*)(std::size_t rows, const float* x, const float* b,
+                                    std::size_t panel_stride, std::size_t panels,
+                                    std::size_t length, float* c, std::size_t ldc, std::size_t cols,
+                                    bool accumulate);
+struct WidenKernel {
+  std::size_t max_rows;
+  std::size_t max_panels;  // for tiles of at most max_rows / 3 rows; 2 otherwise
+  WidenKernelFunction run;
+  WideKernelFunction run_wide = nullptr;  // if the path has one
+  std::size_t x_packed_rows = 0;
+};
+WidenKernel widen_kernel_generic();
+WidenKernel widen_kernel_avx2();
+WidenKernel widen_kernel_avx512();
+
+}  // namespace tinyq
