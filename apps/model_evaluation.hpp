@@ -1,6 +1,6 @@
 // Measuring a model the way quantize_eval and bench_mnist report it:
-// accuracy and throughput on a test set, file size, and how far quantized
-// weights are from the float ones, summed over all quantized layers.
+// accuracy and throughput on a test set, and file size. (How far quantized
+// weights are from the float ones: quant/report.hpp.)
 #pragma once
 
 #include <cstddef>
@@ -22,17 +22,5 @@ struct ModelScore {
 // not match the images'.
 ModelScore score_model(Sequential& model, const Tensor& images,
                        std::span<const std::uint8_t> labels, std::size_t repeats = 3);
-
-struct WeightError {
-  double rmse = 0.0;     // sqrt(Σ (w - ŵ)² / n) over every quantized weight
-  double sqnr_db = 0.0;  // 10 log10(Σ w² / Σ (w - ŵ)²); +infinity when exact
-};
-
-// Compares each QuantizedDense of `quantized` with the Dense at the same
-// position in `original`.
-WeightError weight_error(const Sequential& original, const Sequential& quantized);
-
-// True if any layer is quantized.
-bool is_quantized(const Sequential& model);
 
 }  // namespace tinyq

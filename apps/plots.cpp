@@ -4,7 +4,7 @@
 #include <map>
 
 #include "apps/svg_plot.hpp"
-#include "nn/dense.hpp"
+#include "nn/state_dict.hpp"
 #include "quant/quantized_dense.hpp"
 
 namespace tinyq {
@@ -106,16 +106,18 @@ std::string plot_quantization(const Sequential& float_model, const Sequential& q
                               double float_bytes) {
   std::vector<std::string> panels;
   for (std::size_t i = 0; i < float_model.size() && i < quantized_model.size(); ++i) {
-    const auto* dense = dynamic_cast<const Dense*>(&float_model.layer(i));
-    const auto* q = dynamic_cast<const QuantizedDense*>(&quantized_model.layer(i));
-    if (!dense || !q) continue;
+    const QuantizedMatrix* q = quantized_weight(quantized_model.layer(i));
+    const StateDict float_state = float_model.layer(i).state();
+    const StateTensor* weight = float_state.find("weight");
+    if (!q || !weight || weight->dtype != Dtype::f32) continue;
     Histogram h;
-    h.title = "layer " + std::to_string(i) + ": " + dense->describe() + " weights";
+    h.title = "layer " + std::to_string(i) + ": " + float_model.layer(i).describe() + " weights";
     h.x_label = "weight value";
-    h.values.assign(dense->weight().values().begin(), dense->weight().values().end());
+    const std::vector<float> values = weight->floats();
+    h.values.assign(values.begin(), values.end());
     h.values_label = "float32 weights";
-    h.levels = first_block_levels(q->weight());
-    h.levels_label = levels_label(q->weight());
+    h.levels = first_block_levels(*q);
+    h.levels_label = levels_label(*q);
     panels.push_back(render_histogram(h));
   }
   if (!sweep.empty()) {

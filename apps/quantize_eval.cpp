@@ -17,7 +17,6 @@
 #include "apps/data_location.hpp"
 #include "apps/json.hpp"
 #include "apps/model_evaluation.hpp"
-#include "apps/model_io.hpp"
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
@@ -25,6 +24,7 @@
 #include "core/thread_pool.hpp"
 #include "data/mnist.hpp"
 #include "nn/model_file.hpp"
+#include "nn/model_safetensors.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/quantized_dense.hpp"
 #include "quant/registry.hpp"
@@ -38,15 +38,14 @@ struct Row {
   int bits = 32;
   std::size_t group_size = 0;
   ModelScore score;
-  std::optional<WeightError> error;  // absent for float, and for a model loaded quantized
+  std::optional<ErrorStats> error;  // absent for float, and for a model loaded quantized
   QuantizedKernel kernel = QuantizedKernel::weight_only;
 };
 
 // The format of a quantized model's first quantized layer (for its table row).
 std::optional<QuantFormat> format_of(const Sequential& model) {
   for (std::size_t i = 0; i < model.size(); ++i)
-    if (const auto* q = dynamic_cast<const QuantizedDense*>(&model.layer(i)))
-      return q->weight().format;
+    if (const QuantizedMatrix* weight = quantized_weight(model.layer(i))) return weight->format;
   return std::nullopt;
 }
 
@@ -67,7 +66,7 @@ void print_table(const std::optional<Row>& float_row, const std::vector<Row>& ro
                     double(float_row->score.bytes) / double(row.score.bytes));
     }
     if (row.error) {
-      std::snprintf(rms, sizeof rms, "%.3g", row.error->rmse);
+      std::snprintf(rms, sizeof rms, "%.3g", row.error->rms_error);
       if (std::isfinite(row.error->sqnr_db))
         std::snprintf(sqnr, sizeof sqnr, "%.1f dB", row.error->sqnr_db);
       else
@@ -93,7 +92,7 @@ Json row_json(const Row& row) {
       .set("group_size", Json(std::uint64_t(row.group_size)))
       .set("accuracy", row.score.accuracy)
       .set("bytes", Json(std::uint64_t(row.score.bytes)))
-      .set("weight_rmse", row.error ? Json(row.error->rmse) : Json())
+      .set("weight_rmse", row.error ? Json(row.error->rms_error) : Json())
       .set("sqnr_db", row.error ? Json(row.error->sqnr_db) : Json())
       .set("samples_per_second", row.score.samples_per_second);
   return j;
@@ -101,18 +100,18 @@ Json row_json(const Row& row) {
 
 // Accuracy and size at 2..8 bits for the three formats of the default sweep.
 std::vector<SweepPoint> bits_sweep(const Sequential& model, const Dataset& test) {
-  const QuantConfig families[] = {{Scheme::asymmetric, Granularity::tensor, 8, 64, {}},
-                                  {Scheme::symmetric, Granularity::channel, 8, 64, {}},
-                                  {Scheme::asymmetric, Granularity::group, 8, 64, {}}};
+  const QuantConfig families[] = {{.format = {Scheme::asymmetric, Granularity::tensor, 8, 64}},
+                                  {.format = {Scheme::symmetric, Granularity::channel, 8, 64}},
+                                  {.format = {Scheme::asymmetric, Granularity::group, 8, 64}}};
   std::vector<SweepPoint> points;
   ProgressBar bar(std::size(families) * 7, "formats");
   for (QuantConfig config : families) {
     for (int bits = 2; bits <= 8; ++bits) {
-      config.bits = bits;
+      config.format.bits = bits;
       Sequential quantized = quantize_model(model, config);
       const ModelScore score = score_model(quantized, test.images, test.labels, 1);
-      points.push_back({to_string(config.scheme) + "/" + granularity_text(config.format()), bits,
-                        score.accuracy, double(score.bytes)});
+      points.push_back({to_string(config.format.scheme) + "/" + granularity_text(config.format),
+                        bits, score.accuracy, double(score.bytes)});
       bar.update(points.size());
     }
   }
@@ -149,15 +148,15 @@ int quantize_eval(int argc, const char* const* argv) {
                       options.given("keep-float");
   QuantConfig config;
   if (single) {
-    config.scheme = parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
-    config.granularity =
+    config.format.scheme = parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
+    config.format.granularity =
         options.given("granularity")
             ? parse_granularity(options.choice("granularity", {"tensor", "channel", "group"}))
             : Granularity::tensor;
-    config.bits = static_cast<int>(options.whole_number("bits", 2, 8));
-    config.group_size = options.whole_number("group-size", 16, 1u << 20);
-    if (config.granularity == Granularity::group &&
-        (config.group_size & (config.group_size - 1)) != 0)
+    config.format.bits = static_cast<int>(options.whole_number("bits", 2, 8));
+    config.format.group_size = options.whole_number("group-size", 16, 1u << 20);
+    if (config.format.granularity == Granularity::group &&
+        (config.format.group_size & (config.format.group_size - 1)) != 0)
       throw UsageError("option --group-size: expected a power of two >= 16, found '" +
                        options.text("group-size") + "'");
     if (options.given("keep-float")) config.keep_float = options.number_list("keep-float", 0, 1024);
@@ -173,7 +172,7 @@ int quantize_eval(int argc, const char* const* argv) {
   if (plot_path) require_distinct_paths("model", model_path, "plot", *plot_path);
   set_num_threads(options.whole_number("threads", 1, 256));
 
-  Sequential model = load_any_model(model_path);
+  Sequential model = load_model(model_path, all_layers());
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
   const Dataset test = load_mnist_split(folder, "t10k");
   std::cout << "model: " << model_path << ": " << model.describe() << "\n"
@@ -195,21 +194,21 @@ int quantize_eval(int argc, const char* const* argv) {
     if (single) {
       configs.push_back(config);
     } else {
-      configs.push_back({Scheme::asymmetric, Granularity::tensor, 8, 64, {}});
-      configs.push_back({Scheme::symmetric, Granularity::channel, 8, 64, {}});
+      configs.push_back({.format = {Scheme::asymmetric, Granularity::tensor, 8, 64}});
+      configs.push_back({.format = {Scheme::symmetric, Granularity::channel, 8, 64}});
       configs.push_back({Scheme::asymmetric, Granularity::group, 4, 64, {}});
       // PyTorch's dynamic quantization: 8-bit weights and, per row at run
       // time, 8-bit activations with int32 sums.
-      configs.push_back(
-          {Scheme::asymmetric, Granularity::channel, 8, 64, {}, QuantizedKernel::dynamic_int8});
+      configs.push_back({.format = {Scheme::asymmetric, Granularity::channel, 8, 64},
+                         .kernel = QuantizedKernel::dynamic_int8});
     }
     ProgressBar bar(configs.size(), "formats");
     for (const auto& c : configs) {
       Sequential quantized = quantize_model(model, c);
-      rows.push_back({to_string(c.scheme), granularity_text(c.format()), c.bits,
-                      c.granularity == Granularity::group ? c.group_size : 0,
+      rows.push_back({to_string(c.format.scheme), granularity_text(c.format), c.format.bits,
+                      c.format.granularity == Granularity::group ? c.format.group_size : 0,
                       score_model(quantized, test.images, test.labels),
-                      weight_error(model, quantized), c.kernel});
+                      total_weight_error(quantization_report(model, quantized)), c.kernel});
       bar.update(rows.size());
       if (single) std::cout << format_report(quantization_report(model, quantized)) << "\n";
       if (!saved) saved = std::move(quantized);
@@ -232,7 +231,7 @@ int quantize_eval(int argc, const char* const* argv) {
     std::cout << "\nsaved " << *out_path << " (" << bytes.size() << " bytes)\n";
   }
   if (export_path) {
-    const std::size_t bytes = export_safetensors(single ? *saved : model, *export_path);
+    const std::size_t bytes = save_safetensors(single ? *saved : model, *export_path);
     std::cout << "\nexported " << *export_path << " (" << bytes << " bytes)\n";
   }
   if (report_path) {

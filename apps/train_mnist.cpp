@@ -16,7 +16,6 @@
 #include "apps/data_location.hpp"
 #include "apps/json.hpp"
 #include "apps/model_evaluation.hpp"
-#include "apps/model_io.hpp"
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
@@ -27,10 +26,12 @@
 #include "data/mnist.hpp"
 #include "nn/lr_schedule.hpp"
 #include "nn/model_file.hpp"
+#include "nn/model_safetensors.hpp"
 #include "nn/sequential.hpp"
 #include "nn/sgd.hpp"
 #include "nn/softmax_cross_entropy.hpp"
 #include "nn/train_step.hpp"
+#include "quant/registry.hpp"
 
 namespace tinyq {
 namespace {
@@ -56,7 +57,7 @@ LearningRateSchedule make_schedule(const std::string& name, double lr, std::size
 // --hidden, when given too, must agree with it.
 Sequential initial_model(const std::string& path, const std::vector<std::size_t>& hidden,
                          bool hidden_given, std::size_t features) {
-  Sequential model = load_any_model(path);
+  Sequential model = load_model(path, all_layers());
   if (is_quantized(model))
     throw Error(path + ": holds a quantized model, which cannot be trained (--init needs float)");
   std::vector<std::size_t> widths;
@@ -212,7 +213,7 @@ int train_mnist(int argc, const char* const* argv) {
   write_file_atomically(out_path, bytes);
   std::cout << "saved " << out_path.string() << " (" << bytes.size() << " bytes)\n";
   if (export_path) {
-    const std::size_t exported = export_safetensors(model, *export_path);
+    const std::size_t exported = save_safetensors(model, *export_path);
     std::cout << "exported " << *export_path << " (" << exported << " bytes)\n";
   }
 

@@ -106,16 +106,25 @@ std::unique_ptr<Layer> Dense::clone() const {
   return copy;
 }
 
-void Dense::save(BinaryWriter& out) const {
-  if (inputs_ > UINT32_MAX || outputs_ > UINT32_MAX)
-    throw Error(describe() + ": too wide for the model file's u32 widths");
-  out.u32(static_cast<std::uint32_t>(inputs_));
-  out.u32(static_cast<std::uint32_t>(outputs_));
-  out.f32_array(weight_.values());
-  out.f32_array(bias_.values());
+StateDict Dense::state() const {
+  StateDict state;
+  state.add("weight", StateTensor::of_floats({outputs_, inputs_}, weight_.values()));
+  state.add("bias", StateTensor::of_floats({outputs_}, bias_.values()));
+  return state;
 }
 
-std::unique_ptr<Layer> Dense::load(BinaryReader& in) {
+std::unique_ptr<Layer> Dense::from_state(const StateDict& state, const std::string& where) {
+  StateReader reader(state, where);
+  const StateTensor& weight = reader.tensor_of_rank("weight", Dtype::f32, 2);
+  const std::size_t outputs = weight.shape[0], inputs = weight.shape[1];
+  auto layer = std::make_unique<Dense>(inputs, outputs);
+  layer->weight_ = Tensor({outputs, inputs}, weight.floats());
+  layer->bias_ = reader.floats("bias", {outputs});
+  reader.finish();
+  return layer;
+}
+
+StateDict Dense::state_from_v1_payload(BinaryReader& in) {
   const std::uint64_t inputs = in.u32();
   const std::uint64_t outputs = in.u32();
   if (inputs == 0 || outputs == 0)
@@ -127,10 +136,13 @@ std::unique_ptr<Layer> Dense::load(BinaryReader& in) {
     in.fail("dense " + std::to_string(inputs) + " -> " + std::to_string(outputs) + " needs " +
             std::to_string(floats) + " floats, only " + std::to_string(in.remaining()) +
             " bytes remain");
-  auto layer = std::make_unique<Dense>(inputs, outputs);
-  in.f32_array(layer->weight_.values());
-  in.f32_array(layer->bias_.values());
-  return layer;
+  std::vector<float> weight(outputs * inputs), bias(outputs);
+  in.f32_array(weight);
+  in.f32_array(bias);
+  StateDict state;
+  state.add("weight", StateTensor::of_floats({outputs, inputs}, weight));
+  state.add("bias", StateTensor::of_floats({outputs}, bias));
+  return state;
 }
 
 }  // namespace tinyq

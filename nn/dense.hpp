@@ -14,6 +14,7 @@
 #include "core/random.hpp"
 #include "core/tensor.hpp"
 #include "nn/layer.hpp"
+#include "nn/state_dict.hpp"
 
 namespace tinyq {
 
@@ -33,9 +34,11 @@ class Dense : public Layer {
   const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;
   std::vector<Parameter> parameters() override;
   std::unique_ptr<Layer> clone() const override;
-  void save(BinaryWriter& out) const override;
-  // Reads the payload save() wrote (see model_file.hpp).
-  static std::unique_ptr<Layer> load(BinaryReader& in);
+  // {"weight": F32 [out, in], "bias": F32 [out]}, PyTorch's nn.Linear names.
+  StateDict state() const override;
+  static std::unique_ptr<Layer> from_state(const StateDict& state, const std::string& where);
+  // Version 1 .tqm payload: u32 in, u32 out, f32 weights [out, in], f32 bias [out].
+  static StateDict state_from_v1_payload(BinaryReader& in);
 
   std::size_t inputs() const { return inputs_; }
   std::size_t outputs() const { return outputs_; }

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "core/io/binary_io.hpp"
 #include "core/tensor.hpp"
+#include "nn/state_dict.hpp"
 
 namespace tinyq {
 
@@ -32,7 +32,8 @@ class Layer {
  public:
   virtual ~Layer() = default;
 
-  // The tag written in model files: "dense", "relu", "quantized_dense", ...
+  // The kind name under which the registry builds this layer and files
+  // store it: "dense", "relu", "quantized_dense", ... (nn/layer_registry.hpp).
   virtual std::string kind() const = 0;
   // For printing a model: "Dense(784 -> 256)".
   virtual std::string describe() const = 0;
@@ -56,8 +57,15 @@ class Layer {
   // A deep copy (Sequential is a value type through this).
   virtual std::unique_ptr<Layer> clone() const = 0;
 
-  // The layer's payload in a model file, after its kind tag (see model_file.hpp).
-  virtual void save(BinaryWriter& out) const = 0;
+  // Everything needed to rebuild the layer, as named tensors and attributes
+  // (nn/state_dict.hpp): what every model file stores.
+  virtual StateDict state() const = 0;
+
+  // The layer's parameters as the float tensors a float layer of the same
+  // function would hold, under the same names. A float layer returns its
+  // state; a quantized one the weights its codes stand for. Reports compare
+  // a quantized model with its float original through this.
+  virtual StateDict float_state() const { return state(); }
 };
 
 }  // namespace tinyq

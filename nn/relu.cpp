@@ -64,10 +64,13 @@ std::unique_ptr<Layer> Relu::clone() const {
   return std::make_unique<Relu>();
 }
 
-void Relu::save(BinaryWriter&) const {}
-
-std::unique_ptr<Layer> Relu::load(BinaryReader&) {
+std::unique_ptr<Layer> Relu::from_state(const StateDict& state, const std::string& where) {
+  StateReader(state, where).finish();  // refuses any tensor or attribute
   return std::make_unique<Relu>();
+}
+
+StateDict Relu::state_from_v1_payload(BinaryReader&) {
+  return {};
 }
 
 }  // namespace tinyq

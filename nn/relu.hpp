@@ -18,9 +18,11 @@ class Relu : public Layer {
   const Tensor& forward(const Tensor& x) override;
   const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;
   std::unique_ptr<Layer> clone() const override;
-  void save(BinaryWriter& out) const override;
-  // The payload is empty; kept for symmetry with the other loaders.
-  static std::unique_ptr<Layer> load(BinaryReader& in);
+  // Empty: ReLU has no parameters.
+  StateDict state() const override { return {}; }
+  static std::unique_ptr<Layer> from_state(const StateDict& state, const std::string& where);
+  // The version 1 .tqm payload is empty.
+  static StateDict state_from_v1_payload(BinaryReader& in);
 
  private:
   Tensor output_, input_grad_;

@@ -1,4 +1,5 @@
-// Block quantizers for the two schemes, and the per-granularity drivers.
+// Quantizing a matrix (grid, rounding, packing), dequantizing it, and checking
+// a stored one.
 #include "quant/quantize.hpp"
 
 #include <algorithm>
@@ -11,62 +12,10 @@
 
 namespace tinyq {
 
-namespace {
-
-constexpr double largest_float = std::numeric_limits<float>::max();
-
-std::int32_t round_half_away(double v) {
-  return static_cast<std::int32_t>(std::round(v));
-}
-
-// levels / range as a float scale. A range so tiny that the scale would
-// overflow float is treated like a zero range: every weight rounds to the
-// offset, and the error is at most that tiny range.
-bool usable_scale(double levels, double range) {
-  return range > 0.0 && levels / range <= largest_float;
-}
-
-}  // namespace
-
-BlockScale quantize_block_asymmetric(std::span<const float> w, int bits,
-                                     std::span<std::int32_t> codes) {
-  if (w.empty()) return {};
-  const auto [lo, hi] = std::minmax_element(w.begin(), w.end());
-  const double min = *lo;
-  const double range = static_cast<double>(*hi) - min;
-  const double levels = (1 << bits) - 1;
-  if (!usable_scale(levels, range)) {
-    std::fill(codes.begin(), codes.end(), 0);
-    return {1.0f, static_cast<float>(min)};
-  }
-  // (w - min) * levels / range rather than (w - min) * scale: with the
-  // division last, [400, 500, 600] gives exactly 127.5 for 500, not 127.4999...
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    const double level = (static_cast<double>(w[i]) - min) * levels / range;
-    codes[i] = std::clamp(round_half_away(level), 0, static_cast<std::int32_t>(levels));
-  }
-  return {static_cast<float>(levels / range), static_cast<float>(min)};
-}
-
 void dequantize_block_asymmetric(std::span<const std::int32_t> codes, BlockScale block,
                                  std::span<float> w) {
   for (std::size_t i = 0; i < codes.size(); ++i)
     w[i] = static_cast<float>(codes[i] / static_cast<double>(block.scale) + block.offset);
-}
-
-BlockScale quantize_block_symmetric(std::span<const float> w, int bits,
-                                    std::span<std::int32_t> codes) {
-  double max_abs = 0.0;
-  for (const float v : w) max_abs = std::max(max_abs, std::fabs(static_cast<double>(v)));
-  const auto levels = static_cast<std::int32_t>((1 << (bits - 1)) - 1);
-  if (!usable_scale(levels, max_abs)) {
-    std::fill(codes.begin(), codes.end(), 0);
-    return {};
-  }
-  for (std::size_t i = 0; i < w.size(); ++i)
-    codes[i] =
-        std::clamp(round_half_away(w[i] * static_cast<double>(levels) / max_abs), -levels, levels);
-  return {static_cast<float>(levels / max_abs), 0.0f};
 }
 
 void dequantize_block_symmetric(std::span<const std::int32_t> codes, BlockScale block,
@@ -76,7 +25,8 @@ void dequantize_block_symmetric(std::span<const std::int32_t> codes, BlockScale 
 }
 
 QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t cols,
-                         const QuantFormat& format, std::string_view name) {
+                         const QuantFormat& format, std::string_view name,
+                         const GridChooser& choose_grid, const Rounder& round) {
   validate(format);
   if (w.size() != rows * cols)
     throw Error("quantize " + std::string(name) + ": " + std::to_string(rows) + " x " +
@@ -93,32 +43,15 @@ QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t
   if (format.granularity != Granularity::group) q.format.group_size = 0;
   q.rows = rows;
   q.cols = cols;
+  const RoundedMatrix rounded = round(w, q, choose_grid);
   q.scales.resize(q.block_count());
   if (format.scheme == Scheme::asymmetric) q.offsets.resize(q.block_count());
-
-  // Blocks are contiguous runs of w, so each is quantized in place in `codes`.
-  std::vector<std::int32_t> codes(w.size());
-  const auto quantize_run = [&](std::size_t begin, std::size_t length, std::size_t block) {
-    const auto run = w.subspan(begin, length);
-    const auto out = std::span(codes).subspan(begin, length);
-    const BlockScale s = format.scheme == Scheme::asymmetric
-                             ? quantize_block_asymmetric(run, format.bits, out)
-                             : quantize_block_symmetric(run, format.bits, out);
-    q.scales[block] = s.scale;
-    if (format.scheme == Scheme::asymmetric) q.offsets[block] = s.offset;
-  };
-  if (format.granularity == Granularity::tensor) {
-    quantize_run(0, w.size(), 0);
-  } else {
-    const std::size_t step = q.block_columns();
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t run = 0; run < q.runs_per_row(); ++run) {
-        const std::size_t begin = run * step;
-        quantize_run(r * cols + begin, std::min(step, cols - std::min(cols, begin)),
-                     q.block_index(r, run));
-      }
+  for (std::size_t b = 0; b < q.block_count(); ++b) {
+    const BlockScale stored = rounded.grids[b].stored();
+    q.scales[b] = stored.scale;
+    if (format.scheme == Scheme::asymmetric) q.offsets[b] = stored.offset;
   }
-
+  const std::vector<std::int32_t>& codes = rounded.codes;
   q.codes.resize(rows * q.row_bytes());
   for (std::size_t r = 0; r < rows; ++r)
     pack_codes(std::span(codes).subspan(r * cols, cols), format.bits, q.is_signed(),
@@ -126,11 +59,12 @@ QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t
   return q;
 }
 
-QuantizedMatrix quantize(const Tensor& w, const QuantFormat& format, std::string_view name) {
-  if (w.rank() == 0) return quantize(w.values(), 0, 0, format, name);
-  if (w.rank() == 1) return quantize(w.values(), 1, w.dim(0), format, name);
+QuantizedMatrix quantize(const Tensor& w, const QuantFormat& format, std::string_view name,
+                         const GridChooser& choose_grid, const Rounder& round) {
+  if (w.rank() == 0) return quantize(w.values(), 0, 0, format, name, choose_grid, round);
+  if (w.rank() == 1) return quantize(w.values(), 1, w.dim(0), format, name, choose_grid, round);
   w.require_rank(2, "quantize");
-  return quantize(w.values(), w.dim(0), w.dim(1), format, name);
+  return quantize(w.values(), w.dim(0), w.dim(1), format, name, choose_grid, round);
 }
 
 Tensor dequantize(const QuantizedMatrix& q) {

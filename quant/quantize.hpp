@@ -1,17 +1,12 @@
 // Quantizing a float matrix to a QuantizedMatrix and back.
 //
-// As in ggml, each scheme is one pair of functions working on one block of
-// weights (quantize_block_* / dequantize_block_*); quantize and dequantize
-// cut a matrix into blocks for the chosen granularity and dispatch.
-//
-// Rounding is half away from zero (127.5 -> 128). Codes are computed in
-// double from the block's exact range, so a value exactly halfway between two
-// levels rounds the same way on every machine; scales are then stored as
-// float. A block whose range is zero (constant, or all zeros for symmetric)
-// gets scale 1 and codes 0, so it comes back exactly, with no division by zero.
-// (A symmetric block holding one nonzero constant c is not degenerate: c sits
-// on the top level and comes back as qmax / scale, equal to c up to float
-// rounding.)
+// quantize() validates the format and the weights (all finite), asks the
+// rounder for codes and per-block grids (quant/rounding.hpp: round to
+// nearest on min-max grids by default, quant/grid.hpp), stores each grid as
+// a float scale and offset, and packs the codes (quant/bit_packing.hpp).
+// dequantize() is the inverse for each block:
+//   asymmetric  w = q / scale + offset      symmetric  w = q / scale
+// computed in double and rounded once to float.
 #pragma once
 
 #include <cstdint>
@@ -19,34 +14,29 @@
 #include <string_view>
 
 #include "core/tensor.hpp"
+#include "quant/grid.hpp"
 #include "quant/quantized_matrix.hpp"
+#include "quant/rounding.hpp"
 
 namespace tinyq {
 
-struct BlockScale {
-  float scale = 1.0f;   // levels per unit of w
-  float offset = 0.0f;  // block minimum (asymmetric); 0 for symmetric
-};
-
-// w ≈ q / scale + min, q in [0, 2^bits - 1].
-BlockScale quantize_block_asymmetric(std::span<const float> w, int bits,
-                                     std::span<std::int32_t> codes);
+// One block back to weights (the two schemes).
 void dequantize_block_asymmetric(std::span<const std::int32_t> codes, BlockScale block,
                                  std::span<float> w);
-
-// w ≈ q / scale, q in [-(2^(bits-1) - 1), 2^(bits-1) - 1].
-BlockScale quantize_block_symmetric(std::span<const float> w, int bits,
-                                    std::span<std::int32_t> codes);
 void dequantize_block_symmetric(std::span<const std::int32_t> codes, BlockScale block,
                                 std::span<float> w);
 
 // w: [rows, cols] row-major. Throws tinyq::Error for an invalid format, or for
 // a NaN or infinite weight, naming `name` and the weight's [row, col].
 QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t cols,
-                         const QuantFormat& format, std::string_view name = "tensor");
+                         const QuantFormat& format, std::string_view name = "tensor",
+                         const GridChooser& choose_grid = minmax_grid,
+                         const Rounder& round = round_to_nearest);
 // A rank-2 tensor, a rank-1 tensor (one row) or an empty tensor (0 x 0).
 QuantizedMatrix quantize(const Tensor& w, const QuantFormat& format,
-                         std::string_view name = "tensor");
+                         std::string_view name = "tensor",
+                         const GridChooser& choose_grid = minmax_grid,
+                         const Rounder& round = round_to_nearest);
 
 // The weights the codes stand for, as a [rows, cols] tensor.
 Tensor dequantize(const QuantizedMatrix& q);

@@ -1,41 +1,50 @@
-// quantize_model: swap each Dense of a copied model for its quantized twin.
+// quantize_model: walk the model, quantizing layer by layer.
 #include "quant/quantize_model.hpp"
 
 #include <algorithm>
 #include <string>
 
 #include "core/error.hpp"
-#include "quant/quantize.hpp"
+#include "quant/methods.hpp"
+#include "quant/registry.hpp"
 
 namespace tinyq {
 
-std::unique_ptr<QuantizedDense> quantize_dense(const Dense& dense, const QuantFormat& format,
-                                               std::string_view name) {
-  return std::make_unique<QuantizedDense>(quantize(dense.weight(), format, name), dense.bias());
-}
-
-Sequential quantize_model(const Sequential& model, const QuantConfig& config) {
-  const QuantFormat format = config.format();
-  validate(format);
+Sequential quantize_model(const Sequential& model, const QuantConfig& config,
+                          const Tensor& calibration) {
+  validate(config.format);
+  find_grid_method(config.grid);
+  find_rounding_method(config.rounding);
   for (const std::size_t index : config.keep_float) {
     if (index >= model.size())
       throw Error("keep_float: layer index " + std::to_string(index) +
                   " is out of range (the model has " + std::to_string(model.size()) +
                   " layers, 0.." + std::to_string(model.size() - 1) + ")");
-    if (dynamic_cast<const Dense*>(&model.layer(index)) == nullptr)
+    if (!quantizer_for(model.layer(index).kind()))
       throw Error("keep_float: layer " + std::to_string(index) + " is " +
-                  model.layer(index).describe() + ", not a Dense layer");
+                  model.layer(index).describe() + ", which has no quantized form");
   }
+  const bool calibrated = calibration.size() != 0;
+  if (calibrated) {
+    const auto width = model.input_features();
+    if (calibration.rank() != 2 || (width && calibration.dim(1) != *width))
+      throw Error("quantize_model: calibration inputs must be [samples, " +
+                  (width ? std::to_string(*width) : std::string("inputs")) + "], found " +
+                  calibration.shape().to_string());
+  }
+
   Sequential quantized = model;
-  for (std::size_t i = 0; i < model.size(); ++i) {
-    const auto* dense = dynamic_cast<const Dense*>(&model.layer(i));
-    if (dense == nullptr) continue;
-    if (std::find(config.keep_float.begin(), config.keep_float.end(), i) != config.keep_float.end())
-      continue;
-    const std::string name = "layer " + std::to_string(i) + " (" + dense->describe() + ") weight";
-    auto layer = quantize_dense(*dense, format, name);
-    layer->set_kernel(config.kernel);
-    quantized.replace(i, std::move(layer));
+  Tensor inputs = calibration;  // what reaches layer i through quantized layers 0..i-1
+  for (std::size_t i = 0; i < quantized.size(); ++i) {
+    const Layer& layer = quantized.layer(i);
+    const QuantizedKind* quantizer = quantizer_for(layer.kind());
+    const bool keep =
+        std::find(config.keep_float.begin(), config.keep_float.end(), i) != config.keep_float.end();
+    if (quantizer && !keep) {
+      const std::string name = "layer " + std::to_string(i) + " (" + layer.describe() + ")";
+      quantized.replace(i, quantizer->quantize(layer, config, inputs, name));
+    }
+    if (calibrated && i + 1 < quantized.size()) inputs = quantized.layer(i).forward(inputs);
   }
   return quantized;
 }

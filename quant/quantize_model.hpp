@@ -1,27 +1,26 @@
 // Post-training quantization of a whole model, like PyTorch's quantize_dynamic:
-// every Dense becomes a QuantizedDense, every other layer is copied as is.
+// every layer whose kind has a quantized form (quant/registry.hpp: Dense ->
+// QuantizedDense) is replaced by its quantized twin, the rest are copied.
+//
+// With calibration inputs, each layer's quantizer sees the inputs that reach
+// it through the layers before it as they are after quantization: layer i
+// gets f_{i-1}(...f_0(x)) with f_j already quantized, so a method that
+// compensates error (GPTQ) corrects for the error upstream too.
 #pragma once
 
-#include <memory>
-#include <string_view>
-
-#include "nn/dense.hpp"
+#include "core/tensor.hpp"
 #include "nn/sequential.hpp"
-#include "quant/quantized_dense.hpp"
 #include "quant/scheme.hpp"
 
 namespace tinyq {
 
-// The quantized twin of one Dense layer (its bias stays float). `name`
-// appears in errors, e.g. "layer 2 (Dense(256 -> 128)) weight: ... is NaN".
-std::unique_ptr<QuantizedDense> quantize_dense(const Dense& dense, const QuantFormat& format,
-                                               std::string_view name = "Dense weight");
-
 // A new model; `model` is untouched. config.keep_float holds layer indices
 // (positions in the model as Sequential::layer counts them, ReLUs included)
-// of Dense layers to leave in float. Throws tinyq::Error for an invalid
-// format, an index out of range or one that is not a Dense layer, and for
-// non-finite weights.
-Sequential quantize_model(const Sequential& model, const QuantConfig& config);
+// of layers to leave in float. `calibration`: [samples, model inputs], or
+// empty for methods that need no data. Throws tinyq::Error for an invalid
+// format or method, an index out of range or naming a layer with no quantized
+// form, a calibration width that does not fit, and non-finite weights.
+Sequential quantize_model(const Sequential& model, const QuantConfig& config,
+                          const Tensor& calibration = Tensor());
 
 }  // namespace tinyq

@@ -1,4 +1,5 @@
-// QuantizedDense: the dequantize-on-the-fly matrix kernel and the payload format.
+// QuantizedDense: forward through the dequantize-on-the-fly kernels, and the
+// layer's state dict (and its version 1 payload) in and out.
 #include "quant/quantized_dense.hpp"
 
 #include <algorithm>
@@ -61,22 +62,81 @@ std::unique_ptr<Layer> QuantizedDense::clone() const {
   return std::make_unique<QuantizedDense>(*this);  // shares the immutable packed weights
 }
 
-void QuantizedDense::save(BinaryWriter& out) const {
-  if (weight_.rows > UINT32_MAX || weight_.cols > UINT32_MAX)
-    throw Error(describe() + ": too wide for the model file's u32 widths");
-  out.u32(static_cast<std::uint32_t>(weight_.cols));
-  out.u32(static_cast<std::uint32_t>(weight_.rows));
-  out.u8(static_cast<std::uint8_t>(weight_.format.scheme));
-  out.u8(static_cast<std::uint8_t>(weight_.format.granularity));
-  out.u8(static_cast<std::uint8_t>(weight_.format.bits));
-  out.u32(static_cast<std::uint32_t>(weight_.format.group_size));
-  out.f32_array(weight_.scales);
-  out.f32_array(weight_.offsets);
-  out.raw(weight_.codes);
-  out.f32_array(bias_.values());
+namespace {
+
+constexpr const char* state_version = "1";
+
+std::string shape_text(std::size_t rows, std::size_t cols) {
+  return std::to_string(rows) + "," + std::to_string(cols);
 }
 
-std::unique_ptr<Layer> QuantizedDense::load(BinaryReader& in) {
+}  // namespace
+
+StateDict QuantizedDense::state() const {
+  StateDict state;
+  state.add("weight.codes", StateTensor::of_u8({weight_.rows, weight_.row_bytes()}, weight_.codes));
+  state.add("weight.scales", StateTensor::of_floats({weight_.scales.size()}, weight_.scales));
+  if (!weight_.offsets.empty())
+    state.add("weight.offsets", StateTensor::of_floats({weight_.offsets.size()}, weight_.offsets));
+  state.add("bias", StateTensor::of_floats({weight_.rows}, bias_.values()));
+  state.attributes = {{"weight.format", format_tag(weight_.format)},
+                      {"weight.shape", shape_text(weight_.rows, weight_.cols)},
+                      {"version", state_version}};
+  return state;
+}
+
+StateDict QuantizedDense::float_state() const {
+  StateDict state;
+  state.add("weight",
+            StateTensor::of_floats({weight_.rows, weight_.cols}, dequantize(weight_).values()));
+  state.add("bias", StateTensor::of_floats({weight_.rows}, bias_.values()));
+  return state;
+}
+
+std::unique_ptr<Layer> QuantizedDense::from_state(const StateDict& state,
+                                                  const std::string& where) {
+  StateReader reader(state, where);
+  const std::string version = reader.attribute_or("version", state_version);
+  if (version != state_version)
+    throw Error(where + ": quantized_dense state version \"" + version +
+                "\" is not known to this tinyq (it reads version " + state_version + ")");
+  QuantizedMatrix w;
+  const std::string& format = reader.attribute("weight.format");
+  try {
+    w.format = parse_format_tag(format);
+  } catch (const Error& e) {
+    throw Error(where + ": weight.format \"" + format + "\": " + e.what());
+  }
+  const std::string& shape = reader.attribute("weight.shape");
+  const auto comma = shape.find(',');
+  const auto number = [](const std::string& text) -> std::size_t {
+    if (text.empty() || text.size() > 8 || text[0] == '0') return 0;
+    std::size_t value = 0;
+    for (const char c : text) {
+      if (c < '0' || c > '9') return 0;
+      value = value * 10 + static_cast<std::size_t>(c - '0');
+    }
+    return value <= (std::size_t{1} << 24) ? value : 0;
+  };
+  w.rows = comma == std::string::npos ? 0 : number(shape.substr(0, comma));
+  w.cols = comma == std::string::npos ? 0 : number(shape.substr(comma + 1));
+  if (w.rows == 0 || w.cols == 0)
+    throw Error(where + ": weight.shape must be \"out,in\" (each 1 to 2^24), found \"" + shape +
+                "\"");
+  w.codes = reader.tensor("weight.codes", Dtype::u8, {w.rows, w.row_bytes()}).bytes;
+  w.scales = reader.tensor("weight.scales", Dtype::f32, {w.block_count()}).floats();
+  if (w.format.scheme == Scheme::asymmetric)
+    w.offsets = reader.tensor("weight.offsets", Dtype::f32, {w.block_count()}).floats();
+  Tensor bias = reader.floats("bias", {w.rows});
+  reader.finish();
+  try {
+    return std::make_unique<QuantizedDense>(std::move(w), std::move(bias));
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+}
+
+StateDict QuantizedDense::state_from_v1_payload(BinaryReader& in) {
   QuantizedMatrix q;
   q.cols = in.u32();
   q.rows = in.u32();
@@ -114,21 +174,34 @@ std::unique_ptr<Layer> QuantizedDense::load(BinaryReader& in) {
             to_string(q.format) + " needs " + std::to_string(block_floats + q.rows) +
             " floats and " + std::to_string(q.rows) + " x " + std::to_string(row_bytes) +
             " code bytes, only " + std::to_string(in.remaining()) + " bytes remain");
-  q.scales.resize(q.block_count());
-  in.f32_array(q.scales);
+  std::vector<float> scales(q.block_count()), offsets, bias(q.rows);
+  in.f32_array(scales);
   if (q.format.scheme == Scheme::asymmetric) {
-    q.offsets.resize(q.block_count());
-    in.f32_array(q.offsets);
+    offsets.resize(q.block_count());
+    in.f32_array(offsets);
   }
   const auto codes = in.raw(q.rows * row_bytes);
-  q.codes.assign(codes.begin(), codes.end());
-  Tensor bias(Shape{q.rows});
-  in.f32_array(bias.values());
-  try {
-    return std::make_unique<QuantizedDense>(std::move(q), std::move(bias));
-  } catch (const Error& e) {
-    in.fail(e.what());
-  }
+  in.f32_array(bias);
+
+  StateDict state;
+  state.add("weight.codes", StateTensor::of_u8({q.rows, row_bytes}, {codes.begin(), codes.end()}));
+  state.add("weight.scales", StateTensor::of_floats({scales.size()}, scales));
+  if (!offsets.empty())
+    state.add("weight.offsets", StateTensor::of_floats({offsets.size()}, offsets));
+  state.add("bias", StateTensor::of_floats({q.rows}, bias));
+  state.attributes["weight.format"] = format_tag(q.format);
+  state.attributes["weight.shape"] = shape_text(q.rows, q.cols);
+  return state;
+}
+
+void set_quantized_kernel(Sequential& model, QuantizedKernel kernel) {
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (auto* layer = dynamic_cast<QuantizedDense*>(&model.layer(i))) layer->set_kernel(kernel);
+}
+
+const QuantizedMatrix* quantized_weight(const Layer& layer) {
+  const auto* quantized = dynamic_cast<const QuantizedDense*>(&layer);
+  return quantized ? &quantized->weight() : nullptr;
 }
 
 }  // namespace tinyq

@@ -11,15 +11,34 @@
 // and one file can be run either way. The dynamic path's instruction set is
 // default_int8_isa() (core/kernels/int8_gemm.hpp: the widest, or TINYQ_ISA).
 //
-// Model file payload (kind "quantized_dense"), little-endian:
+// State dict (kind "quantized_dense"; nn/state_dict.hpp), version 1:
+//   weight.codes    U8  [out, row_bytes]  the packed codes exactly as stored:
+//                   row r holds the codes of W's row r as one little-endian
+//                   bit stream, `bits` bits per code, least significant bit
+//                   first; row_bytes = ceil(in·bits / 8), unused bits zero.
+//                   Unsigned (asymmetric) or `bits`-bit two's complement
+//                   (symmetric); at 8 bits one uint8 or int8 per weight.
+//   weight.scales   F32 [blocks]  levels per unit of w, one per block
+//   weight.offsets  F32 [blocks]  block minimum; asymmetric only
+//   bias            F32 [out]
+//   attributes: "weight.format" the format tag ("asymmetric/channel/8",
+//   "symmetric/group-64/4"), "weight.shape" "out,in", "version" "1".
+// blocks = 1, out, or out · ceil(in / G). A missing "version" means 1 (files
+// written before payloads carried one); a later version (for example one that
+// adds activation scales and zero points) is refused by this reader with a
+// message, never misread. In numpy, for one layer:
+//   bits_ = np.unpackbits(codes, axis=1, bitorder="little")[:, :in_ * bits]
+//   q = (bits_.reshape(out, in_, bits) << np.arange(bits)).sum(-1)
+//   if symmetric: q = np.where(q >= 2 ** (bits - 1), q - 2 ** bits, q)
+//   w = q / scales[b] (+ offsets[b]),  b = 0, r, or r · ceil(in / G) + c / G
+//
+// Version 1 .tqm payload (before state dicts), little-endian:
 //   u32 in, u32 out
 //   u8 scheme (0 asymmetric, 1 symmetric), u8 granularity (0 tensor,
 //   1 channel, 2 group), u8 bits (2..8), u32 group size (power of two >= 16
 //   for group granularity, else 0)
-//   f32 scales[blocks]           blocks = 1, out, or out · ceil(in / group size)
-//   f32 offsets[blocks]          asymmetric only
-//   u8  codes[out · ceil(in · bits / 8)]   packed rows, see bit_packing.hpp
-//   f32 bias[out]
+//   f32 scales[blocks], f32 offsets[blocks] (asymmetric only)
+//   u8  codes[out · row_bytes], f32 bias[out]
 #pragma once
 
 #include <cstddef>
@@ -31,6 +50,7 @@
 #include "core/io/binary_io.hpp"
 #include "core/tensor.hpp"
 #include "nn/layer.hpp"
+#include "nn/sequential.hpp"
 #include "quant/dynamic_int8.hpp"
 #include "quant/quantized_matrix.hpp"
 #include "quant/scheme.hpp"
@@ -58,9 +78,12 @@ class QuantizedDense : public Layer {
   // Always throws: a quantized layer cannot be trained.
   const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;
   std::unique_ptr<Layer> clone() const override;
-  void save(BinaryWriter& out) const override;
-  // Reads the payload save() wrote; refuses anything inconsistent.
-  static std::unique_ptr<Layer> load(BinaryReader& in);
+  StateDict state() const override;
+  // "weight" as the float weights the codes stand for, and "bias".
+  StateDict float_state() const override;
+  // Refuses anything inconsistent (check_consistent), naming `where`.
+  static std::unique_ptr<Layer> from_state(const StateDict& state, const std::string& where);
+  static StateDict state_from_v1_payload(BinaryReader& in);
 
   std::size_t inputs() const { return weight_.cols; }
   std::size_t outputs() const { return weight_.rows; }
@@ -80,5 +103,13 @@ class QuantizedDense : public Layer {
   std::shared_ptr<const WeightOnlyWeights> weight_only_;
   std::shared_ptr<const DynamicInt8Weights> dynamic_;  // made by set_kernel(dynamic_int8)
 };
+
+// Sets the kernel of every QuantizedDense in the model (a run-time choice,
+// not stored in files).
+void set_quantized_kernel(Sequential& model, QuantizedKernel kernel);
+
+// The quantized weight matrix of a QuantizedDense, nullptr for any other
+// layer (for plots that draw a layer's grid).
+const QuantizedMatrix* quantized_weight(const Layer& layer);
 
 }  // namespace tinyq

@@ -6,29 +6,44 @@
 #include <limits>
 
 #include "core/error.hpp"
-#include "nn/dense.hpp"
-#include "quant/quantize.hpp"
-#include "quant/quantized_dense.hpp"
+#include "quant/registry.hpp"
 
 namespace tinyq {
+
+namespace {
+
+// RMS and SQNR from the sums.
+void finish(ErrorStats& stats) {
+  stats.rms_error =
+      stats.count ? std::sqrt(stats.squared_error / static_cast<double>(stats.count)) : 0.0;
+  stats.sqnr_db = stats.squared_error == 0.0
+                      ? std::numeric_limits<double>::infinity()
+                      : 10.0 * std::log10(stats.squared_signal / stats.squared_error);
+}
+
+const StateTensor& weight_of(const StateDict& state, const std::string& where) {
+  const StateTensor* weight = state.find("weight");
+  if (!weight || weight->dtype != Dtype::f32)
+    throw Error("quantization_report: " + where + " has no float \"weight\"");
+  return *weight;
+}
+
+}  // namespace
 
 ErrorStats measure_error(std::span<const float> original, std::span<const float> approx) {
   if (original.size() != approx.size())
     throw Error("measure_error: " + std::to_string(original.size()) + " original values but " +
                 std::to_string(approx.size()) + " approximations");
   ErrorStats stats;
-  double signal = 0.0;
-  double noise = 0.0;
   for (std::size_t i = 0; i < original.size(); ++i) {
     const double w = original[i];
     const double e = w - approx[i];
     stats.max_abs_error = std::max(stats.max_abs_error, std::fabs(e));
-    signal += w * w;
-    noise += e * e;
+    stats.squared_signal += w * w;
+    stats.squared_error += e * e;
   }
-  if (!original.empty()) stats.rms_error = std::sqrt(noise / static_cast<double>(original.size()));
-  stats.sqnr_db =
-      noise == 0.0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(signal / noise);
+  stats.count = original.size();
+  finish(stats);
   return stats;
 }
 
@@ -39,19 +54,38 @@ std::vector<LayerReport> quantization_report(const Sequential& float_model,
                 " layers, quantized model " + std::to_string(quantized_model.size()));
   std::vector<LayerReport> reports;
   for (std::size_t i = 0; i < float_model.size(); ++i) {
-    const auto* dense = dynamic_cast<const Dense*>(&float_model.layer(i));
-    const auto* quantized = dynamic_cast<const QuantizedDense*>(&quantized_model.layer(i));
-    if (dense == nullptr || quantized == nullptr) continue;
-    const Tensor restored = dequantize(quantized->weight());
+    const Layer& original = float_model.layer(i);
+    const Layer& quantized = quantized_model.layer(i);
+    if (!is_quantized(quantized) || is_quantized(original)) continue;
+    const std::string where = "layer " + std::to_string(i);
+    const StateDict float_state = original.state();
+    const StateDict restored_state = quantized.float_state();
+    const StateTensor& w = weight_of(float_state, where + " of the float model");
+    const StateTensor& restored = weight_of(restored_state, where + " of the quantized model");
+    if (w.shape != restored.shape)
+      throw Error("quantization_report: " + where + " weight is " + shape_to_string(w.shape) +
+                  " in the float model and " + shape_to_string(restored.shape) + " quantized");
     LayerReport report;
     report.index = i;
-    report.layer = quantized->describe();
-    report.weight_error = measure_error(dense->weight().values(), restored.values());
-    report.float_bytes = (dense->weight().size() + dense->bias().size()) * sizeof(float);
-    report.quantized_bytes = quantized->storage_bytes();
+    report.layer = quantized.describe();
+    report.weight_error = measure_error(w.floats(), restored.floats());
+    report.float_bytes = float_state.tensor_bytes();
+    report.quantized_bytes = quantized.state().tensor_bytes();
     reports.push_back(report);
   }
   return reports;
+}
+
+ErrorStats total_weight_error(const std::vector<LayerReport>& reports) {
+  ErrorStats total;
+  for (const LayerReport& r : reports) {
+    total.max_abs_error = std::max(total.max_abs_error, r.weight_error.max_abs_error);
+    total.squared_error += r.weight_error.squared_error;
+    total.squared_signal += r.weight_error.squared_signal;
+    total.count += r.weight_error.count;
+  }
+  finish(total);
+  return total;
 }
 
 namespace {

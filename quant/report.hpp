@@ -22,6 +22,10 @@ struct ErrorStats {
   double max_abs_error = 0.0;
   double rms_error = 0.0;
   double sqnr_db = 0.0;  // +infinity when exact
+  // The sums behind them, so that layers can be pooled (total_weight_error).
+  double squared_error = 0.0;   // Σ (w - ŵ)²
+  double squared_signal = 0.0;  // Σ w²
+  std::size_t count = 0;        // n
 };
 
 // original and approx must have the same length.
@@ -35,11 +39,17 @@ struct LayerReport {
   std::size_t quantized_bytes = 0;  // packed codes + scales/offsets + float bias
 };
 
-// One entry per layer that is a Dense in float_model and a QuantizedDense at
-// the same index of quantized_model (layers kept in float are skipped).
-// Throws tinyq::Error if the two models do not have the same number of layers.
+// One entry per layer that is quantized in quantized_model (layers kept in
+// float are skipped): its weights as they come back (Layer::float_state)
+// against the "weight" of the layer at the same index of float_model.
+// Throws tinyq::Error if the two models do not have the same number of layers
+// or a quantized layer's weight does not match its original's shape.
 std::vector<LayerReport> quantization_report(const Sequential& float_model,
                                              const Sequential& quantized_model);
+
+// The error over every quantized weight of the report's layers together
+// (max, RMS and SQNR of the pooled weights).
+ErrorStats total_weight_error(const std::vector<LayerReport>& reports);
 
 // A fixed-width text table, one line per layer plus a total line.
 std::string format_report(const std::vector<LayerReport>& reports);

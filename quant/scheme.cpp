@@ -49,7 +49,7 @@ std::string to_string(Granularity granularity) {
   return "?";
 }
 
-std::string to_string(const QuantFormat& format) {
+std::string format_tag(const QuantFormat& format) {
   // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on "-" + std::string.
   std::string text = to_string(format.scheme);
   text += '/';
@@ -60,8 +60,51 @@ std::string to_string(const QuantFormat& format) {
   }
   text += '/';
   text += std::to_string(format.bits);
-  text += "-bit";
   return text;
+}
+
+std::string to_string(const QuantFormat& format) {
+  return format_tag(format) + "-bit";
+}
+
+namespace {
+
+// A decimal number without sign or leading zeros in [1, max], or 0.
+std::size_t whole_number(std::string_view text, std::size_t max) {
+  if (text.empty() || text.size() > 7 || text[0] == '0') return 0;
+  std::size_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return 0;
+    value = value * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return value <= max ? value : 0;
+}
+
+}  // namespace
+
+QuantFormat parse_format_tag(std::string_view tag) {
+  const auto first = tag.find('/');
+  const auto last = tag.rfind('/');
+  if (first == std::string_view::npos || first == last)
+    throw Error("expected scheme/granularity/bits, as in asymmetric/group-64/4");
+  QuantFormat format;
+  format.scheme = parse_scheme(tag.substr(0, first));
+  const std::string_view granularity = tag.substr(first + 1, last - first - 1);
+  format.group_size = 0;
+  if (granularity.substr(0, 6) == "group-") {
+    format.granularity = Granularity::group;
+    format.group_size = whole_number(granularity.substr(6), std::size_t{1} << 20);
+    if (format.group_size == 0) throw Error("bad group size in \"" + std::string(granularity) + "\"");
+  } else if (granularity == "group") {
+    throw Error("group granularity needs its size, as in group-64");
+  } else {
+    format.granularity = parse_granularity(granularity);
+  }
+  const std::size_t bits = whole_number(tag.substr(last + 1), 64);
+  if (bits == 0) throw Error("bad bit width \"" + std::string(tag.substr(last + 1)) + "\"");
+  format.bits = static_cast<int>(bits);
+  validate(format);
+  return format;
 }
 
 void validate(const QuantFormat& format) {

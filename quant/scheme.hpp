@@ -39,16 +39,14 @@ struct QuantFormat {
 };
 
 struct QuantConfig {
-  Scheme scheme = Scheme::asymmetric;
-  Granularity granularity = Granularity::channel;
-  int bits = 8;
-  std::size_t group_size = 64;
+  QuantFormat format;
   // Indices into the model's layer list (as Sequential::layer(i) counts them,
   // ReLUs included) of Dense layers to keep in float.
-  std::vector<std::size_t> keep_float;
+  std::vector<std::size_t> keep_float = {};
   QuantizedKernel kernel = QuantizedKernel::weight_only;
-
-  QuantFormat format() const { return {scheme, granularity, bits, group_size}; }
+  // How grids are chosen and weights rounded (quant/methods.hpp).
+  std::string grid = "minmax";
+  std::string rounding = "nearest";
 };
 
 inline constexpr int min_bits = 2;
@@ -66,12 +64,14 @@ std::string to_string(Scheme scheme);
 std::string to_string(Granularity granularity);
 // "asymmetric/channel/8-bit", "symmetric/group-32/4-bit".
 std::string to_string(const QuantFormat& format);
+// The tag files store: "asymmetric/channel/8", "symmetric/group-64/4".
+std::string format_tag(const QuantFormat& format);
+// Reads a tag format_tag wrote; throws tinyq::Error saying what is wrong
+// (also for a valid-looking tag of an invalid format, e.g. 9 bits).
+QuantFormat parse_format_tag(std::string_view tag);
 
 // Throws tinyq::Error unless bits is in 2..8 and, for group granularity, the
 // group size is a power of two >= 16.
 void validate(const QuantFormat& format);
-inline void validate(const QuantConfig& config) {
-  validate(config.format());
-}
 
 }  // namespace tinyq

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -53,6 +54,25 @@ std::vector<std::uint8_t> handmade(
     out.raw(payload);
   }
   out.u32(crc32(out.bytes()));
+  return out.bytes();
+}
+
+// A version 2 payload: the state dict as serialize_model writes it.
+std::vector<std::uint8_t> state_payload(const StateDict& state) {
+  BinaryWriter out;
+  out.u32(static_cast<std::uint32_t>(state.attributes.size()));
+  for (const auto& [key, value] : state.attributes) {
+    out.string(key);
+    out.string(value);
+  }
+  out.u32(static_cast<std::uint32_t>(state.tensors.size()));
+  for (const auto& [name, tensor] : state.tensors) {
+    out.string(name);
+    out.string(std::string(dtype_name(tensor.dtype)));
+    out.u8(static_cast<std::uint8_t>(tensor.shape.size()));
+    for (const auto extent : tensor.shape) out.u64(extent);
+    out.raw(tensor.bytes);
+  }
   return out.bytes();
 }
 
@@ -114,16 +134,29 @@ TEST_CASE("a saved and loaded model gives bit-identical outputs") {
 }
 
 TEST_CASE("the file layout is the documented one") {
-  const std::vector<std::uint8_t> bytes = serialize_model(small_model());
+  const Sequential model = small_model();
+  const std::vector<std::uint8_t> bytes = serialize_model(model);
   CHECK(std::string(bytes.begin(), bytes.begin() + 8) == "TINYQMDL");
   BinaryReader in(bytes, "m.tqm");
   in.raw(8);
-  CHECK(in.u32() == 1);
+  CHECK(in.u32() == 2);
   CHECK(in.u32() == 3);
   CHECK(in.string() == "dense");
-  CHECK(in.u64() == 8 + 4 * (5 * 4 + 4));
-  // Header 16, then dense(5->4) 4+5+8+104, relu 4+4+8, dense(4->3) 4+5+8+68, CRC 4.
-  CHECK(bytes.size() == 16 + 121 + 16 + 85 + 4);
+  // Dense(5 -> 4)'s state dict: no attributes, two tensors.
+  CHECK(in.u64() == 4 + 4 + (4 + 6 + 4 + 3 + 1 + 16 + 80) + (4 + 4 + 4 + 3 + 1 + 8 + 16));
+  CHECK(in.u32() == 0);
+  CHECK(in.u32() == 2);
+  CHECK(in.string() == "weight");
+  CHECK(in.string() == "F32");
+  CHECK(in.u8() == 2);
+  CHECK(in.u64() == 4);
+  CHECK(in.u64() == 5);
+  const auto weight = model.layer(0).state().find("weight")->bytes;
+  const auto stored = in.raw(80);
+  CHECK(std::equal(stored.begin(), stored.end(), weight.begin(), weight.end()));
+  CHECK(in.string() == "bias");
+  // Header 16; dense(5->4) 4+5+8+162; relu 4+4+8+8; dense(4->3) 4+5+8+126; CRC 4.
+  CHECK(bytes.size() == 16 + 179 + 24 + 143 + 4);
 }
 
 TEST_CASE("a flipped byte is caught by the checksum") {
@@ -155,7 +188,8 @@ TEST_CASE("a wrong magic is refused") {
 }
 
 TEST_CASE("an unknown version is refused") {
-  check_refused(handmade({{"relu", {}}}, 2), "version 2");
+  check_refused(handmade({{"relu", {}}}, 3), "version 3");
+  check_refused(handmade({{"relu", {}}}, 0), "version 0");
 }
 
 TEST_CASE("an unknown kind with a valid checksum is refused") {
@@ -171,11 +205,11 @@ TEST_CASE("layers whose widths do not chain are refused") {
                 "expects 5 inputs");
 }
 
-TEST_CASE("a payload longer or shorter than its loader reads is refused") {
+TEST_CASE("a payload longer or shorter than its contents is refused") {
   std::vector<std::uint8_t> longer = dense_payload(2, 2);
   longer.push_back(0);
-  check_refused(handmade({{"dense", longer}}), "loader used");
-  check_refused(handmade({{"relu", {1, 2, 3}}}), "loader used");
+  check_refused(handmade({{"dense", longer}}), "contents end after 32");
+  check_refused(handmade({{"relu", {1, 2, 3}}}), "contents end after 0");
   std::vector<std::uint8_t> shorter = dense_payload(2, 2);
   shorter.pop_back();
   check_refused(handmade({{"dense", shorter}}), "needs 6 floats, only 23 bytes remain");
@@ -231,7 +265,99 @@ TEST_CASE("load_model names a missing file") {
 
 TEST_CASE("a registry can add kinds that nn does not know") {
   LayerRegistry registry = float_layers();
-  registry.add("identity", [](BinaryReader&) { return std::make_unique<Relu>(); });
+  registry.add({"identity",
+                [](const StateDict& state, const std::string& where) -> std::unique_ptr<Layer> {
+                  StateReader(state, where).finish();
+                  return std::make_unique<Relu>();
+                },
+                [](BinaryReader&) { return StateDict(); }});
   CHECK(registry.knows("identity"));
   CHECK(deserialize_model(handmade({{"identity", {}}}), "m.tqm", registry).size() == 1);
+  CHECK(deserialize_model(handmade({{"identity", state_payload(StateDict())}}, 2), "m.tqm",
+                          registry)
+            .size() == 1);
+}
+
+TEST_CASE("a kind born after version 1 is refused in a version 1 file") {
+  LayerRegistry registry = float_layers();
+  registry.add({"identity",
+                [](const StateDict&, const std::string&) -> std::unique_ptr<Layer> {
+                  return std::make_unique<Relu>();
+                },
+                nullptr});
+  CHECK_THROWS_WITH_AS(deserialize_model(handmade({{"identity", {}}}), "m.tqm", registry),
+                       doctest::Contains("did not exist in model file version 1"), Error);
+}
+
+TEST_CASE("version 1 files (before state dicts) load as they did") {
+  // A v1 Dense payload with known values: the loaded layer holds them exactly.
+  BinaryWriter payload;
+  payload.u32(2);
+  payload.u32(1);
+  payload.f32_array(std::vector<float>{0.5f, -1.25f});
+  payload.f32_array(std::vector<float>{3.0f});
+  const Sequential model = deserialize_model(handmade({{"dense", payload.bytes()}}), "v1.tqm");
+  const StateDict state = model.layer(0).state();
+  CHECK(state.find("weight")->floats() == std::vector<float>{0.5f, -1.25f});
+  CHECK(state.find("bias")->floats() == std::vector<float>{3.0f});
+}
+
+TEST_CASE("a non-finite parameter is refused, naming the file, tensor and index") {
+  for (const float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+    Sequential model = small_model();
+    StateDict state = model.layer(2).state();
+    std::vector<float> w = state.find("weight")->floats();
+    w[1 * 4 + 2] = bad;
+    state.tensors[0].second = StateTensor::of_floats({3, 4}, w);
+    const auto bytes =
+        handmade({{"dense", state_payload(model.layer(0).state())}, {"relu", state_payload({})},
+                  {"dense", state_payload(state)}},
+                 2);
+    CHECK_THROWS_WITH_AS(deserialize_model(bytes, "m.tqm"),
+                         doctest::Contains("m.tqm: layer 2 (dense): tensor \"weight\" [1, 2] is"),
+                         Error);
+  }
+  BinaryWriter v1;
+  v1.u32(1);
+  v1.u32(1);
+  v1.f32_array(std::vector<float>{1.0f});
+  v1.f32_array(std::vector<float>{INFINITY});
+  check_refused(handmade({{"dense", v1.bytes()}}), "tensor \"bias\" [0] is +infinity");
+}
+
+TEST_CASE("a version 2 state dict is checked entry by entry") {
+  StateDict state = small_model().layer(0).state();
+  StateDict extra = state;
+  extra.add("scale", StateTensor::of_floats({1}, std::vector<float>{1.0f}));
+  check_refused(handmade({{"dense", state_payload(extra)}}, 2), "unexpected tensor \"scale\"");
+  StateDict attribute = state;
+  attribute.attributes["color"] = "red";
+  check_refused(handmade({{"dense", state_payload(attribute)}}, 2),
+                "unexpected attribute \"color\"");
+  StateDict missing;
+  missing.add("weight", state.tensors[0].second);
+  check_refused(handmade({{"dense", state_payload(missing)}}, 2), "missing tensor \"bias\"");
+  StateDict wrong_shape = state;
+  wrong_shape.tensors[1].second.shape = {2, 2};
+  check_refused(handmade({{"dense", state_payload(wrong_shape)}}, 2),
+                "tensor \"bias\": expected F32 [4], found F32 [2, 2]");
+  StateDict wrong_dtype = state;
+  wrong_dtype.tensors[0].second.dtype = Dtype::i32;
+  check_refused(handmade({{"dense", state_payload(wrong_dtype)}}, 2), "expected F32 of rank 2");
+
+  // Byte-level damage: an unknown dtype name, a rank above 4, a duplicate name.
+  std::vector<std::uint8_t> bytes = state_payload(state);
+  const std::size_t dtype_at = 4 + 4 + 4 + 6 + 4;  // counts, "weight", then "F32"
+  bytes[dtype_at] = 'X';
+  check_refused(handmade({{"dense", bytes}}, 2), "unknown dtype");
+  bytes = state_payload(state);
+  bytes[dtype_at + 3] = 5;
+  check_refused(handmade({{"dense", bytes}}, 2), "rank 5, at most 4");
+  StateDict twice = state;
+  twice.tensors[1].first = "weight";
+  check_refused(handmade({{"dense", state_payload(twice)}}, 2), "appears twice");
+  // Extents whose byte count overflows, refused before allocating.
+  bytes = state_payload(state);
+  for (std::size_t i = dtype_at + 4; i < dtype_at + 4 + 16; ++i) bytes[i] = 0xFF;
+  check_refused(handmade({{"dense", bytes}}, 2), "needs more than the");
 }

@@ -1,5 +1,5 @@
-// load_any_model picks the reader by content; export_safetensors picks the
-// layout by whether the model is quantized.
+// load_model picks the reader by content (not by the file name), and
+// save_safetensors writes any model, float or quantized, in one layout.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -8,13 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "apps/model_io.hpp"
 #include "core/error.hpp"
 #include "core/io/file_io.hpp"
 #include "core/io/safetensors.hpp"
 #include "core/random.hpp"
 #include "nn/model_file.hpp"
+#include "nn/model_safetensors.hpp"
 #include "quant/quantize_model.hpp"
+#include "quant/registry.hpp"
 
 using namespace tinyq;
 namespace fs = std::filesystem;
@@ -49,30 +50,30 @@ TEST_CASE("a tinyq model file loads whatever its name") {
   Sequential model = make_mlp(9, {6}, 4, 3);
   const TempFile file("model.safetensors");  // misleading extension on purpose
   save_model(model, file.path);
-  Sequential back = load_any_model(file.path);
+  Sequential back = load_model(file.path, all_layers());
   CHECK(same_outputs(model, back));
 }
 
 TEST_CASE("a float model exports in PyTorch's layout and loads back") {
   Sequential model = make_mlp(9, {6}, 4, 3);
   const TempFile file("float.safetensors");
-  const std::size_t bytes = export_safetensors(model, file.path);
+  const std::size_t bytes = save_safetensors(model, file.path);
   CHECK(bytes == fs::file_size(file.path));
   const auto content = read_file(file.path, 1 << 20);
   CHECK(read_safetensors(content, "f").find("0.weight") != nullptr);
-  Sequential back = load_any_model(file.path);
+  Sequential back = load_model(file.path, all_layers());
   CHECK(same_outputs(model, back));
 }
 
-TEST_CASE("a quantized model exports in tinyq's quantized layout and loads back") {
+TEST_CASE("a quantized model exports with its state dicts and loads back") {
   QuantConfig config;
-  config.bits = 4;
+  config.format.bits = 4;
   Sequential model = quantize_model(make_mlp(9, {6}, 4, 3), config);
   const TempFile file("quantized.safetensors");
-  export_safetensors(model, file.path);
+  save_safetensors(model, file.path);
   const auto content = read_file(file.path, 1 << 20);
   CHECK(read_safetensors(content, "q").metadata.count("tinyq.format") == 1);
-  Sequential back = load_any_model(file.path);
+  Sequential back = load_model(file.path, all_layers());
   CHECK(back.describe() == model.describe());
   CHECK(same_outputs(model, back));
 }
@@ -80,12 +81,12 @@ TEST_CASE("a quantized model exports in tinyq's quantized layout and loads back"
 TEST_CASE("other files are refused naming the file and both formats") {
   const TempFile file("text.bin");
   write_bytes(file.path, "hello, this is not a model");
-  CHECK_THROWS_WITH_AS(load_any_model(file.path),
+  CHECK_THROWS_WITH_AS(load_model(file.path, all_layers()),
                        doctest::Contains("not a model file (expected a tinyq model"), Error);
   write_bytes(file.path, std::string("\x02\0\0\0\0\0\0\0[]", 10));
-  CHECK_THROWS_WITH_AS(load_any_model(file.path), doctest::Contains("not a model file"), Error);
+  CHECK_THROWS_WITH_AS(load_model(file.path, all_layers()), doctest::Contains("not a model file"), Error);
   // Recognised as safetensors, then refused by the strict reader.
   write_bytes(file.path, std::string("\x03\0\0\0\0\0\0\0{}x", 11));
-  CHECK_THROWS_WITH_AS(load_any_model(file.path), doctest::Contains("JSON"), Error);
-  CHECK_THROWS_AS(load_any_model(fs::temp_directory_path() / "tinyq_no_such_model"), Error);
+  CHECK_THROWS_WITH_AS(load_model(file.path, all_layers()), doctest::Contains("JSON"), Error);
+  CHECK_THROWS_AS(load_model(fs::temp_directory_path() / "tinyq_no_such_model"), Error);
 }

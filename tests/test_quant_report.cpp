@@ -55,8 +55,8 @@ TEST_CASE("an exact copy has zero error and infinite SQNR, an empty one too") {
 TEST_CASE("the worked example's layer report: 500 -> 500.392, 16 bytes -> 15") {
   const Sequential model = worked_example_model();
   QuantConfig config;
-  config.scheme = Scheme::asymmetric;
-  config.granularity = Granularity::tensor;
+  config.format.scheme = Scheme::asymmetric;
+  config.format.granularity = Granularity::tensor;
   const std::vector<LayerReport> reports =
       quantization_report(model, quantize_model(model, config));
   REQUIRE(reports.size() == 1);  // the ReLU has nothing to report
@@ -76,7 +76,7 @@ TEST_CASE("the worked example's layer report: 500 -> 500.392, 16 bytes -> 15") {
 TEST_CASE("layers kept in float are left out of the report") {
   const Sequential model = make_mlp(10, {6}, 3, 4);
   QuantConfig config;
-  config.bits = 4;
+  config.format.bits = 4;
   config.keep_float = {2};
   const auto reports = quantization_report(model, quantize_model(model, config));
   REQUIRE(reports.size() == 1);

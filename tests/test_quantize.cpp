@@ -190,8 +190,8 @@ TEST_CASE("invalid formats are refused with the valid values listed") {
   CHECK_THROWS_AS(quantize(w, 1, 32, {Scheme::symmetric, Granularity::group, 4, 8}), Error);
   CHECK_NOTHROW(quantize(w, 1, 32, {Scheme::symmetric, Granularity::channel, 4, 48}));
   QuantConfig config;
-  config.bits = 0;
-  CHECK_THROWS_WITH_AS(validate(config), doctest::Contains("found 0"), Error);
+  config.format.bits = 0;
+  CHECK_THROWS_WITH_AS(validate(config.format), doctest::Contains("found 0"), Error);
 }
 
 TEST_CASE("scheme and granularity names parse, print and reject unknown names") {

@@ -2,6 +2,7 @@
 // model files (round trip, size, corrupt payloads).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -15,7 +16,9 @@
 #include "nn/model_file.hpp"
 #include "nn/relu.hpp"
 #include "quant/quantize.hpp"
+#include "quant/methods.hpp"
 #include "quant/quantize_model.hpp"
+#include "quant/quantized_dense.hpp"
 #include "quant/registry.hpp"
 
 using namespace tinyq;
@@ -31,10 +34,10 @@ Tensor random_input(std::size_t batch, std::size_t width, std::uint64_t seed) {
 
 QuantConfig config(Scheme scheme, Granularity granularity, int bits = 8) {
   QuantConfig c;
-  c.scheme = scheme;
-  c.granularity = granularity;
-  c.bits = bits;
-  c.group_size = 32;
+  c.format.scheme = scheme;
+  c.format.granularity = granularity;
+  c.format.bits = bits;
+  c.format.group_size = 32;
   return c;
 }
 
@@ -102,16 +105,16 @@ TEST_CASE("keep_float indices out of range or not naming a Dense layer are refus
   c.keep_float = {3};
   CHECK_THROWS_WITH_AS(quantize_model(model, c), doctest::Contains("out of range"), Error);
   c.keep_float = {1};
-  CHECK_THROWS_WITH_AS(quantize_model(model, c), doctest::Contains("ReLU, not a Dense"), Error);
+  CHECK_THROWS_WITH_AS(quantize_model(model, c), doctest::Contains("ReLU, which has no quantized form"), Error);
 }
 
 TEST_CASE("an invalid config is refused before anything is quantized") {
   const Sequential model = make_mlp(20, {16}, 4, 1);
   QuantConfig c = config(Scheme::asymmetric, Granularity::group);
-  c.group_size = 24;
+  c.format.group_size = 24;
   CHECK_THROWS_WITH_AS(quantize_model(model, c), doctest::Contains("power of two"), Error);
-  c.group_size = 32;
-  c.bits = 16;
+  c.format.group_size = 32;
+  c.format.bits = 16;
   CHECK_THROWS_WITH_AS(quantize_model(model, c), doctest::Contains("found 16"), Error);
 }
 
@@ -166,35 +169,90 @@ TEST_CASE("an 8-bit 784-256-128-10 model file is at most 0.27 of the float file"
   CHECK(static_cast<double>(four.size()) <= 0.14 * float_bytes);
 }
 
-TEST_CASE("a quantized payload with bad values is refused even under a valid checksum") {
+TEST_CASE("a quantized layer's state with bad values is refused even under a valid checksum") {
   const Sequential model = make_mlp(8, {4}, 2, 1);
   const Sequential q = quantize_model(model, config(Scheme::symmetric, Granularity::channel, 8));
   const std::vector<std::uint8_t> good = serialize_model(q);
   CHECK_NOTHROW(deserialize_model(good, "q.tqm", all_layers()));
-  // Header 16 bytes, then kind (4 + 15 "quantized_dense") and the u64 payload length.
-  const std::size_t payload = 16 + 4 + 15 + 8;
-  const auto modified = [&](std::size_t at, std::uint8_t value) {
-    std::vector<std::uint8_t> bytes = good;
-    bytes[payload + at] = value;
-    const std::uint32_t crc = crc32(std::span<const std::uint8_t>(bytes).first(bytes.size() - 4));
-    for (std::size_t k = 0; k < 4; ++k)
-      bytes[bytes.size() - 4 + k] = static_cast<std::uint8_t>(crc >> (8 * k));
-    return bytes;
-  };
-  CHECK_NOTHROW(deserialize_model(modified(10, 8), "q.tqm", all_layers()));  // unchanged value
+  // The format tag is stored as text: "symmetric/channel/8" -> ".../9", checksum fixed.
+  const std::string tag = "symmetric/channel/8";
+  const auto at = std::search(good.begin(), good.end(), tag.begin(), tag.end()) - good.begin();
+  REQUIRE(at + tag.size() < good.size());
+  std::vector<std::uint8_t> nine = good;
+  nine[at + tag.size() - 1] = '9';
+  const std::uint32_t crc = crc32(std::span<const std::uint8_t>(nine).first(nine.size() - 4));
+  for (std::size_t k = 0; k < 4; ++k)
+    nine[nine.size() - 4 + k] = static_cast<std::uint8_t>(crc >> (8 * k));
   CHECK_THROWS_WITH_AS(
-      deserialize_model(modified(10, 9), "q.tqm", all_layers()),
-      doctest::Contains("q.tqm: layer 0 (quantized_dense): quantization bit width"), Error);
-  CHECK_THROWS_WITH_AS(deserialize_model(modified(8, 7), "q.tqm", all_layers()),
-                       doctest::Contains("scheme 7"), Error);
-  // 8 inputs -> 4 outputs: 4 scales then the codes; code [0, 0] set to -128.
-  CHECK_THROWS_WITH_AS(deserialize_model(modified(15 + 16, 0x80), "q.tqm", all_layers()),
-                       doctest::Contains("below the symmetric range"), Error);
-  // Switching to asymmetric needs 4 more floats of offsets than the payload holds.
-  CHECK_THROWS_AS(deserialize_model(modified(8, 0), "q.tqm", all_layers()), Error);
-  // Truncating anywhere is refused (by the file format or by the loader).
+      deserialize_model(nine, "q.tqm", all_layers()),
+      doctest::Contains("q.tqm: layer 0 (quantized_dense): weight.format \"symmetric/channel/9\": "
+                        "quantization bit width"),
+      Error);
+
+  // The same checks through the registry, on the state dict itself.
+  const LayerRegistry registry = all_layers();
+  const StateDict state = q.layer(0).state();
+  const auto refused = [&](StateDict damaged, const std::string& message) {
+    CHECK_THROWS_WITH_AS(registry.build("quantized_dense", damaged, "q.tqm: layer 0"),
+                         doctest::Contains(message.c_str()), Error);
+  };
+  StateDict code = state;
+  code.tensors[0].second.bytes[0] = 0x80;  // symmetric 8-bit codes stop at -127
+  refused(code, "below the symmetric range");
+  StateDict asymmetric = state;
+  asymmetric.attributes["weight.format"] = "asymmetric/channel/8";
+  refused(asymmetric, "missing tensor \"weight.offsets\"");
+  StateDict zero_scale = state;
+  zero_scale.tensors[1].second = StateTensor::of_floats({4}, std::vector<float>(4, 0.0f));
+  refused(zero_scale, "scale 0 must be finite and positive");
+  StateDict wide = state;
+  wide.attributes["weight.shape"] = "4,9";
+  refused(wide, "tensor \"weight.codes\": expected U8 [4, 9], found U8 [4, 8]");
+  // Truncating the file anywhere is refused (by the file format or by the layer).
   for (std::size_t keep = 0; keep + 1 < good.size(); keep += 5)
     CHECK_THROWS_AS(
         deserialize_model(std::span<const std::uint8_t>(good).first(keep), "q.tqm", all_layers()),
         Error);
+}
+
+TEST_CASE("each layer's method sees the inputs that reach it through the quantized layers") {
+  const Sequential model = make_mlp(12, {8, 6}, 3, 4);
+  std::vector<Tensor> seen;
+  add_rounding_method({"recording", [&](const Tensor& inputs) -> Rounder {
+                         seen.push_back(inputs);
+                         return round_to_nearest;
+                       }});
+  QuantConfig c = config(Scheme::symmetric, Granularity::channel, 3);
+  c.rounding = "recording";
+  const Tensor x = random_input(9, 12, 4);
+  Sequential q = quantize_model(model, c, x);
+  REQUIRE(seen.size() == 3);  // the three Dense layers
+  CHECK(same_bits(seen[0], x));
+  // Layer 2 sees ReLU(quantized layer 0 (x)), layer 4 the output of quantized layers 0..3.
+  Sequential prefix = q;
+  const Tensor after_relu = prefix.layer(1).forward(prefix.layer(0).forward(x));
+  CHECK(same_bits(seen[1], after_relu));
+  const Tensor after_second = prefix.layer(3).forward(prefix.layer(2).forward(after_relu));
+  CHECK(same_bits(seen[2], after_second));
+  // The same rounding with or without data: nearest ignores the inputs.
+  CHECK(serialize_model(q) == serialize_model(quantize_model(model, config(Scheme::symmetric,
+                                                                            Granularity::channel, 3))));
+  seen.clear();
+  quantize_model(model, c);
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0].size() == 0);  // no calibration data: empty inputs
+}
+
+TEST_CASE("calibration inputs of the wrong width, and unknown methods, are refused") {
+  const Sequential model = make_mlp(12, {8}, 3, 4);
+  QuantConfig c = config(Scheme::asymmetric, Granularity::channel);
+  CHECK_THROWS_WITH_AS(quantize_model(model, c, random_input(4, 11, 1)),
+                       doctest::Contains("calibration inputs must be [samples, 12], found [4, 11]"),
+                       Error);
+  c.grid = "magic";
+  CHECK_THROWS_WITH_AS(quantize_model(model, c), doctest::Contains("unknown grid 'magic'"), Error);
+  c.grid = "minmax";
+  c.rounding = "dice";
+  CHECK_THROWS_WITH_AS(quantize_model(model, c), doctest::Contains("unknown rounding 'dice'"),
+                       Error);
 }

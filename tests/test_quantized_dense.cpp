@@ -126,18 +126,14 @@ TEST_CASE("describe, kind and sizes name what is stored") {
   CHECK(layer.storage_bytes() == 150 + 12 * 8 + 3 * 4);
 }
 
-TEST_CASE("the payload round-trips to a layer with bit-identical outputs") {
+TEST_CASE("the state dict round-trips to a layer with bit-identical outputs") {
   Rng rng(8);
   for (const Scheme scheme : {Scheme::asymmetric, Scheme::symmetric})
     for (const Granularity granularity :
          {Granularity::tensor, Granularity::channel, Granularity::group})
       for (const int bits : {3, 8}) {
         QuantizedDense layer = make_layer(50, 7, {scheme, granularity, bits, 16}, rng);
-        BinaryWriter out;
-        layer.save(out);
-        BinaryReader in(out.bytes(), "test");
-        auto loaded = QuantizedDense::load(in);
-        CHECK(in.remaining() == 0);
+        auto loaded = QuantizedDense::from_state(layer.state(), "test");
         const Tensor x = random_tensor(Shape{5, 50}, rng);
         const Tensor expected = layer.forward(x);
         const Tensor& y = loaded->forward(x);
@@ -148,19 +144,48 @@ TEST_CASE("the payload round-trips to a layer with bit-identical outputs") {
       }
 }
 
-TEST_CASE("corrupt payloads are refused") {
+// The version 1 .tqm payload (before state dicts), as tinyq wrote it then.
+std::vector<std::uint8_t> v1_payload(const QuantizedDense& layer) {
+  const QuantizedMatrix& w = layer.weight();
+  BinaryWriter out;
+  out.u32(static_cast<std::uint32_t>(w.cols));
+  out.u32(static_cast<std::uint32_t>(w.rows));
+  out.u8(static_cast<std::uint8_t>(w.format.scheme));
+  out.u8(static_cast<std::uint8_t>(w.format.granularity));
+  out.u8(static_cast<std::uint8_t>(w.format.bits));
+  out.u32(static_cast<std::uint32_t>(w.format.group_size));
+  out.f32_array(w.scales);
+  out.f32_array(w.offsets);
+  out.raw(w.codes);
+  out.f32_array(layer.bias().values());
+  return out.bytes();
+}
+
+std::unique_ptr<Layer> load_v1(BinaryReader& in) {
+  return QuantizedDense::from_state(QuantizedDense::state_from_v1_payload(in), in.source());
+}
+
+TEST_CASE("a version 1 payload reads back to the same layer") {
+  Rng rng(5);
+  QuantizedDense layer = make_layer(37, 4, {Scheme::symmetric, Granularity::group, 3, 16}, rng);
+  const std::vector<std::uint8_t> bytes = v1_payload(layer);
+  BinaryReader in(bytes, "v1");
+  const auto loaded = load_v1(in);
+  CHECK(in.remaining() == 0);
+  CHECK(loaded->state().tensors == layer.state().tensors);
+}
+
+TEST_CASE("corrupt version 1 payloads are refused") {
   Rng rng(2);
   QuantizedDense layer = make_layer(20, 3, {Scheme::asymmetric, Granularity::channel, 4, 64}, rng);
-  BinaryWriter writer;
-  layer.save(writer);
-  const std::vector<std::uint8_t> good = writer.bytes();
+  const std::vector<std::uint8_t> good = v1_payload(layer);
   // Layout: in(4) out(4) scheme(1) granularity(1) bits(1) group(4) = 15 header bytes,
   // then 3 scales, 3 offsets, 3 x 10 code bytes, 3 biases.
   const auto load_modified = [&](std::size_t at, std::uint8_t value) {
     std::vector<std::uint8_t> bytes = good;
     bytes[at] = value;
     BinaryReader in(bytes, "model.tqm");
-    return QuantizedDense::load(in);
+    return load_v1(in);
   };
   CHECK_NOTHROW(load_modified(0, 20));
   CHECK_THROWS_WITH_AS(load_modified(0, 0), doctest::Contains("model.tqm"), Error);
@@ -177,11 +202,11 @@ TEST_CASE("corrupt payloads are refused") {
   std::vector<std::uint8_t> zero_scale = good;
   std::fill(zero_scale.begin() + 15, zero_scale.begin() + 19, 0);
   BinaryReader in(zero_scale, "model.tqm");
-  CHECK_THROWS_WITH_AS(QuantizedDense::load(in), doctest::Contains("scale 0"), Error);
+  CHECK_THROWS_WITH_AS(load_v1(in), doctest::Contains("scale 0"), Error);
   // Truncated anywhere.
   for (std::size_t keep = 0; keep < good.size(); keep += 7) {
     BinaryReader cut(std::span<const std::uint8_t>(good).first(keep), "model.tqm");
-    CHECK_THROWS_AS(QuantizedDense::load(cut), Error);
+    CHECK_THROWS_AS(load_v1(cut), Error);
   }
 }
 

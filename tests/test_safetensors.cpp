@@ -12,7 +12,7 @@
 #include "core/random.hpp"
 #include "nn/dense.hpp"
 #include "nn/relu.hpp"
-#include "nn/safetensors_mlp.hpp"
+#include "nn/model_safetensors.hpp"
 #include "nn/sequential.hpp"
 
 using namespace tinyq;

@@ -1,6 +1,7 @@
 // The PyTorch nn.Sequential naming of a float MLP in safetensors files.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -11,7 +12,7 @@
 #include "core/random.hpp"
 #include "nn/dense.hpp"
 #include "nn/relu.hpp"
-#include "nn/safetensors_mlp.hpp"
+#include "nn/model_safetensors.hpp"
 #include "nn/sequential.hpp"
 
 using namespace tinyq;
@@ -57,7 +58,7 @@ Bytes file_with(const std::vector<Spec>& specs) {
 std::string refusal(const std::vector<Spec>& specs) {
   const Bytes bytes = file_with(specs);
   try {
-    sequential_from_safetensors(read_safetensors(bytes, "m.safetensors"), "m.safetensors");
+    model_from_safetensors(read_safetensors(bytes, "m.safetensors"), "m.safetensors");
   } catch (const Error& e) {
     return e.what();
   }
@@ -72,9 +73,9 @@ const std::vector<Spec> good{
 
 TEST_CASE("an exported MLP reads back with bit-identical outputs") {
   Sequential model = random_mlp();
-  const Bytes bytes = safetensors_from_sequential(model);
+  const Bytes bytes = model_to_safetensors(model);
   const SafetensorsFile file = read_safetensors(bytes, "mlp");
-  Sequential back = sequential_from_safetensors(file, "mlp");
+  Sequential back = model_from_safetensors(file, "mlp");
   CHECK(back.describe() == model.describe());
   const Tensor x = random_input(6, 7);
   const Tensor a = model.forward(x);
@@ -85,7 +86,7 @@ TEST_CASE("an exported MLP reads back with bit-identical outputs") {
 
 TEST_CASE("the export uses PyTorch's names, shapes and dtype") {
   const Sequential model = random_mlp();
-  const Bytes bytes = safetensors_from_sequential(model);
+  const Bytes bytes = model_to_safetensors(model);
   const SafetensorsFile file = read_safetensors(bytes, "mlp");
   CHECK(file.tensors.size() == 6);
   const auto& dense2 = static_cast<const Dense&>(model.layer(2));
@@ -102,7 +103,7 @@ TEST_CASE("the export uses PyTorch's names, shapes and dtype") {
 
 TEST_CASE("a hand-made PyTorch layout builds Dense, ReLU, Dense") {
   const Bytes bytes = file_with(good);
-  const Sequential model = sequential_from_safetensors(read_safetensors(bytes, "m"), "m");
+  const Sequential model = model_from_safetensors(read_safetensors(bytes, "m"), "m");
   CHECK(model.describe() == "Dense(3 -> 4) -> ReLU -> Dense(4 -> 2)");
 }
 
@@ -117,13 +118,14 @@ TEST_CASE("layouts other than Linear at 0, 2, 4, ... with ReLU between are refus
   CHECK(refusal({{"0.weight", {4, 3}}}).find("missing 0.bias") != std::string::npos);
   CHECK(refusal({{"0.bias", {4}}}).find("missing 0.weight") != std::string::npos);
   CHECK(refusal({{"0.weight", {4, 3}}, {"0.bias", {4}}, {"2.weight", {2, 5}}, {"2.bias", {2}}})
-            .find("input width 5 does not match the previous Linear's output width 4") !=
+            .find("Linear at position 2: layer 2 Dense(5 -> 2): expects 5 inputs, previous layers "
+                  "produce 4") !=
         std::string::npos);
-  CHECK(refusal({{"0.weight", {4, 3}}, {"0.bias", {5}}}).find("0.bias: expected shape [4]") !=
+  CHECK(refusal({{"0.weight", {4, 3}}, {"0.bias", {5}}}).find("position 0: tensor \"bias\": expected F32 [4], found F32 [5]") !=
         std::string::npos);
-  CHECK(refusal({{"0.weight", {4, 3, 1}}, {"0.bias", {4}}}).find("expected shape [out, in]") !=
+  CHECK(refusal({{"0.weight", {4, 3, 1}}, {"0.bias", {4}}}).find("expected F32 of rank 2") !=
         std::string::npos);
-  CHECK(refusal({{"0.weight", {0, 3}}, {"0.bias", {0}}}).find("both >= 1") != std::string::npos);
+  CHECK(refusal({{"0.weight", {0, 3}}, {"0.bias", {0}}}).find("every extent >= 1") != std::string::npos);
   CHECK(refusal({{"0.weight", {4, 3}, Dtype::f64}, {"0.bias", {4}}}).find("expected F32") !=
         std::string::npos);
   CHECK(refusal({{"0.weight", {4, 3}}, {"0.bias", {4}}, {"0.running_mean", {4}}})
@@ -135,16 +137,40 @@ TEST_CASE("layouts other than Linear at 0, 2, 4, ... with ReLU between are refus
   CHECK(refusal({}).find("no tensors") != std::string::npos);
 }
 
-TEST_CASE("export refuses models that PyTorch's Linear/ReLU layout cannot hold") {
+TEST_CASE("any model exports: layouts PyTorch's Linear/ReLU naming cannot hold read back too") {
   Sequential trailing_relu = random_mlp();
   trailing_relu.add(std::make_unique<Relu>());
-  CHECK_THROWS_WITH_AS(safetensors_from_sequential(trailing_relu),
-                       doctest::Contains("layer 5 is ReLU"), Error);
   Sequential two_relus;
   two_relus.add(std::make_unique<Dense>(3, 4));
   two_relus.add(std::make_unique<Relu>());
   two_relus.add(std::make_unique<Relu>());
   two_relus.add(std::make_unique<Dense>(4, 2));
-  CHECK_THROWS_WITH_AS(safetensors_from_sequential(two_relus), doctest::Contains("layer 2"), Error);
-  CHECK_THROWS_AS(safetensors_from_sequential(Sequential()), Error);
+  for (const Sequential* model : {&trailing_relu, &two_relus}) {
+    const Bytes bytes = model_to_safetensors(*model);
+    const SafetensorsFile file = read_safetensors(bytes, "m");
+    CHECK(file.metadata.at("tinyq.format") == "tinyq/2");
+    CHECK(model_from_safetensors(file, "m").describe() == model->describe());
+  }
+  CHECK(read_safetensors(model_to_safetensors(two_relus), "m").metadata.at("tinyq.layers") ==
+        "dense,relu,relu,dense");
+  CHECK_THROWS_AS(model_to_safetensors(Sequential()), Error);
+}
+
+TEST_CASE("a PyTorch file with a NaN or infinite parameter is refused") {
+  Sequential model = random_mlp();
+  Bytes bytes = model_to_safetensors(model);
+  SafetensorsFile file = read_safetensors(bytes, "m");
+  file.metadata.clear();  // as PyTorch writes it: names only
+  for (const float bad : {std::nanf(""), -INFINITY}) {
+    std::vector<float> w = f32_values(*file.find("2.weight"));
+    w[3 * 5 + 1] = bad;
+    const Bytes w_bytes = f32_bytes(w);
+    std::vector<SafetensorsTensor> tensors = file.tensors;
+    for (auto& t : tensors)
+      if (t.name == "2.weight") t.bytes = w_bytes;
+    const Bytes damaged = write_safetensors(tensors, {});
+    CHECK_THROWS_WITH_AS(model_from_safetensors(read_safetensors(damaged, "m.safetensors"),
+                                                "m.safetensors"),
+                         doctest::Contains("tensor \"weight\" [3, 1] is"), Error);
+  }
 }

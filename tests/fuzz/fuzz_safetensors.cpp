@@ -13,7 +13,8 @@
 #include "core/tensor.hpp"
 #include "core/thread_pool.hpp"
 #include "fuzz_check.hpp"
-#include "quant/quantized_safetensors.hpp"
+#include "nn/model_safetensors.hpp"
+#include "quant/registry.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   tinyq::set_num_threads(1);
@@ -29,9 +30,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const tinyq::Error&) {
     return 0;
   }
+  static const tinyq::LayerRegistry registry = tinyq::all_layers();
   tinyq::Sequential model;
   try {
-    model = tinyq::sequential_from_any_safetensors(file, "fuzz.safetensors");
+    model = tinyq::model_from_safetensors(file, "fuzz.safetensors", registry);
   } catch (const tinyq::Error&) {
     return 0;
   }
@@ -44,11 +46,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(y.rank() == 2 && y.dim(0) == 2, "forward output has the wrong batch size");
   }
   try {
-    const auto bytes = tinyq::quantized_safetensors_from_sequential(model);
+    const auto bytes = tinyq::model_to_safetensors(model);
     const auto again = tinyq::read_safetensors(bytes, "resaved.safetensors");
-    require(
-        tinyq::sequential_from_any_safetensors(again, "resaved.safetensors").size() == model.size(),
-        "resaved model has a different layer count");
+    require(tinyq::model_from_safetensors(again, "resaved.safetensors", registry).size() ==
+                model.size(),
+            "resaved model has a different layer count");
   } catch (const tinyq::Error&) {
     require(false, "a loaded model exports to safetensors that do not load");
   }

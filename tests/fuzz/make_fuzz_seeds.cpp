@@ -23,10 +23,9 @@
 #include "data/idx.hpp"
 #include "data/inflate.hpp"
 #include "nn/model_file.hpp"
-#include "nn/safetensors_mlp.hpp"
+#include "nn/model_safetensors.hpp"
 #include "nn/sequential.hpp"
 #include "quant/quantize_model.hpp"
-#include "quant/quantized_safetensors.hpp"
 
 namespace {
 
@@ -136,19 +135,20 @@ void make_models(const fs::path& out) {
   const tinyq::Sequential wide = tinyq::make_mlp(32, {16}, 4, 2);
   save(out / "model_file", "float_small.tqm", tinyq::serialize_model(small));
   save(out / "model_file", "float_wide.tqm", tinyq::serialize_model(wide));
-  save(out / "safetensors", "float_small.safetensors", tinyq::safetensors_from_sequential(small));
+  save(out / "safetensors", "float_small.safetensors", tinyq::model_to_safetensors(small));
   const std::vector<std::pair<std::string, tinyq::QuantConfig>> configs = {
-      {"asym_tensor8", {Scheme::asymmetric, Granularity::tensor, 8, 64, {}}},
-      {"sym_channel4", {Scheme::symmetric, Granularity::channel, 4, 64, {}}},
-      {"asym_group16_3", {Scheme::asymmetric, Granularity::group, 3, 16, {}}},
-      {"sym_tensor2_keep", {Scheme::symmetric, Granularity::tensor, 2, 64, {2}}},
+      {"asym_tensor8", {.format = {Scheme::asymmetric, Granularity::tensor, 8, 64}}},
+      {"sym_channel4", {.format = {Scheme::symmetric, Granularity::channel, 4, 64}}},
+      {"asym_group16_3", {.format = {Scheme::asymmetric, Granularity::group, 3, 16}}},
+      {"sym_tensor2_keep",
+       {.format = {Scheme::symmetric, Granularity::tensor, 2, 64}, .keep_float = {2}}},
   };
   for (const auto& [name, config] : configs) {
     const tinyq::Sequential quantized = tinyq::quantize_model(wide, config);
     save(out / "model_file", name + ".tqm", tinyq::serialize_model(quantized));
     save(out / "safetensors", name + ".safetensors",
-         tinyq::quantized_safetensors_from_sequential(quantized));
-    if (config.granularity != Granularity::group)
+         tinyq::model_to_safetensors(quantized));
+    if (config.format.granularity != Granularity::group)
       save(out / "model_file", name + "_small.tqm",
            tinyq::serialize_model(tinyq::quantize_model(small, config)));
   }

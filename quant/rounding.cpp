@@ -1,0 +1,47 @@
+// Round-to-nearest on each block's grid.
+#include "quant/rounding.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tinyq {
+
+std::int32_t nearest_code(float w, const BlockGrid& grid, Scheme scheme, int bits) {
+  if (!grid.usable()) return 0;
+  const double level = (static_cast<double>(w) - grid.offset) * grid.levels / grid.range;
+  // std::round rounds halfway cases away from zero.
+  return std::clamp(static_cast<std::int32_t>(std::round(level)), lowest_code(scheme, bits),
+                    highest_code(scheme, bits));
+}
+
+void for_each_block(const QuantizedMatrix& layout,
+                    const std::function<void(std::size_t, std::size_t, std::size_t)>& visit) {
+  if (layout.format.granularity == Granularity::tensor) {
+    visit(0, layout.rows * layout.cols, 0);
+    return;
+  }
+  const std::size_t step = layout.block_columns();
+  for (std::size_t r = 0; r < layout.rows; ++r)
+    for (std::size_t run = 0; run < layout.runs_per_row(); ++run) {
+      const std::size_t begin = run * step;
+      const std::size_t length = std::min(step, layout.cols - std::min(layout.cols, begin));
+      visit(r * layout.cols + begin, length, layout.block_index(r, run));
+    }
+}
+
+RoundedMatrix round_to_nearest(std::span<const float> w, const QuantizedMatrix& layout,
+                               const GridChooser& choose_grid) {
+  const Scheme scheme = layout.format.scheme;
+  const int bits = layout.format.bits;
+  RoundedMatrix out{std::vector<std::int32_t>(w.size()), std::vector<BlockGrid>(layout.block_count())};
+  for_each_block(layout, [&](std::size_t begin, std::size_t length, std::size_t block) {
+    const auto run = w.subspan(begin, length);
+    const BlockGrid grid = choose_grid(run, scheme, bits);
+    out.grids[block] = grid;
+    for (std::size_t i = 0; i < length; ++i)
+      out.codes[begin + i] = nearest_code(run[i], grid, scheme, bits);
+  });
+  return out;
+}
+
+}  // namespace tinyq
