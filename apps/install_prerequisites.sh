@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing tinyq needs, on Debian or Ubuntu, and
-# only what is missing: a C++20 compiler, meson, ninja and doctest. Extra
-# Debian package names may be passed as arguments. Uses sudo when not root.
+# only what is missing: a C++20 compiler, meson, ninja, pkg-config (the test
+# of tinyq as an installed library uses it) and doctest. Extra Debian package
+# names may be passed as arguments. Uses sudo when not root.
 set -euo pipefail
 
-packages=(g++ meson ninja-build doctest-dev "$@")
+packages=(g++ meson ninja-build pkg-config doctest-dev "$@")
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
