@@ -23,7 +23,7 @@
 #include "apps/options.hpp"
 #include "core/io/file_io.hpp"
 #include "core/kernels/gemm.hpp"
-#include "core/kernels/int8_gemm.hpp"
+#include "core/kernels/isa.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
 #include "data/batcher.hpp"
@@ -130,10 +130,12 @@ int bench_mnist(int argc, const char* const* argv) {
   const std::size_t features = data.train.images.dim(1);
   Json report = Json::object();
   report.set("threads", Json(std::uint64_t{threads}));
-  report.set("gemm_isa", isa_name(gemm_isa()));
-  report.set("int8_isa", isa_name(default_int8_isa()));
-  std::printf("threads %zu, gemm path %s, int8 path %s\n\n", std::size_t{threads},
-              isa_name(gemm_isa()), isa_name(default_int8_isa()));
+  const char* gemm_isa = isa_name(active_isa(KernelFamily::gemm));
+  const char* int8_isa = isa_name(active_isa(KernelFamily::int8_gemm));
+  report.set("gemm_isa", gemm_isa);
+  report.set("int8_isa", int8_isa);
+  std::printf("threads %zu, gemm path %s, int8 path %s\n\n", std::size_t{threads}, gemm_isa,
+              int8_isa);
 
   // GEMM at the Dense forward shapes, then the classic cube.
   std::vector<std::size_t> widths = {features};
