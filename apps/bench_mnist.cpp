@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "apps/data_location.hpp"
-#include "apps/json.hpp"
 #include "apps/options.hpp"
 #include "core/io/file_io.hpp"
+#include "core/io/json_writer.hpp"
 #include "core/kernels/gemm.hpp"
 #include "core/kernels/isa.hpp"
 #include "core/random.hpp"
@@ -128,8 +128,8 @@ int bench_mnist(int argc, const char* const* argv) {
 
   const Mnist data = load_mnist(locate_data(options.optional_text("data")));
   const std::size_t features = data.train.images.dim(1);
-  Json report = Json::object();
-  report.set("threads", Json(std::uint64_t{threads}));
+  JsonValue report = JsonValue::object();
+  report.set("threads", threads);
   const char* gemm_isa = isa_name(active_isa(KernelFamily::gemm));
   const char* int8_isa = isa_name(active_isa(KernelFamily::int8_gemm));
   report.set("gemm_isa", gemm_isa);
@@ -146,17 +146,14 @@ int bench_mnist(int argc, const char* const* argv) {
     for (std::size_t l = 0; l + 1 < widths.size(); ++l)
       shapes.push_back({rows, widths[l], widths[l + 1]});
   shapes.push_back({1024, 1024, 1024});
-  Json gemm_rows = Json::array();
+  JsonValue gemm_rows = JsonValue::array();
   std::printf("%-22s %10s\n", "gemm m x k x n", "GFLOP/s");
   for (const auto& [m, k, n] : shapes) {
     const double gflops = gemm_gflops(m, k, n);
     std::printf("%-22s %10.1f\n",
                 (std::to_string(m) + " x " + std::to_string(k) + " x " + std::to_string(n)).c_str(),
                 gflops);
-    gemm_rows.push(Json::Object{{"m", Json(std::uint64_t{m})},
-                                {"k", Json(std::uint64_t{k})},
-                                {"n", Json(std::uint64_t{n})},
-                                {"gflops", gflops}});
+    gemm_rows.push(JsonValue::object({{"m", m}, {"k", k}, {"n", n}, {"gflops", gflops}}));
   }
   report.set("gemm", std::move(gemm_rows));
 
@@ -194,7 +191,7 @@ int bench_mnist(int argc, const char* const* argv) {
     const char* name;
     Sequential* model;
   };
-  Json inference = Json::object();
+  JsonValue inference = JsonValue::object();
   std::printf("\n%-18s %10s %16s %12s\n", "inference", "batch-1 us", "full samples/s", "accuracy");
   for (const Variant& v :
        {Variant{"float", &model}, Variant{"int8_weight_only", &weight_only_model},
@@ -203,13 +200,13 @@ int bench_mnist(int argc, const char* const* argv) {
     const double acc = accuracy(*v.model, data.test);
     std::printf("%-18s %10.1f %16.0f %11.2f%%\n", v.name, t.batch1_us_per_sample,
                 t.full_batch_samples_per_second, 100.0 * acc);
-    inference.set(v.name,
-                  Json::Object{{"batch1_us_per_sample", t.batch1_us_per_sample},
+    inference.set(v.name, JsonValue::object(
+                              {{"batch1_us_per_sample", t.batch1_us_per_sample},
                                {"full_batch_samples_per_second", t.full_batch_samples_per_second},
-                               {"accuracy", acc}});
+                               {"accuracy", acc}}));
   }
   report.set("inference", std::move(inference));
-  if (report_path) write_text_file_atomically(*report_path, report.dump());
+  if (report_path) write_text_file_atomically(*report_path, to_json(report));
   return 0;
 }
 

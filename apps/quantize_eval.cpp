@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "apps/data_location.hpp"
-#include "apps/json.hpp"
 #include "apps/model_evaluation.hpp"
 #include "apps/model_io.hpp"
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
 #include "core/io/file_io.hpp"
+#include "core/io/json_writer.hpp"
 #include "core/thread_pool.hpp"
 #include "data/mnist.hpp"
 #include "nn/model_file.hpp"
@@ -84,17 +84,17 @@ void print_table(const std::optional<Row>& float_row, const std::vector<Row>& ro
   for (const auto& row : rows) print(row);
 }
 
-Json row_json(const Row& row) {
-  Json j = Json::object();
+JsonValue row_json(const Row& row) {
+  JsonValue j = JsonValue::object();
   j.set("scheme", row.scheme)
       .set("granularity", row.granularity)
       .set("kernel", to_string(row.kernel))
       .set("bits", row.bits)
-      .set("group_size", Json(std::uint64_t(row.group_size)))
+      .set("group_size", row.group_size)
       .set("accuracy", row.score.accuracy)
-      .set("bytes", Json(std::uint64_t(row.score.bytes)))
-      .set("weight_rmse", row.error ? Json(row.error->rmse) : Json())
-      .set("sqnr_db", row.error ? Json(row.error->sqnr_db) : Json())
+      .set("bytes", row.score.bytes)
+      .set("weight_rmse", row.error ? JsonValue(row.error->rmse) : JsonValue())
+      .set("sqnr_db", row.error ? JsonValue(row.error->sqnr_db) : JsonValue())
       .set("samples_per_second", row.score.samples_per_second);
   return j;
 }
@@ -236,17 +236,17 @@ int quantize_eval(int argc, const char* const* argv) {
     std::cout << "\nexported " << *export_path << " (" << bytes << " bytes)\n";
   }
   if (report_path) {
-    Json results = Json::array();
+    JsonValue results = JsonValue::array();
     for (const auto& row : rows) results.push(row_json(row));
-    Json float_json;
+    JsonValue float_json;
     if (float_row)
-      float_json = Json::object()
+      float_json = JsonValue::object()
                        .set("accuracy", float_row->score.accuracy)
-                       .set("bytes", Json(std::uint64_t(float_row->score.bytes)))
+                       .set("bytes", float_row->score.bytes)
                        .set("samples_per_second", float_row->score.samples_per_second);
-    Json report = Json::object();
+    JsonValue report = JsonValue::object();
     report.set("model", model_path).set("float", float_json).set("results", std::move(results));
-    const std::string text = report.dump();
+    const std::string text = to_json(report);
     write_text_file_atomically(*report_path, text);
   }
   return 0;
