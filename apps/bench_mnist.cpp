@@ -2,12 +2,13 @@
 // the way ../shared/bench/torch_reference.py measures PyTorch, so the two can
 // be put side by side (apps/compare_with_torch.py does that in one run).
 //
-//   bench_mnist --data DIR --threads T [--report FILE.json]
+//   bench_mnist --data DIR --threads T [--kernel LIST] [--report FILE.json]
 //
 // It times: gemm at the Dense shapes (batch 64 and 10,000) and at
 // 1024x1024x1024; training samples/s of the default MLP at batch 64 (plain
 // train_step on shuffled batches, no augmentation); and inference of the
-// trained model in float, int8 weight-only and int8 dynamic: batch-1 latency
+// trained model in float, int8 weight-only and int8 dynamic (--kernel picks
+// which of the two int8 kernels): batch-1 latency
 // over 2000 test samples after 50 warm-up ones, and the whole test set in one
 // batch, best of 3 after one warm-up pass.
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apps/data_location.hpp"
@@ -92,17 +94,6 @@ InferenceTiming time_inference(Sequential& model, const Tensor& images) {
   return {latency * 1e6, double(images.dim(0)) / best};
 }
 
-double accuracy(Sequential& model, const Dataset& data) {
-  const Tensor& logits = model.forward(data.images);
-  std::size_t correct = 0;
-  for (std::size_t r = 0; r < data.size(); ++r) {
-    const auto row = logits.row(r);
-    const auto best = std::max_element(row.begin(), row.end()) - row.begin();
-    correct += static_cast<std::size_t>(best) == data.labels[r];
-  }
-  return double(correct) / double(data.size());
-}
-
 int bench_mnist(int argc, const char* const* argv) {
   Options options("bench_mnist",
                   "Times gemm, training and float/int8 inference of the MNIST MLP (see "
@@ -115,6 +106,10 @@ int bench_mnist(int argc, const char* const* argv) {
               "600");
   options.add("lr", "RATE", "learning rate", "0.05");
   options.add("momentum", "M", "SGD momentum", "0.9");
+  options.add("kernel", "LIST",
+              "which quantized inference to time: weight_only, dynamic_int8 or both, "
+              "comma-separated",
+              "weight_only,dynamic_int8");
   options.add("report", "FILE.json", "also write the results as JSON");
   if (!options.parse(argc, argv)) return 0;
   const auto threads = options.whole_number("threads", 1, 256);
@@ -123,6 +118,9 @@ int bench_mnist(int argc, const char* const* argv) {
   const auto train_batches = options.whole_number("train-batches", 1, 1000000);
   const auto lr = static_cast<float>(options.real_number("lr", 0.0, 100.0));
   const auto momentum = static_cast<float>(options.real_number("momentum", 0.0, 0.999));
+  std::vector<QuantizedKernel> kernels;
+  for (const std::string& name : options.choice_list("kernel", {"weight_only", "dynamic_int8"}))
+    kernels.push_back(parse_kernel(name));
   const auto report_path = options.optional_text("report");
   set_num_threads(threads);
 
@@ -181,24 +179,29 @@ int bench_mnist(int argc, const char* const* argv) {
               train_rate, std::size_t{train_batches});
   report.set("train_samples_per_second", train_rate);
 
-  // Inference on the model just trained.
-  QuantConfig weight_only;
-  QuantConfig dynamic;
-  dynamic.kernel = QuantizedKernel::dynamic_int8;
-  Sequential weight_only_model = quantize_model(model, weight_only);
-  Sequential dynamic_model = quantize_model(model, dynamic);
+  // Inference on the model just trained: float, then 8-bit per-channel
+  // weights with each kernel asked for.
+  std::vector<std::pair<std::string, Sequential>> quantized;
+  for (const QuantizedKernel kernel : kernels) {
+    QuantConfig config;
+    config.kernel = kernel;
+    quantized.emplace_back(
+        kernel == QuantizedKernel::weight_only ? "int8_weight_only" : "int8_dynamic",
+        quantize_model(model, config));
+  }
   struct Variant {
-    const char* name;
+    std::string name;
     Sequential* model;
   };
+  std::vector<Variant> variants = {{"float", &model}};
+  for (auto& [name, q] : quantized) variants.push_back({name, &q});
   JsonValue inference = JsonValue::object();
   std::printf("\n%-18s %10s %16s %12s\n", "inference", "batch-1 us", "full samples/s", "accuracy");
-  for (const Variant& v :
-       {Variant{"float", &model}, Variant{"int8_weight_only", &weight_only_model},
-        Variant{"int8_dynamic", &dynamic_model}}) {
+  for (Variant& v : variants) {
     const InferenceTiming t = time_inference(*v.model, data.test.images);
-    const double acc = accuracy(*v.model, data.test);
-    std::printf("%-18s %10.1f %16.0f %11.2f%%\n", v.name, t.batch1_us_per_sample,
+    const double acc =
+        evaluate(*v.model, data.test.images, data.test.labels, data.test.size()).accuracy();
+    std::printf("%-18s %10.1f %16.0f %11.2f%%\n", v.name.c_str(), t.batch1_us_per_sample,
                 t.full_batch_samples_per_second, 100.0 * acc);
     inference.set(v.name, JsonValue::object(
                               {{"batch1_us_per_sample", t.batch1_us_per_sample},

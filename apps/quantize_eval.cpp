@@ -131,6 +131,11 @@ int quantize_eval(int argc, const char* const* argv) {
   options.add("group-size", "G", "inputs per group: a power of two >= 16", "64");
   options.add("bits", "B", "bits per weight, 2 to 8", "8");
   options.add("keep-float", "LIST", "layer indices to keep in float, e.g. 4");
+  options.add("kernel", "NAME",
+              "how the quantized layers multiply (with --scheme): weight_only (float "
+              "activations, weights widened in registers) or dynamic_int8 (activations "
+              "quantized per row to 8 bits, int32 sums)",
+              "weight_only");
   options.add("out", "FILE", "save the quantized model (needs --scheme)");
   options.add("export", "FILE.safetensors",
               "write the model as safetensors: the quantized one with --scheme, else the "
@@ -146,7 +151,7 @@ int quantize_eval(int argc, const char* const* argv) {
   const std::string model_path = options.text("model");
   const bool single = options.given("scheme") || options.given("granularity") ||
                       options.given("bits") || options.given("group-size") ||
-                      options.given("keep-float");
+                      options.given("keep-float") || options.given("kernel");
   QuantConfig config;
   if (single) {
     config.scheme = parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
@@ -161,6 +166,7 @@ int quantize_eval(int argc, const char* const* argv) {
       throw UsageError("option --group-size: expected a power of two >= 16, found '" +
                        options.text("group-size") + "'");
     if (options.given("keep-float")) config.keep_float = options.number_list("keep-float", 0, 1024);
+    config.kernel = parse_kernel(options.choice("kernel", {"weight_only", "dynamic_int8"}));
   }
   const auto out_path = options.optional_text("out");
   if (out_path && !single) throw UsageError("--out needs --scheme: it saves one quantized model");
