@@ -3,8 +3,8 @@
 // Given a float model and no scheme options it runs the default sweep (the
 // original per-tensor asymmetric 8-bit method, symmetric per-channel 8-bit,
 // and 4-bit per-group) and prints one table against the float model. With a
-// scheme option it evaluates that one format, and --out saves that quantized
-// model. Given an already quantized model it evaluates it as it is.
+// scheme option it evaluates that one format (on the kernel --kernel names),
+// and --out saves that quantized model. Given an already quantized model it evaluates it as it is.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>

@@ -165,7 +165,9 @@ TEST_CASE("accessors refuse a value of another kind") {
   CHECK_THROWS_AS(parse("null").size(), Error);
 }
 
-TEST_CASE("random damage to a JSON text yields a value or a tinyq::Error, nothing else") {
+TEST_CASE(
+    "random damage to a JSON text yields a value that prints back, or a tinyq::Error, nothing "
+    "else") {
   const std::string good =
       R"({"a": [1, -2.5e3, true, false, null], "b\u00e9": {"c": "\ud83d\ude00\n"}, "d": []})";
   Rng rng(5);
@@ -187,11 +189,15 @@ TEST_CASE("random damage to a JSON text yields a value or a tinyq::Error, nothin
           text.erase(at, 1);
       }
     }
+    std::string printed;
     try {
-      parse_json(text, "damaged");
+      printed = to_json(parse_json(text, "damaged"), JsonLayout::compact);
     } catch (const Error&) {
       ++refused;
+      continue;
     }
+    // What is accepted prints as a text that reads back and prints the same.
+    CHECK(to_json(parse_json(printed, "printed"), JsonLayout::compact) == printed);
   }
   CHECK(refused > 2500);
 }
