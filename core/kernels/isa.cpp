@@ -100,9 +100,11 @@ std::array<Choice, family_count> choose_from_environment() {
     if (!forced) {
       choice.isa = supported_isas(family).back();
     } else if (!requested) {
+      std::string valid;
+      for (Isa isa : all_isas) valid += std::string(valid.empty() ? "" : ", ") + isa_name(isa);
       choice.error = std::string("TINYQ_ISA=") + name +
-                     ": unknown instruction set, expected generic, avx2 or avx512 (or unset: "
-                     "the widest this CPU supports)";
+                     ": unknown instruction set, expected one of " + valid +
+                     " (or unset: the widest this CPU supports)";
     } else if (!supported(family, *requested)) {
       choice.error =
           std::string("TINYQ_ISA=") + name + ": " + unsupported_message(family, *requested);
