@@ -2,12 +2,13 @@
 // the way ../shared/bench/torch_reference.py measures PyTorch, so the two can
 // be put side by side (apps/compare_with_torch.py does that in one run).
 //
-//   bench_mnist --data DIR --threads T [--report FILE.json]
+//   bench_mnist --data DIR --threads T [--kernel LIST] [--report FILE.json]
 //
 // It times: gemm at the Dense shapes (batch 64 and 10,000) and at
 // 1024x1024x1024; training samples/s of the default MLP at batch 64 (plain
 // train_step on shuffled batches, no augmentation); and inference of the
-// trained model in float, int8 weight-only and int8 dynamic: batch-1 latency
+// trained model in float, int8 weight-only and int8 dynamic (--kernel picks
+// which of the two int8 kernels): batch-1 latency
 // over 2000 test samples after 50 warm-up ones, and the whole test set in one
 // batch, best of 3 after one warm-up pass.
 #include <algorithm>
@@ -16,14 +17,15 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "apps/data_location.hpp"
-#include "apps/json.hpp"
 #include "apps/options.hpp"
 #include "core/io/file_io.hpp"
+#include "core/io/json_writer.hpp"
 #include "core/kernels/gemm.hpp"
-#include "core/kernels/int8_gemm.hpp"
+#include "core/kernels/isa.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
 #include "data/batcher.hpp"
@@ -92,17 +94,6 @@ InferenceTiming time_inference(Sequential& model, const Tensor& images) {
   return {latency * 1e6, double(images.dim(0)) / best};
 }
 
-double accuracy(Sequential& model, const Dataset& data) {
-  const Tensor& logits = model.forward(data.images);
-  std::size_t correct = 0;
-  for (std::size_t r = 0; r < data.size(); ++r) {
-    const auto row = logits.row(r);
-    const auto best = std::max_element(row.begin(), row.end()) - row.begin();
-    correct += static_cast<std::size_t>(best) == data.labels[r];
-  }
-  return double(correct) / double(data.size());
-}
-
 int bench_mnist(int argc, const char* const* argv) {
   Options options("bench_mnist",
                   "Times gemm, training and float/int8 inference of the MNIST MLP (see "
@@ -115,6 +106,10 @@ int bench_mnist(int argc, const char* const* argv) {
               "600");
   options.add("lr", "RATE", "learning rate", "0.05");
   options.add("momentum", "M", "SGD momentum", "0.9");
+  options.add("kernel", "LIST",
+              "which quantized inference to time: weight_only, dynamic_int8 or both, "
+              "comma-separated",
+              "weight_only,dynamic_int8");
   options.add("report", "FILE.json", "also write the results as JSON");
   if (!options.parse(argc, argv)) return 0;
   const auto threads = options.whole_number("threads", 1, 256);
@@ -123,17 +118,22 @@ int bench_mnist(int argc, const char* const* argv) {
   const auto train_batches = options.whole_number("train-batches", 1, 1000000);
   const auto lr = static_cast<float>(options.real_number("lr", 0.0, 100.0));
   const auto momentum = static_cast<float>(options.real_number("momentum", 0.0, 0.999));
+  std::vector<QuantizedKernel> kernels;
+  for (const std::string& name : options.choice_list("kernel", {"weight_only", "dynamic_int8"}))
+    kernels.push_back(parse_kernel(name));
   const auto report_path = options.optional_text("report");
   set_num_threads(threads);
 
   const Mnist data = load_mnist(locate_data(options.optional_text("data")));
   const std::size_t features = data.train.images.dim(1);
-  Json report = Json::object();
-  report.set("threads", Json(std::uint64_t{threads}));
-  report.set("gemm_isa", isa_name(gemm_isa()));
-  report.set("int8_isa", isa_name(default_int8_isa()));
-  std::printf("threads %zu, gemm path %s, int8 path %s\n\n", std::size_t{threads},
-              isa_name(gemm_isa()), isa_name(default_int8_isa()));
+  JsonValue report = JsonValue::object();
+  report.set("threads", threads);
+  const char* gemm_isa = isa_name(active_isa(KernelFamily::gemm));
+  const char* int8_isa = isa_name(active_isa(KernelFamily::int8_gemm));
+  report.set("gemm_isa", gemm_isa);
+  report.set("int8_isa", int8_isa);
+  std::printf("threads %zu, gemm path %s, int8 path %s\n\n", std::size_t{threads}, gemm_isa,
+              int8_isa);
 
   // GEMM at the Dense forward shapes, then the classic cube.
   std::vector<std::size_t> widths = {features};
@@ -144,17 +144,14 @@ int bench_mnist(int argc, const char* const* argv) {
     for (std::size_t l = 0; l + 1 < widths.size(); ++l)
       shapes.push_back({rows, widths[l], widths[l + 1]});
   shapes.push_back({1024, 1024, 1024});
-  Json gemm_rows = Json::array();
+  JsonValue gemm_rows = JsonValue::array();
   std::printf("%-22s %10s\n", "gemm m x k x n", "GFLOP/s");
   for (const auto& [m, k, n] : shapes) {
     const double gflops = gemm_gflops(m, k, n);
     std::printf("%-22s %10.1f\n",
                 (std::to_string(m) + " x " + std::to_string(k) + " x " + std::to_string(n)).c_str(),
                 gflops);
-    gemm_rows.push(Json::Object{{"m", Json(std::uint64_t{m})},
-                                {"k", Json(std::uint64_t{k})},
-                                {"n", Json(std::uint64_t{n})},
-                                {"gflops", gflops}});
+    gemm_rows.push(JsonValue::object({{"m", m}, {"k", k}, {"n", n}, {"gflops", gflops}}));
   }
   report.set("gemm", std::move(gemm_rows));
 
@@ -182,32 +179,37 @@ int bench_mnist(int argc, const char* const* argv) {
               train_rate, std::size_t{train_batches});
   report.set("train_samples_per_second", train_rate);
 
-  // Inference on the model just trained.
-  QuantConfig weight_only;
-  QuantConfig dynamic;
-  dynamic.kernel = QuantizedKernel::dynamic_int8;
-  Sequential weight_only_model = quantize_model(model, weight_only);
-  Sequential dynamic_model = quantize_model(model, dynamic);
+  // Inference on the model just trained: float, then 8-bit per-channel
+  // weights with each kernel asked for.
+  std::vector<std::pair<std::string, Sequential>> quantized;
+  for (const QuantizedKernel kernel : kernels) {
+    QuantConfig config;
+    config.kernel = kernel;
+    quantized.emplace_back(
+        kernel == QuantizedKernel::weight_only ? "int8_weight_only" : "int8_dynamic",
+        quantize_model(model, config));
+  }
   struct Variant {
-    const char* name;
+    std::string name;
     Sequential* model;
   };
-  Json inference = Json::object();
+  std::vector<Variant> variants = {{"float", &model}};
+  for (auto& [name, q] : quantized) variants.push_back({name, &q});
+  JsonValue inference = JsonValue::object();
   std::printf("\n%-18s %10s %16s %12s\n", "inference", "batch-1 us", "full samples/s", "accuracy");
-  for (const Variant& v :
-       {Variant{"float", &model}, Variant{"int8_weight_only", &weight_only_model},
-        Variant{"int8_dynamic", &dynamic_model}}) {
+  for (Variant& v : variants) {
     const InferenceTiming t = time_inference(*v.model, data.test.images);
-    const double acc = accuracy(*v.model, data.test);
-    std::printf("%-18s %10.1f %16.0f %11.2f%%\n", v.name, t.batch1_us_per_sample,
+    const double acc =
+        evaluate(*v.model, data.test.images, data.test.labels, data.test.size()).accuracy();
+    std::printf("%-18s %10.1f %16.0f %11.2f%%\n", v.name.c_str(), t.batch1_us_per_sample,
                 t.full_batch_samples_per_second, 100.0 * acc);
-    inference.set(v.name,
-                  Json::Object{{"batch1_us_per_sample", t.batch1_us_per_sample},
+    inference.set(v.name, JsonValue::object(
+                              {{"batch1_us_per_sample", t.batch1_us_per_sample},
                                {"full_batch_samples_per_second", t.full_batch_samples_per_second},
-                               {"accuracy", acc}});
+                               {"accuracy", acc}}));
   }
   report.set("inference", std::move(inference));
-  if (report_path) write_text_file_atomically(*report_path, report.dump());
+  if (report_path) write_text_file_atomically(*report_path, to_json(report));
   return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "apps/options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <csignal>
@@ -182,6 +183,26 @@ std::string Options::choice(const std::string& name,
     list += c;
   }
   bad_value(name, "one of " + list);
+}
+
+std::vector<std::string> Options::choice_list(const std::string& name,
+                                              const std::vector<std::string>& choices) const {
+  const std::string s = text(name);
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ",") + c;
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = s.find(',', start);
+    const std::string word = s.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (std::find(choices.begin(), choices.end(), word) == choices.end() ||
+        std::find(out.begin(), out.end(), word) != out.end())
+      bad_value(name, "a comma-separated list of distinct words from " + list);
+    out.push_back(word);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
 }
 
 void require_distinct_paths(const std::string& input_option, const std::string& input,

@@ -56,6 +56,10 @@ class Options {
                                        std::size_t max) const;
   // One of the given words.
   std::string choice(const std::string& name, const std::vector<std::string>& choices) const;
+  // Comma-separated words, each one of the given words and none twice, in
+  // the order given, e.g. "weight_only,dynamic_int8".
+  std::vector<std::string> choice_list(const std::string& name,
+                                       const std::vector<std::string>& choices) const;
 
  private:
   struct Spec {

@@ -3,8 +3,8 @@
 // Given a float model and no scheme options it runs the default sweep (the
 // original per-tensor asymmetric 8-bit method, symmetric per-channel 8-bit,
 // and 4-bit per-group) and prints one table against the float model. With a
-// scheme option it evaluates that one format, and --out saves that quantized
-// model. Given an already quantized model it evaluates it as it is.
+// scheme option it evaluates that one format (on the kernel --kernel names),
+// and --out saves that quantized model. Given an already quantized model it evaluates it as it is.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "apps/data_location.hpp"
-#include "apps/json.hpp"
 #include "apps/model_evaluation.hpp"
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
 #include "core/io/file_io.hpp"
+#include "core/io/json_writer.hpp"
 #include "core/thread_pool.hpp"
 #include "data/mnist.hpp"
 #include "nn/model_file.hpp"
@@ -83,17 +83,17 @@ void print_table(const std::optional<Row>& float_row, const std::vector<Row>& ro
   for (const auto& row : rows) print(row);
 }
 
-Json row_json(const Row& row) {
-  Json j = Json::object();
+JsonValue row_json(const Row& row) {
+  JsonValue j = JsonValue::object();
   j.set("scheme", row.scheme)
       .set("granularity", row.granularity)
       .set("kernel", to_string(row.kernel))
       .set("bits", row.bits)
-      .set("group_size", Json(std::uint64_t(row.group_size)))
+      .set("group_size", row.group_size)
       .set("accuracy", row.score.accuracy)
-      .set("bytes", Json(std::uint64_t(row.score.bytes)))
-      .set("weight_rmse", row.error ? Json(row.error->rms_error) : Json())
-      .set("sqnr_db", row.error ? Json(row.error->sqnr_db) : Json())
+      .set("bytes", row.score.bytes)
+      .set("weight_rmse", row.error ? JsonValue(row.error->rms_error) : JsonValue())
+      .set("sqnr_db", row.error ? JsonValue(row.error->sqnr_db) : JsonValue())
       .set("samples_per_second", row.score.samples_per_second);
   return j;
 }
@@ -130,6 +130,11 @@ int quantize_eval(int argc, const char* const* argv) {
   options.add("group-size", "G", "inputs per group: a power of two >= 16", "64");
   options.add("bits", "B", "bits per weight, 2 to 8", "8");
   options.add("keep-float", "LIST", "layer indices to keep in float, e.g. 4");
+  options.add("kernel", "NAME",
+              "how the quantized layers multiply (with --scheme): weight_only (float "
+              "activations, weights widened in registers) or dynamic_int8 (activations "
+              "quantized per row to 8 bits, int32 sums)",
+              "weight_only");
   options.add("out", "FILE", "save the quantized model (needs --scheme)");
   options.add("export", "FILE.safetensors",
               "write the model as safetensors: the quantized one with --scheme, else the "
@@ -145,7 +150,7 @@ int quantize_eval(int argc, const char* const* argv) {
   const std::string model_path = options.text("model");
   const bool single = options.given("scheme") || options.given("granularity") ||
                       options.given("bits") || options.given("group-size") ||
-                      options.given("keep-float");
+                      options.given("keep-float") || options.given("kernel");
   QuantConfig config;
   if (single) {
     config.format.scheme = parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
@@ -160,6 +165,7 @@ int quantize_eval(int argc, const char* const* argv) {
       throw UsageError("option --group-size: expected a power of two >= 16, found '" +
                        options.text("group-size") + "'");
     if (options.given("keep-float")) config.keep_float = options.number_list("keep-float", 0, 1024);
+    config.kernel = parse_kernel(options.choice("kernel", {"weight_only", "dynamic_int8"}));
   }
   const auto out_path = options.optional_text("out");
   if (out_path && !single) throw UsageError("--out needs --scheme: it saves one quantized model");
@@ -235,17 +241,17 @@ int quantize_eval(int argc, const char* const* argv) {
     std::cout << "\nexported " << *export_path << " (" << bytes << " bytes)\n";
   }
   if (report_path) {
-    Json results = Json::array();
+    JsonValue results = JsonValue::array();
     for (const auto& row : rows) results.push(row_json(row));
-    Json float_json;
+    JsonValue float_json;
     if (float_row)
-      float_json = Json::object()
+      float_json = JsonValue::object()
                        .set("accuracy", float_row->score.accuracy)
-                       .set("bytes", Json(std::uint64_t(float_row->score.bytes)))
+                       .set("bytes", float_row->score.bytes)
                        .set("samples_per_second", float_row->score.samples_per_second);
-    Json report = Json::object();
+    JsonValue report = JsonValue::object();
     report.set("model", model_path).set("float", float_json).set("results", std::move(results));
-    const std::string text = report.dump();
+    const std::string text = to_json(report);
     write_text_file_atomically(*report_path, text);
   }
   return 0;

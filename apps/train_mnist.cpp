@@ -14,12 +14,12 @@
 #include <thread>
 
 #include "apps/data_location.hpp"
-#include "apps/json.hpp"
 #include "apps/model_evaluation.hpp"
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
 #include "core/io/file_io.hpp"
+#include "core/io/json_writer.hpp"
 #include "core/thread_pool.hpp"
 #include "data/augment.hpp"
 #include "data/batcher.hpp"
@@ -225,24 +225,24 @@ int train_mnist(int argc, const char* const* argv) {
     write_text_file_atomically(*plot_path, svg);
   }
   if (report_path) {
-    Json epochs_json = Json::array();
+    JsonValue epochs_json = JsonValue::array();
     for (const auto& r : history) {
-      epochs_json.push(Json::object()
-                           .set("epoch", Json(std::uint64_t(r.epoch)))
+      epochs_json.push(JsonValue::object()
+                           .set("epoch", r.epoch)
                            .set("loss", r.loss)
                            .set("train_accuracy", r.train_accuracy)
                            .set("test_accuracy", r.test_accuracy)
                            .set("seconds", r.seconds)
                            .set("samples_per_second", r.samples_per_second));
     }
-    Json report = Json::object();
+    JsonValue report = JsonValue::object();
     report.set("data", folder.string())
         .set("model", model.describe())
-        .set("parameters", Json(std::uint64_t(model.parameter_count())))
-        .set("model_bytes", Json(std::uint64_t(bytes.size())))
+        .set("parameters", model.parameter_count())
+        .set("model_bytes", bytes.size())
         .set("test_accuracy", history.back().test_accuracy)
         .set("epochs", std::move(epochs_json));
-    const std::string text = report.dump();
+    const std::string text = to_json(report);
     write_text_file_atomically(*report_path, text);
   }
   return 0;

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <span>
 
-#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/isa.hpp"
 #include "core/kernels/int8_gemm.hpp"
 #include "core/tensor.hpp"
 #include "quant/quantized_matrix.hpp"

@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "core/error.hpp"
-#include "core/kernels/gemm.hpp"
+#include "core/kernels/isa.hpp"
 #include "quant/quantize.hpp"
 
 namespace tinyq {
@@ -44,11 +44,10 @@ const Tensor& QuantizedDense::forward(const Tensor& x) {
     throw Error(describe() + ": expected input [batch, " + std::to_string(in) + "], found " +
                 x.shape().to_string());
   if (kernel_ == QuantizedKernel::dynamic_int8) {
-    static const Isa int8_isa = default_int8_isa();
-    dynamic_->forward(int8_isa, x, bias_.values(), output_);
+    dynamic_->forward(active_isa(KernelFamily::int8_gemm), x, bias_.values(), output_);
     return output_;
   }
-  weight_only_->forward(gemm_isa(), x, bias_.values(), output_);
+  weight_only_->forward(active_isa(KernelFamily::widen_gemm), x, bias_.values(), output_);
   return output_;
 }
 

@@ -8,8 +8,8 @@
 // kernel() picks how forward multiplies (see QuantizedKernel in scheme.hpp):
 // weight_only (the default) or dynamic_int8. It is a run-time setting, not
 // stored in the model file, so files written before it existed still load
-// and one file can be run either way. The dynamic path's instruction set is
-// default_int8_isa() (core/kernels/int8_gemm.hpp: the widest, or TINYQ_ISA).
+// and one file can be run either way. Each kernel runs the instruction-set
+// path active_isa() gives it (core/kernels/isa.hpp: the widest, or TINYQ_ISA).
 //
 // State dict (kind "quantized_dense"; nn/state_dict.hpp), version 1:
 //   weight.codes    U8  [out, row_bytes]  the packed codes exactly as stored:

@@ -5,7 +5,7 @@
 
 #include <span>
 
-#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/isa.hpp"
 #include "core/kernels/widen_gemm.hpp"
 #include "core/tensor.hpp"
 #include "quant/quantized_matrix.hpp"

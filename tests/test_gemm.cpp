@@ -10,8 +10,9 @@
 #include <limits>
 #include <vector>
 
-#include "core/kernels/cpu_features.hpp"
+#include "core/error.hpp"
 #include "core/kernels/gemm.hpp"
+#include "core/kernels/isa.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
 
@@ -19,21 +20,10 @@ using namespace tinyq;
 
 namespace {
 
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512})
-    if (cpu_supports(isa)) isas.push_back(isa);
-  return isas;
-}
-
-// Restores the gemm path and thread count a test changed.
-struct SettingsGuard {
-  Isa isa = gemm_isa();
+// Restores the thread count a test changed.
+struct ThreadsGuard {
   std::size_t threads = num_threads();
-  ~SettingsGuard() {
-    set_gemm_isa(isa);
-    set_num_threads(threads);
-  }
+  ~ThreadsGuard() { set_num_threads(threads); }
 };
 
 std::vector<float> random_values(std::size_t count, Rng& rng) {
@@ -51,7 +41,7 @@ struct Case {
 
 // Runs gemm and gemm_reference on the same random inputs and checks each
 // element to within float rounding of a k-term sum of terms at most 1.
-void check_against_reference(const Case& t, Rng& rng) {
+void check_against_reference(Isa isa, const Case& t, Rng& rng) {
   const std::size_t a_rows = t.ta == Transpose::yes ? t.k : t.m;
   const std::size_t a_cols = t.ta == Transpose::yes ? t.m : t.k;
   const std::size_t b_rows = t.tb == Transpose::yes ? t.n : t.k;
@@ -64,7 +54,7 @@ void check_against_reference(const Case& t, Rng& rng) {
     for (float& x : c) x = std::numeric_limits<float>::quiet_NaN();
   auto want = c;
 
-  gemm(t.ta, t.tb, t.m, t.n, t.k, a.data(), lda, b.data(), ldb, t.beta, c.data(), ldc);
+  gemm(isa, t.ta, t.tb, t.m, t.n, t.k, a.data(), lda, b.data(), ldb, t.beta, c.data(), ldc);
   gemm_reference(t.ta, t.tb, t.m, t.n, t.k, a.data(), lda, b.data(), ldb, t.beta, want.data(), ldc);
   const double tolerance = 1e-6 * double(t.k + 4);
   std::size_t bad = 0;
@@ -79,14 +69,13 @@ void check_against_reference(const Case& t, Rng& rng) {
 }  // namespace
 
 TEST_CASE("gemm matches the reference on odd shapes, every path and transpose") {
-  SettingsGuard guard;
+  ThreadsGuard guard;
   Rng rng(11);
   const std::size_t shapes[][3] = {{1, 1, 1},     {7, 13, 5},    {13, 7, 29}, {1, 33, 17},
                                    {65, 3, 31},   {19, 64, 1},   {12, 32, 8}, {25, 70, 400},
                                    {64, 10, 128}, {3, 100, 769}, {2, 45, 37}, {2, 300, 20},
                                    {13, 40, 1100}};
-  for (Isa isa : supported_isas()) {
-    set_gemm_isa(isa);
+  for (Isa isa : supported_isas(KernelFamily::gemm)) {
     for (const auto& shape : shapes)
       for (Transpose ta : {Transpose::no, Transpose::yes})
         for (Transpose tb : {Transpose::no, Transpose::yes})
@@ -101,7 +90,7 @@ TEST_CASE("gemm matches the reference on odd shapes, every path and transpose") 
               CAPTURE(static_cast<bool>(tb));
               CAPTURE(beta);
               CAPTURE(pad);
-              check_against_reference({m, n, k, ta, tb, beta, pad}, rng);
+              check_against_reference(isa, {m, n, k, ta, tb, beta, pad}, rng);
             }
   }
 }
@@ -117,12 +106,11 @@ TEST_CASE("gemm with k = 0 scales C by beta") {
 }
 
 TEST_CASE("gemm gives the same bits for 1, 2 and 3 threads") {
-  SettingsGuard guard;
+  ThreadsGuard guard;
   Rng rng(5);
   // Wide (split by columns), tall (split by rows), and the MLP's shapes.
   const std::size_t shapes[][3] = {{70, 300, 200}, {500, 40, 300}, {64, 256, 784}, {256, 784, 64}};
-  for (Isa isa : supported_isas()) {
-    set_gemm_isa(isa);
+  for (Isa isa : supported_isas(KernelFamily::gemm)) {
     for (const auto& shape : shapes)
       for (Transpose ta : {Transpose::no, Transpose::yes})
         for (Transpose tb : {Transpose::no, Transpose::yes}) {
@@ -138,7 +126,7 @@ TEST_CASE("gemm gives the same bits for 1, 2 and 3 threads") {
           for (std::size_t threads : {1, 2, 3}) {
             set_num_threads(threads);
             auto c = c0;
-            gemm(ta, tb, m, n, k, a.data(), lda, b.data(), ldb, 1.0f, c.data(), n);
+            gemm(isa, ta, tb, m, n, k, a.data(), lda, b.data(), ldb, 1.0f, c.data(), n);
             results.push_back(c);
           }
           CHECK(results[0] == results[1]);
@@ -171,8 +159,17 @@ TEST_CASE("matmul wrappers agree with gemm on the Dense shapes") {
 }
 
 TEST_CASE("instruction-set names round-trip") {
-  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) CHECK(parse_isa(isa_name(isa)) == isa);
+  for (Isa isa : all_isas) CHECK(parse_isa(isa_name(isa)) == isa);
   CHECK_FALSE(parse_isa("sse9").has_value());
-  CHECK(cpu_supports(Isa::generic));
-  CHECK(cpu_supports(best_supported_isa()));
+}
+
+TEST_CASE("every family supports generic, and active_isa picks a supported path") {
+  for (KernelFamily family :
+       {KernelFamily::gemm, KernelFamily::widen_gemm, KernelFamily::int8_gemm}) {
+    CAPTURE(family_name(family));
+    CHECK(supported(family, Isa::generic));
+    CHECK(supported(family, active_isa(family)));
+    for (Isa isa : all_isas)
+      if (!supported(family, isa)) CHECK_THROWS_AS(require_supported(family, isa), Error);
+  }
 }

@@ -23,10 +23,7 @@ using namespace tinyq;
 namespace {
 
 std::vector<Isa> int8_isas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512})
-    if (int8_isa_supported(isa)) isas.push_back(isa);
-  return isas;
+  return supported_isas(KernelFamily::int8_gemm);
 }
 
 struct Problem {
@@ -186,8 +183,7 @@ TEST_CASE("widen_gemm matches float sums on odd shapes and k ranges for every su
             expected[r * n + j] += double(x[r * ldx + p]) * b[j * k + p];
             magnitude[r * n + j] += std::fabs(double(x[r * ldx + p]) * b[j * k + p]);
           }
-      for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
-        if (!cpu_supports(isa)) continue;
+      for (Isa isa : supported_isas(KernelFamily::widen_gemm)) {
         CAPTURE(std::string(isa_name(isa)));
         CAPTURE(m);
         CAPTURE(n);

@@ -1,10 +1,15 @@
-// The strict JSON reader: what RFC 8259 allows is read, everything else refused.
+// The strict JSON reader: what RFC 8259 allows is read, everything else
+// refused. And the writer: built values print as expected, and what it
+// prints reads back as the same value.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "core/error.hpp"
 #include "core/io/json_parser.hpp"
+#include "core/io/json_writer.hpp"
 #include "core/random.hpp"
 
 using namespace tinyq;
@@ -160,7 +165,9 @@ TEST_CASE("accessors refuse a value of another kind") {
   CHECK_THROWS_AS(parse("null").size(), Error);
 }
 
-TEST_CASE("random damage to a JSON text yields a value or a tinyq::Error, nothing else") {
+TEST_CASE(
+    "random damage to a JSON text yields a value that prints back, or a tinyq::Error, nothing "
+    "else") {
   const std::string good =
       R"({"a": [1, -2.5e3, true, false, null], "b\u00e9": {"c": "\ud83d\ude00\n"}, "d": []})";
   Rng rng(5);
@@ -182,11 +189,66 @@ TEST_CASE("random damage to a JSON text yields a value or a tinyq::Error, nothin
           text.erase(at, 1);
       }
     }
+    std::string printed;
     try {
-      parse_json(text, "damaged");
+      printed = to_json(parse_json(text, "damaged"), JsonLayout::compact);
     } catch (const Error&) {
       ++refused;
+      continue;
     }
+    // What is accepted prints as a text that reads back and prints the same.
+    CHECK(to_json(parse_json(printed, "printed"), JsonLayout::compact) == printed);
   }
   CHECK(refused > 2500);
+}
+
+TEST_CASE("built numbers print as exact integers or the shortest round-trip double") {
+  CHECK(to_json(JsonValue(784), JsonLayout::compact) == "784");
+  CHECK(to_json(JsonValue(-3), JsonLayout::compact) == "-3");
+  CHECK(to_json(JsonValue(std::uint64_t{18446744073709551615u}), JsonLayout::compact) ==
+        "18446744073709551615");
+  CHECK(to_json(JsonValue(0.1), JsonLayout::compact) == "0.1");
+  CHECK(to_json(JsonValue(0.9415), JsonLayout::compact) == "0.9415");
+  CHECK(to_json(JsonValue(2.0), JsonLayout::compact) == "2");
+  CHECK(to_json(JsonValue(1e300), JsonLayout::compact) == "1e+300");
+  CHECK(parse(to_json(JsonValue(1.0 / 3.0))).number() == 1.0 / 3.0);
+  CHECK(JsonValue(std::numeric_limits<double>::quiet_NaN()).is_null());
+  CHECK(JsonValue(-std::numeric_limits<double>::infinity()).is_null());
+}
+
+TEST_CASE("objects set in order, replace an existing key, and print in both layouts") {
+  JsonValue v = JsonValue::object({{"b", 1}, {"a", true}});
+  v.set("c", JsonValue::array({nullptr, "x", 2.5})).set("b", JsonValue::object());
+  v.set("d", JsonValue::array());
+  CHECK(to_json(v, JsonLayout::compact) == R"({"b":{},"a":true,"c":[null,"x",2.5],"d":[]})");
+  CHECK(to_json(v) ==
+        "{\n"
+        "  \"b\": {},\n"
+        "  \"a\": true,\n"
+        "  \"c\": [\n"
+        "    null,\n"
+        "    \"x\",\n"
+        "    2.5\n"
+        "  ],\n"
+        "  \"d\": []\n"
+        "}\n");
+  CHECK_THROWS_AS(JsonValue::array().set("a", 1), Error);
+  CHECK_THROWS_AS(JsonValue::object().push(1), Error);
+}
+
+TEST_CASE("strings print with quote, backslash and control characters escaped") {
+  const std::string text = std::string("q\"b\\n\nr\rt\tc") + char(1) + "\x1f\xC3\xA9";
+  CHECK(to_json(JsonValue(text), JsonLayout::compact) ==
+        "\"q\\\"b\\\\n\\nr\\rt\\tc\\u0001\\u001f\xC3\xA9\"");
+  CHECK(parse(to_json(JsonValue(text))).string() == text);
+}
+
+TEST_CASE("a parsed text prints back as an equal text, numbers as written") {
+  const std::string compact = R"({"a":[1,-2.5e3,true,false,null],"b\u00e9":{"c":"\n"},"d":[],)"
+                              R"("big":123456789012345678901,"e":{}})";
+  const JsonValue v = parse(compact);
+  CHECK(
+      to_json(v, JsonLayout::compact) ==
+      R"({"a":[1,-2.5e3,true,false,null],"bé":{"c":"\n"},"d":[],"big":123456789012345678901,"e":{}})");
+  CHECK(to_json(parse(to_json(v)), JsonLayout::compact) == to_json(v, JsonLayout::compact));
 }

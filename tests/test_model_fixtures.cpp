@@ -18,8 +18,7 @@
 #include <vector>
 
 #include "core/io/file_io.hpp"
-#include "core/kernels/gemm.hpp"
-#include "core/kernels/int8_gemm.hpp"
+#include "core/kernels/isa.hpp"
 #include "nn/model_file.hpp"
 #include "nn/model_safetensors.hpp"
 #include "quant/quantized_dense.hpp"
@@ -76,12 +75,15 @@ void check_outputs(Sequential& model, const Tensor& x, const std::vector<float>&
 
 TEST_CASE("every fixture of version 1 loads and gives the outputs it gave then") {
   const Tensor x = fixture_input();
-  const std::string float_isa = isa_name(gemm_isa());
-  const std::string int8_isa = isa_name(default_int8_isa());
+  const std::string float_isa = isa_name(active_isa(KernelFamily::gemm));
+  const std::string weight_only_isa = isa_name(active_isa(KernelFamily::widen_gemm));
+  const std::string int8_isa = isa_name(active_isa(KernelFamily::int8_gemm));
   std::size_t checked = 0;
   for (const Expected& e : expected_outputs()) {
     const bool dynamic = e.kernel == "dynamic_int8";
-    if (e.isa != (dynamic ? int8_isa : float_isa)) continue;
+    const std::string& isa =
+        dynamic ? int8_isa : e.kernel == "weight_only" ? weight_only_isa : float_isa;
+    if (e.isa != isa) continue;
     INFO(e.model << " " << e.kernel << " on " << e.isa);
     Sequential model = load_model(fixtures() / e.model, all_layers());
     if (dynamic) set_quantized_kernel(model, QuantizedKernel::dynamic_int8);

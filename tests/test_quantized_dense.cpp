@@ -222,7 +222,7 @@ Tensor row_quantized(const Tensor& x) {
   std::int32_t sums[1];
   for (std::size_t r = 0; r < x.dim(0); ++r) {
     const RowQuantization rq =
-        quantize_row(default_int8_isa(), x.row(r), codes.data(), x.dim(1), sums);
+        quantize_row(active_isa(KernelFamily::int8_gemm), x.row(r), codes.data(), x.dim(1), sums);
     for (std::size_t i = 0; i < x.dim(1); ++i)
       q(r, i) = static_cast<float>(static_cast<int>(codes[i]) - rq.zero_point) * rq.step;
   }
@@ -235,7 +235,7 @@ TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, handles s
   std::vector<std::uint8_t> codes(5);
   std::int32_t sums[3];
   const std::vector<float> relu = {0.0f, 0.5f, 1.0f, 0.25f, 0.0f};
-  const RowQuantization r1 = quantize_row(default_int8_isa(), relu, codes.data(), 2, sums);
+  const RowQuantization r1 = quantize_row(active_isa(KernelFamily::int8_gemm), relu, codes.data(), 2, sums);
   CHECK(r1.zero_point == 0);
   CHECK(codes[0] == 0);
   CHECK(codes[2] == 255);
@@ -243,7 +243,7 @@ TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, handles s
   CHECK(sums[1] == codes[2] + codes[3]);
   CHECK(sums[2] == codes[4]);
   const std::vector<float> mixed = {-2.0f, 0.0f, 1.0f, 0.3f, -0.7f};
-  const RowQuantization r2 = quantize_row(default_int8_isa(), mixed, codes.data(), 2, sums);
+  const RowQuantization r2 = quantize_row(active_isa(KernelFamily::int8_gemm), mixed, codes.data(), 2, sums);
   CHECK(codes[0] == 0);
   CHECK(codes[2] == 255);
   CHECK(static_cast<int>(codes[1]) == r2.zero_point);
@@ -251,7 +251,7 @@ TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, handles s
     CHECK(std::fabs((static_cast<int>(codes[i]) - r2.zero_point) * r2.step - mixed[i]) <=
           0.5f * r2.step + 1e-6f);
   const std::vector<float> zeros(5, 0.0f);
-  const RowQuantization r3 = quantize_row(default_int8_isa(), zeros, codes.data(), 2, sums);
+  const RowQuantization r3 = quantize_row(active_isa(KernelFamily::int8_gemm), zeros, codes.data(), 2, sums);
   CHECK(r3.zero_point == 0);
   CHECK(codes[4] == 0);
 }

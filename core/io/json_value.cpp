@@ -1,7 +1,9 @@
-// JsonValue: the accessors, each checking the kind of value it is asked for.
+// JsonValue: building values, and the accessors, each checking the kind of
+// value it is asked for.
 #include "core/io/json_value.hpp"
 
 #include <charconv>
+#include <cmath>
 
 #include "core/error.hpp"
 
@@ -25,6 +27,43 @@ const char* to_string(JsonValue::Kind kind) {
   return "?";
 }
 
+JsonValue::JsonValue(double d) {
+  if (!std::isfinite(d)) return;  // null
+  kind_ = Kind::number;
+  number_ = d;
+  char buffer[32];  // the longest shortest double, "-2.2250738585072014e-308", is 24
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, d);
+  text_.assign(buffer, result.ptr);
+}
+
+JsonValue JsonValue::array(std::initializer_list<JsonValue> items) {
+  JsonValue v = make(Kind::array, 0);
+  v.items_.assign(items.begin(), items.end());
+  return v;
+}
+
+JsonValue JsonValue::object(std::initializer_list<std::pair<std::string, JsonValue>> members) {
+  JsonValue v = make(Kind::object, 0);
+  for (const auto& [key, value] : members) v.set(key, value);
+  return v;
+}
+
+JsonValue& JsonValue::set(std::string_view key, JsonValue value) {
+  require(Kind::object, "set()");
+  for (std::size_t i = 0; i < keys_.size(); ++i)
+    if (keys_[i] == key) {
+      items_[i] = std::move(value);
+      return *this;
+    }
+  push(std::string(key), std::move(value));
+  return *this;
+}
+
+void JsonValue::push(JsonValue value) {
+  require(Kind::array, "push()");
+  items_.push_back(std::move(value));
+}
+
 JsonValue JsonValue::make(Kind kind, std::size_t offset) {
   JsonValue v;
   v.kind_ = kind;
@@ -38,6 +77,7 @@ void JsonValue::set_number(double value, std::string text) {
 }
 
 void JsonValue::push(std::string key, JsonValue value) {
+  require(Kind::object, "push(key, value)");
   keys_.push_back(std::move(key));
   items_.push_back(std::move(value));
 }

@@ -1,16 +1,20 @@
-// JsonValue: one parsed JSON value (null, boolean, number, string, array or
-// object), as core/io/json_parser.hpp produces it for safetensors headers.
+// JsonValue: one JSON value (null, boolean, number, string, array or
+// object): what core/io/json_parser.hpp reads (safetensors headers) and
+// core/io/json_writer.hpp prints (safetensors headers, the --report files).
 //
 // Objects keep their members in the order written; numbers keep their text
 // as well as their double value, so an integer such as a file offset above
-// 2^53 is read back exactly (as_whole_number).
+// 2^53 is read back (as_whole_number) and printed exactly.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tinyq {
@@ -18,6 +22,30 @@ namespace tinyq {
 class JsonValue {
  public:
   enum class Kind { null, boolean, number, string, array, object };
+
+  // Building values. An integer keeps its exact digits; a double gets the
+  // shortest text that reads back as the same double (std::to_chars), and a
+  // NaN or infinity, which JSON cannot hold, becomes null.
+  JsonValue() = default;  // null
+  JsonValue(std::nullptr_t) {}
+  JsonValue(bool b) : kind_(Kind::boolean), boolean_(b) {}
+  JsonValue(double d);
+  template <std::integral T>
+  requires(!std::same_as<T, bool>) JsonValue(T i)
+      : kind_(Kind::number), number_(static_cast<double>(i)), text_(std::to_string(i)) {}
+  JsonValue(const char* s) : kind_(Kind::string), text_(s) {}
+  JsonValue(std::string s) : kind_(Kind::string), text_(std::move(s)) {}
+  static JsonValue array(std::initializer_list<JsonValue> items = {});
+  static JsonValue object(std::initializer_list<std::pair<std::string, JsonValue>> members = {});
+
+  // Objects: sets member `key`, replacing its value if present, else
+  // appending it. Returns *this, so calls chain.
+  JsonValue& set(std::string_view key, JsonValue value);
+  // Arrays: appends an element.
+  void push(JsonValue value);
+  // Objects: appends a member without looking for `key` first, for callers
+  // that know it is new (the parser, writers of unique names).
+  void push(std::string key, JsonValue value);
 
   Kind kind() const { return kind_; }
   bool is_null() const { return kind_ == Kind::null; }
@@ -48,13 +76,11 @@ class JsonValue {
   const std::string& key(std::size_t i) const;
   const JsonValue* find(std::string_view key) const;
 
-  // Used by the parser.
+  // Used by the parser: a value of `kind` found at `offset`.
   static JsonValue make(Kind kind, std::size_t offset);
   void set_boolean(bool b) { boolean_ = b; }
   void set_number(double value, std::string text);
   void set_string(std::string text) { text_ = std::move(text); }
-  void push(JsonValue value) { items_.push_back(std::move(value)); }
-  void push(std::string key, JsonValue value);
 
  private:
   void require(Kind kind, const char* what) const;

@@ -5,33 +5,10 @@
 
 #include "core/error.hpp"
 #include "core/io/json_parser.hpp"
+#include "core/io/json_writer.hpp"
 #include "core/io/safetensors.hpp"
 
 namespace tinyq {
-
-namespace {
-
-// JSON string literal: escapes quote, backslash and control characters;
-// other UTF-8 is written as is.
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += "0123456789abcdef"[u >> 4];
-      out += "0123456789abcdef"[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-}  // namespace
 
 std::vector<std::uint8_t> write_safetensors(std::span<const SafetensorsTensor> tensors,
                                             const std::map<std::string, std::string>& metadata) {
@@ -53,33 +30,24 @@ std::vector<std::uint8_t> write_safetensors(std::span<const SafetensorsTensor> t
     return a->dtype != b->dtype ? a->dtype > b->dtype : a->name < b->name;
   });
 
-  std::string header = "{";
+  // Names are unique (checked above), so members are appended unsearched.
+  JsonValue root = JsonValue::object();
   if (!metadata.empty()) {
-    header += "\"__metadata__\":{";
-    bool first = true;
-    for (const auto& [key, value] : metadata) {
-      if (!first) header += ',';
-      first = false;
-      append_json_string(header, key);
-      header += ':';
-      append_json_string(header, value);
-    }
-    header += '}';
+    JsonValue entries = JsonValue::object();
+    for (const auto& [key, value] : metadata) entries.push(key, value);
+    root.push("__metadata__", std::move(entries));
   }
   std::uint64_t offset = 0;
   for (const SafetensorsTensor* t : order) {
-    if (header.size() > 1) header += ',';
-    append_json_string(header, t->name);
-    header += ":{\"dtype\":\"" + std::string(dtype_name(t->dtype)) + "\",\"shape\":[";
-    for (std::size_t i = 0; i < t->shape.size(); ++i) {
-      if (i) header += ',';
-      header += std::to_string(t->shape[i]);
-    }
-    header += "],\"data_offsets\":[" + std::to_string(offset) + ",";
-    offset += t->bytes.size();
-    header += std::to_string(offset) + "]}";
+    JsonValue shape = JsonValue::array();
+    for (const auto d : t->shape) shape.push(d);
+    const std::uint64_t end = offset + t->bytes.size();
+    root.push(t->name, JsonValue::object({{"dtype", std::string(dtype_name(t->dtype))},
+                                          {"shape", std::move(shape)},
+                                          {"data_offsets", JsonValue::array({offset, end})}}));
+    offset = end;
   }
-  header += '}';
+  std::string header = to_json(root, JsonLayout::compact);
   header.append((8 - header.size() % 8) % 8, ' ');
   if (header.size() > max_safetensors_header_bytes)
     throw Error("write_safetensors: header of " + std::to_string(header.size()) +

@@ -1,11 +1,9 @@
-// gemm's public face: picks the instruction-set path, decides whether a
+// gemm's public face: holds the instruction-set paths, decides whether a
 // product is big enough to be worth threads, and wraps Tensors. The speed
 // lives in gemm_blocked.cpp and the kernels; gemm_reference is the plain
 // definition every path is tested against.
 #include "core/kernels/gemm.hpp"
 
-#include <atomic>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -30,28 +28,18 @@ constexpr std::size_t parallel_min_work = std::size_t{1} << 20;
 // reading op(B) once per row starts to cost more than packing it once.
 constexpr std::size_t row_kernel_max_rows = 3;
 
-Isa isa_from_environment() {
-  const char* name = std::getenv("TINYQ_ISA");
-  if (name == nullptr || *name == '\0') return best_supported_isa();
-  const auto isa = parse_isa(name);
-  if (!isa)
-    throw Error(std::string("TINYQ_ISA=") + name + ": unknown, expected generic, avx2 or avx512");
-  if (!cpu_supports(*isa))
-    throw Error(std::string("TINYQ_ISA=") + name +
-                ": this CPU does not support it (best: " + isa_name(best_supported_isa()) + ")");
-  return *isa;
-}
+// gemm's paths, indexed by Isa: the tile kernel of packed products and the
+// row kernels of products with few rows.
+struct GemmPath {
+  MicroKernel tiles;
+  RowKernel rows;
+};
 
-// -1 until the first gemm or set_gemm_isa decides.
-std::atomic<int> g_isa{-1};
-
-Isa current_isa() {
-  int isa = g_isa.load(std::memory_order_relaxed);
-  if (isa < 0) {
-    isa = static_cast<int>(isa_from_environment());
-    g_isa.store(isa, std::memory_order_relaxed);
-  }
-  return static_cast<Isa>(isa);
+const IsaTable<GemmPath>& paths() {
+  static const IsaTable<GemmPath> table({micro_kernel_generic(), row_kernel_generic()},
+                                        {micro_kernel_avx2(), row_kernel_avx2()},
+                                        {micro_kernel_avx512(), row_kernel_avx512()});
+  return table;
 }
 
 void scale(std::size_t m, std::size_t n, float beta, float* c, std::size_t ldc) {
@@ -61,9 +49,8 @@ void scale(std::size_t m, std::size_t n, float beta, float* c, std::size_t ldc) 
 }
 
 // C = op(A)·op(B) + beta·C one row of C at a time (few rows, see above).
-void gemm_by_rows(Isa isa, MatrixView a, MatrixView b, std::size_t m, std::size_t n, std::size_t k,
-                  float beta, float* c, std::size_t ldc) {
-  const RowKernel kernel = row_kernel(isa);
+void gemm_by_rows(const RowKernel& kernel, MatrixView a, MatrixView b, std::size_t m, std::size_t n,
+                  std::size_t k, float beta, float* c, std::size_t ldc) {
   thread_local std::vector<float> a_row;
   for (std::size_t i = 0; i < m; ++i) {
     float* c_row = c + i * ldc;
@@ -91,16 +78,6 @@ void check_inner(const char* what, std::size_t left, std::size_t right, const Te
 
 }  // namespace
 
-void set_gemm_isa(Isa isa) {
-  if (!cpu_supports(isa))
-    throw Error(std::string("set_gemm_isa: this CPU does not support ") + isa_name(isa));
-  g_isa.store(static_cast<int>(isa), std::memory_order_relaxed);
-}
-
-Isa gemm_isa() {
-  return current_isa();
-}
-
 void gemm_reference(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
                     std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                     float beta, float* c, std::size_t ldc) {
@@ -119,6 +96,13 @@ void gemm_reference(Transpose trans_a, Transpose trans_b, std::size_t m, std::si
 void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, std::size_t k,
           const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
           std::size_t ldc) {
+  gemm(active_isa(KernelFamily::gemm), trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm(Isa isa, Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
+          std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+          float beta, float* c, std::size_t ldc) {
+  require_supported(KernelFamily::gemm, isa);
   if (m == 0 || n == 0) return;
   if (k == 0) {
     scale(m, n, beta, c, ldc);
@@ -126,13 +110,13 @@ void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, st
   }
   const MatrixView op_a{a, lda, trans_a == Transpose::yes};
   const MatrixView op_b{b, ldb, trans_b == Transpose::yes};
-  const Isa isa = current_isa();
+  const GemmPath& path = paths()[isa];
   if (m <= row_kernel_max_rows) {
-    gemm_by_rows(isa, op_a, op_b, m, n, k, beta, c, ldc);
+    gemm_by_rows(path.rows, op_a, op_b, m, n, k, beta, c, ldc);
     return;
   }
   const bool parallel = num_threads() > 1 && m * n * k >= parallel_min_work;
-  gemm_blocked(micro_kernel(isa), op_a, op_b, m, n, k, beta, c, ldc, parallel);
+  gemm_blocked(path.tiles, op_a, op_b, m, n, k, beta, c, ldc, parallel);
 }
 
 void matmul(const Tensor& a, const Tensor& b, Tensor& out) {

@@ -12,7 +12,7 @@
 // path is tested against. The Tensor wrappers check shapes at the API edge.
 //
 // How gemm is built (one file each):
-//   core/kernels/gemm.cpp                   this API: path choice, thresholds, wrappers
+//   core/kernels/gemm.cpp                   this API: the path table, thresholds, wrappers
 //   core/kernels/gemm_blocked.cpp           cache blocking and threading around the kernel
 //   core/kernels/gemm_pack.cpp              packing operands into kernel-order panels
 //   core/kernels/gemm_kernel_*.cpp          register-tiled micro-kernels, one per ISA
@@ -25,7 +25,7 @@
 
 #include <cstddef>
 
-#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/isa.hpp"
 #include "core/tensor.hpp"
 
 namespace tinyq {
@@ -44,14 +44,14 @@ void gemm_reference(Transpose trans_a, Transpose trans_b, std::size_t m, std::si
                     std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                     float beta, float* c, std::size_t ldc);
 
-// The instruction-set path gemm uses. The default is the widest the CPU
-// supports, or the one named by the environment variable TINYQ_ISA
-// (generic, avx2 or avx512) when it is set. Results can differ in the last
-// bits between paths (different tiles, fused vs separate multiply-add), but
-// never between thread counts on one path. set_gemm_isa throws Error when
-// the CPU lacks `isa`; so does the first gemm when TINYQ_ISA asks for one.
-void set_gemm_isa(Isa isa);
-Isa gemm_isa();
+// The same on the instruction-set path `isa` (the one above runs
+// active_isa(KernelFamily::gemm), see core/kernels/isa.hpp). Throws Error
+// when this CPU cannot run `isa`. Results can differ in the last bits
+// between paths (different tiles, fused vs separate multiply-add), but never
+// between thread counts on one path.
+void gemm(Isa isa, Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
+          std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+          float beta, float* c, std::size_t ldc);
 
 // out = a · b          a [m, k], b [k, n]
 void matmul(const Tensor& a, const Tensor& b, Tensor& out);

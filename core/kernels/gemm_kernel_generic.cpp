@@ -44,19 +44,7 @@ void merge_tile(const float* tile, std::size_t nr, float* c, std::size_t ldc, st
 }
 
 MicroKernel micro_kernel_generic() {
-  return {Isa::generic, generic_mr, generic_nr, kernel_generic, transpose_copy_generic};
-}
-
-MicroKernel micro_kernel(Isa isa) {
-  switch (isa) {
-    case Isa::avx512:
-      return micro_kernel_avx512();
-    case Isa::avx2:
-      return micro_kernel_avx2();
-    case Isa::generic:
-      break;
-  }
-  return micro_kernel_generic();
+  return {generic_mr, generic_nr, kernel_generic, transpose_copy_generic};
 }
 
 }  // namespace tinyq

@@ -29,7 +29,6 @@
 
 #include <cstddef>
 
-#include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm_pack.hpp"
 
 namespace tinyq {
@@ -40,16 +39,14 @@ using MicroKernelFunction = void (*)(std::size_t k, const float* a, std::size_t 
                                      float beta);
 
 struct MicroKernel {
-  Isa isa;
   std::size_t mr;  // tile rows
   std::size_t nr;  // tile columns
   MicroKernelFunction run;
   TransposeCopyFunction transpose;  // for packing, see core/kernels/gemm_pack.hpp
 };
 
-// The kernel for `isa`; the caller must check cpu_supports(isa) first.
-MicroKernel micro_kernel(Isa isa);
-
+// The paths (core/kernels/gemm.cpp holds them in its IsaTable). Without
+// x86 the avx2 and avx512 ones return the generic kernel.
 MicroKernel micro_kernel_generic();
 MicroKernel micro_kernel_avx2();
 MicroKernel micro_kernel_avx512();

@@ -43,16 +43,4 @@ RowKernel row_kernel_generic() {
   return {row_dot_generic, row_axpy_generic};
 }
 
-RowKernel row_kernel(Isa isa) {
-  switch (isa) {
-    case Isa::avx512:
-      return row_kernel_avx512();
-    case Isa::avx2:
-      return row_kernel_avx2();
-    case Isa::generic:
-      break;
-  }
-  return row_kernel_generic();
-}
-
 }  // namespace tinyq

@@ -16,8 +16,6 @@
 
 #include <cstddef>
 
-#include "core/kernels/cpu_features.hpp"
-
 namespace tinyq {
 
 using RowDotFunction = void (*)(std::size_t k, const float* a, const float* b, std::size_t ldb,
@@ -31,9 +29,7 @@ struct RowKernel {
   RowAxpyFunction axpy;
 };
 
-// The row kernels for `isa`; the caller must check cpu_supports(isa) first.
-RowKernel row_kernel(Isa isa);
-
+// The paths (core/kernels/gemm.cpp holds them in its IsaTable).
 RowKernel row_kernel_generic();
 RowKernel row_kernel_avx2();
 RowKernel row_kernel_avx512();

@@ -1,9 +1,8 @@
-// int8_gemm: packing b into panels, choosing the instruction-set path, and
+// int8_gemm: packing b into panels, the table of instruction-set paths, and
 // walking the tiles. The kernels themselves live in int8_gemm_<isa>.cpp.
 #include "core/kernels/int8_gemm.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 
 #include "core/error.hpp"
@@ -16,16 +15,12 @@ namespace {
 // Longest row whose sum of products surely fits in int32: 255 · 128 · k < 2^31.
 constexpr std::size_t max_exact_k = 65792;
 
-Int8Kernel kernel_for(Isa isa) {
-  switch (isa) {
-    case Isa::avx512:
-      return int8_kernel_avx512();
-    case Isa::avx2:
-      return int8_kernel_avx2();
-    case Isa::generic:
-      break;
-  }
-  return int8_kernel_generic();
+// The paths, indexed by Isa (what each needs: core/kernels/isa.hpp).
+const Int8Kernel& kernel_for(Isa isa) {
+  static const IsaTable<Int8Kernel> paths(int8_kernel_generic(), int8_kernel_avx2(),
+                                          int8_kernel_avx512());
+  require_supported(KernelFamily::int8_gemm, isa);
+  return paths[isa];
 }
 
 }  // namespace
@@ -57,7 +52,7 @@ void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, c
       (k_end % int8_k_group != 0 && k_end != b.k))
     throw Error("int8_gemm: k range [" + std::to_string(k_begin) + ", " + std::to_string(k_end) +
                 ") must start at a multiple of 4 and end at one or at k = " + std::to_string(b.k));
-  const Int8Kernel kernel = kernel_for(isa);
+  const Int8Kernel& kernel = kernel_for(isa);
   const std::size_t g_begin = k_begin / int8_k_group;
   const std::size_t g_end = (k_end + int8_k_group - 1) / int8_k_group;
   const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
@@ -93,30 +88,6 @@ void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std:
         sum += std::int64_t{a[r * lda + p]} * std::int64_t{b[j * ldb + p]};
       c[r * ldc + j] = static_cast<std::int32_t>(sum);
     }
-}
-
-bool int8_isa_supported(Isa isa) {
-  if (!cpu_supports(isa)) return false;
-#if defined(__x86_64__) || defined(__i386__)
-  if (isa == Isa::avx512) return __builtin_cpu_supports("avx512vnni");
-#endif
-  return true;
-}
-
-Isa default_int8_isa() {
-  const char* name = std::getenv("TINYQ_ISA");
-  if (name != nullptr && *name != '\0') {
-    const auto isa = parse_isa(name);
-    if (!isa)
-      throw Error(std::string("TINYQ_ISA=") + name + ": unknown, expected generic, avx2 or avx512");
-    if (!int8_isa_supported(*isa))
-      throw Error(std::string("TINYQ_ISA=") + name +
-                  ": this CPU cannot run the integer kernels of that path");
-    return *isa;
-  }
-  for (Isa isa : {Isa::avx512, Isa::avx2})
-    if (int8_isa_supported(isa)) return isa;
-  return Isa::generic;
 }
 
 }  // namespace tinyq

@@ -12,7 +12,11 @@
 // k < 65,793; pack_int8_panels refuses longer rows. Every path (generic,
 // AVX2, AVX-512 VNNI) returns the same integers.
 //
-// Files: int8_gemm.cpp (packing, dispatch, reference), int8_gemm_generic.cpp,
+// The paths: generic (plain C++), avx2 (vpmaddwd on widened bytes), avx512
+// (vpdpbusd, so it also needs AVX-512 VNNI); which one runs is
+// active_isa(KernelFamily::int8_gemm), see core/kernels/isa.hpp.
+//
+// Files: int8_gemm.cpp (packing, path table, reference), int8_gemm_generic.cpp,
 // int8_gemm_avx2.cpp, int8_gemm_avx512.cpp (the kernels, see
 // int8_gemm_kernels.hpp for the layout they share).
 #pragma once
@@ -22,7 +26,7 @@
 #include <span>
 #include <vector>
 
-#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/isa.hpp"
 
 namespace tinyq {
 
@@ -51,7 +55,7 @@ Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, 
 // C[r][j] (r < m, j < b.n, row stride ldc) = Σ_{p=k_begin}^{k_end-1} a[r·lda + p] · b[j][p].
 // k_begin and k_end must be multiples of 4, except k_end = b.k. Rows of a
 // must be readable up to b.padded_k() and hold zeros past b.k. Single-threaded; callers split rows.
-// `isa` must be supported (int8_isa_supported).
+// Throws Error when this CPU cannot run `isa` (supported(KernelFamily::int8_gemm, isa)).
 void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, const Int8Panels& b,
                std::size_t k_begin, std::size_t k_end, std::int32_t* c, std::size_t ldc);
 
@@ -69,12 +73,5 @@ std::uint32_t affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, 
 void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,
                          std::size_t lda, const std::int8_t* b, std::size_t ldb, std::int32_t* c,
                          std::size_t ldc);
-
-// The integer paths: generic (plain C++), avx2 (vpmaddwd on widened bytes),
-// avx512 (vpdpbusd: needs AVX-512 VNNI on top of Isa::avx512's subsets).
-bool int8_isa_supported(Isa isa);
-// The widest supported path, or the one TINYQ_ISA names (throws Error if the
-// CPU cannot run it or the name is unknown).
-Isa default_int8_isa();
 
 }  // namespace tinyq

@@ -1,4 +1,5 @@
-// widen_gemm: packing, the walk over tiles, and the plain C++ kernel.
+// widen_gemm: packing, the table of paths, the walk over tiles, and the plain
+// C++ kernel.
 #include "core/kernels/widen_gemm.hpp"
 
 #include <algorithm>
@@ -29,16 +30,12 @@ void kernel_generic(std::size_t rows, const float* x, std::size_t ldx, const std
     }
 }
 
-WidenKernel kernel_for(Isa isa) {
-  switch (isa) {
-    case Isa::avx512:
-      return widen_kernel_avx512();
-    case Isa::avx2:
-      return widen_kernel_avx2();
-    case Isa::generic:
-      break;
-  }
-  return widen_kernel_generic();
+// The paths, indexed by Isa (what each needs: core/kernels/isa.hpp).
+const WidenKernel& kernel_for(Isa isa) {
+  static const IsaTable<WidenKernel> paths(widen_kernel_generic(), widen_kernel_avx2(),
+                                           widen_kernel_avx512());
+  require_supported(KernelFamily::widen_gemm, isa);
+  return paths[isa];
 }
 
 // See widen_gemm.
@@ -110,7 +107,7 @@ void widen_gemm(Isa isa, std::size_t m, const float* x, std::size_t ldx, const W
   if (k_begin > k_end || k_end > b.k)
     throw Error("widen_gemm: k range [" + std::to_string(k_begin) + ", " + std::to_string(k_end) +
                 ") is not inside [0, " + std::to_string(b.k) + ")");
-  const WidenKernel kernel = kernel_for(isa);
+  const WidenKernel& kernel = kernel_for(isa);
   const std::size_t panel_stride = b.k * widen_panel_columns;
   // Few rows (one-sample inference): wider tiles of outputs keep more
   // independent sums in flight. Many rows: the tallest tile.

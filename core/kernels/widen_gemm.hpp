@@ -10,7 +10,7 @@
 // the avx2 and avx512 paths (so paths differ in the last bits; thread counts
 // never change a result, each element being one kernel's work).
 //
-// Files: widen_gemm.cpp (packing, dispatch, generic kernel),
+// Files: widen_gemm.cpp (packing, path table, generic kernel),
 // widen_gemm_avx2.cpp, widen_gemm_avx512.cpp.
 #pragma once
 
@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/kernels/cpu_features.hpp"
+#include "core/kernels/isa.hpp"
 
 namespace tinyq {
 
@@ -35,7 +35,8 @@ struct WidenPanels {
 WidenPanels pack_widen_panels(std::size_t n, std::size_t k, const std::int8_t* b, std::size_t ldb);
 
 // C (m rows of b.n, row stride ldc) = the sums above for x (row stride ldx).
-// Requires k_begin <= k_end <= b.k and cpu_supports(isa). Single-threaded.
+// Requires k_begin <= k_end <= b.k; throws Error when this CPU cannot run
+// `isa` (layers run active_isa(KernelFamily::widen_gemm)). Single-threaded.
 void widen_gemm(Isa isa, std::size_t m, const float* x, std::size_t ldx, const WidenPanels& b,
                 std::size_t k_begin, std::size_t k_end, float* c, std::size_t ldc);
 
