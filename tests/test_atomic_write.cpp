@@ -124,9 +124,9 @@ TEST_CASE("write_file_atomically writes zero bytes as an empty file") {
 }
 
 TEST_CASE("write_file_atomically leaves files named like its temporaries alone") {
-  // A killed run's temporary, or another writer's in progress, may use a
-  // name this process would pick ("<target>.<pid>.<n>.tmp", n counting up
-  // from 0 per process): such names are skipped, never reused.
+  // A killed run whose pid is now ours may have left a temporary with a name
+  // this process would pick ("<target>.<pid>.<n>.tmp", n counting up from 0
+  // per process): such names are skipped, never reused or removed.
   TempFolder folder("taken");
   const fs::path target = folder.path / "out.json";
   std::vector<std::string> expected{"out.json", "out.json.tmp"};
