@@ -2,6 +2,8 @@
 #include "nn/train_step.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
 #include <string>
 
 #include "core/error.hpp"
@@ -17,7 +19,55 @@ void check_examples(const Tensor& images, std::span<const std::uint8_t> labels, 
                 images.shape().to_string());
 }
 
+// Index of the first NaN or infinity in values, or values.size(). A float is
+// finite iff its exponent bits are not all ones, i.e. iff its magnitude bits
+// |x| read as an integer are below 0x7f800000 (the bits of +inf). The maximum
+// of those integers over a block is a reduction compilers vectorize (an
+// isfinite test per value is not), so the common all-finite case runs at
+// memory speed; only a block that holds a bad value is searched value by value.
+std::size_t first_non_finite(std::span<const float> values) {
+  constexpr std::uint32_t magnitude_mask = 0x7fffffffu, infinity_bits = 0x7f800000u;
+  constexpr std::size_t block = 4096;
+  for (std::size_t start = 0; start < values.size(); start += block) {
+    const std::size_t end = std::min(values.size(), start + block);
+    std::uint32_t largest = 0;
+    for (std::size_t i = start; i < end; ++i)
+      largest = std::max(largest, std::bit_cast<std::uint32_t>(values[i]) & magnitude_mask);
+    if (largest < infinity_bits) continue;
+    for (std::size_t i = start; i < end; ++i)
+      if (!std::isfinite(values[i])) return i;
+  }
+  return values.size();
+}
+
+// "[17, 5]" for flat index 17 * cols + 5 of a [rows, cols] tensor.
+std::string index_in(const Shape& shape, std::size_t flat) {
+  std::string text;
+  for (std::size_t axis = shape.rank(); axis-- > 0;) {
+    const std::size_t extent = shape[axis];
+    text = std::to_string(flat % extent) + (text.empty() ? "" : ", ") + text;
+    flat /= extent;
+  }
+  return "[" + text + "]";
+}
+
 }  // namespace
+
+std::optional<std::string> find_non_finite_parameter(Sequential& model) {
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    for (const Parameter& parameter : model.layer(i).parameters()) {
+      const std::span<const float> values = parameter.value->values();
+      const std::size_t bad = first_non_finite(values);
+      if (bad == values.size()) continue;
+      return "layer " + std::to_string(i) + " " + model.layer(i).describe() + ": " +
+             parameter.name + index_in(parameter.value->shape(), bad) + " is " +
+             (std::isnan(values[bad]) ? "NaN"
+              : values[bad] > 0       ? "+infinity"
+                                      : "-infinity");
+    }
+  }
+  return std::nullopt;
+}
 
 float train_step(Sequential& model, SoftmaxCrossEntropy& loss, Sgd& optimizer, const Tensor& images,
                  std::span<const std::uint8_t> labels, float learning_rate, std::size_t* correct) {

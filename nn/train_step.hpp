@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 
 #include "core/tensor.hpp"
 #include "nn/sequential.hpp"
@@ -21,6 +23,14 @@ namespace tinyq {
 float train_step(Sequential& model, SoftmaxCrossEntropy& loss, Sgd& optimizer, const Tensor& images,
                  std::span<const std::uint8_t> labels, float learning_rate,
                  std::size_t* correct = nullptr);
+
+// The first parameter value of model that is NaN or infinite, described in
+// one line ("layer 2 Dense(256 -> 128): weight[17, 5] is NaN"), or nullopt
+// when every value is finite. Training checks this as well as the loss: a NaN
+// weight need not make the loss NaN (a ReLU may hide the unit it feeds), and
+// SGD never repairs it, so it would be saved. One pass over the values, about
+// as cheap as reading them once.
+std::optional<std::string> find_non_finite_parameter(Sequential& model);
 
 struct Evaluation {
   std::size_t count = 0;    // examples seen

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -246,16 +248,18 @@ TEST_CASE("a failed save leaves no file behind and an existing file intact") {
   CHECK_FALSE(fs::exists(missing));
   CHECK_FALSE(fs::exists(dir.path / "no_such_folder"));
 
-  // Make the second save fail after the target exists: core/io/file_io writes
-  // "<target>.tmp" first, and a non-empty folder of that name blocks it
-  // (permissions would not do: root ignores them).
-  const fs::path target = dir.path / "model.tqm";
-  save_model(model, target);
-  const std::vector<std::uint8_t> before = read_file(target, 1 << 20);
-  fs::create_directories(dir.path / "model.tqm.tmp" / "blocker");
+  // Make a save fail where the target exists: core/io/file_io writes a
+  // temporary named "<target>.<pid>.<n>.tmp" first, which a target name near
+  // NAME_MAX (255 bytes) leaves no room for (permissions would not do: root
+  // ignores them).
+  const fs::path target = dir.path / (std::string(250, 'm') + ".tqm");
+  const std::vector<std::uint8_t> before = serialize_model(model);
+  std::ofstream(target, std::ios::binary)
+      .write(reinterpret_cast<const char*>(before.data()),
+             static_cast<std::streamsize>(before.size()));
   CHECK_THROWS_AS(save_model(make_mlp(5, {2}, 3, 1), target), Error);
   CHECK(read_file(target, 1 << 20) == before);
-  CHECK(fs::exists(dir.path / "model.tqm.tmp" / "blocker"));
+  CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
 }
 
 TEST_CASE("load_model names a missing file") {
