@@ -32,16 +32,21 @@ for arg in "$@"; do
   esac
 done
 
-repository=$(git -C "$(dirname "$0")" rev-parse --show-toplevel) || {
-  echo "check_readme: error: $(dirname "$0") is not inside a git repository" >&2
-  exit 2
-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tinyq-readme.XXXXXX")
 data_home=$(mktemp -d "${TMPDIR:-/tmp}/tinyq-readme-data.XXXXXX")
 trap 'rm -rf "$work" "$data_home"' EXIT
 clone=$work/tinyq
-git clone --quiet "$repository" "$clone" || exit 1
-echo "check_readme: fresh clone of $(git -C "$clone" rev-parse --short HEAD) in $clone"
+if repository=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null); then
+  git clone --quiet "$repository" "$clone" || exit 1
+  echo "check_readme: fresh clone of $(git -C "$clone" rev-parse --short HEAD) in $clone"
+else
+  # Not a git checkout (a source archive): copy the sources, no build output.
+  repository=$(cd "$(dirname "$0")/.." && pwd)
+  mkdir "$clone" &&
+    tar -C "$repository" --exclude='./build*' --exclude=./corpus -cf - . | tar -C "$clone" -xf - ||
+    exit 1
+  echo "check_readme: copy of $repository (not a git checkout) in $clone"
+fi
 
 # The README's ```sh blocks, one command per element.
 commands=()
