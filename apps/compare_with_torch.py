@@ -7,7 +7,9 @@ tinyq's bench_mnist back to back with the same settings, and prints the ratios
         --data /usr/share/datasets/fashion-mnist --threads 2
 
 The machines are shared and noisy, so only ratios from one run mean much.
-Needs Debian's python3-torch and python3-numpy. Exit status 1 if a run fails.
+Needs Debian's python3-torch and python3-numpy, and libopenblas0 for a fair
+float comparison (without it PyTorch and numpy use the slow reference BLAS).
+Exit status 1 if a run fails.
 """
 import argparse
 import json
