@@ -40,8 +40,11 @@ def read_idx(path):
     32-bit dimensions; the data must be exactly as long as they say.
     """
     opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
+        sys.exit("error: %s: cannot read: %s" % (path, e))
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         sys.exit("error: %s: not an unsigned-byte IDX file (bad magic)" % path)
     rank = raw[3]
