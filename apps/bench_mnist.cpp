@@ -1,5 +1,5 @@
 // bench_mnist: the speed of tinyq's kernels at the MLP's own shapes, measured
-// the way ../shared/bench/torch_reference.py measures PyTorch, so the two can
+// the way apps/torch_reference.py measures PyTorch, so the two can
 // be put side by side (apps/compare_with_torch.py does that in one run).
 //
 //   bench_mnist --data DIR --threads T [--kernel LIST] [--report FILE.json]

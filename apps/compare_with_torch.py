@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""Runs PyTorch's reference, numpy's sgemm and tinyq's bench_mnist back to back
-with the same settings, and prints the ratios (tinyq / reference) as a
-Markdown table, ready to paste into the README.
+"""Runs PyTorch's reference (apps/torch_reference.py), numpy's sgemm and
+tinyq's bench_mnist back to back with the same settings, and prints the ratios
+(tinyq / reference) as a Markdown table, ready to paste into the README.
 
     /usr/bin/python3 apps/compare_with_torch.py --bench build/apps/bench_mnist \\
         --data /usr/share/datasets/fashion-mnist --threads 2
 
 The machines are shared and noisy, so only ratios from one run mean much.
-Needs Debian's python3-torch and python3-numpy. Exit status 1 if a run fails.
+Needs Debian's python3-torch and python3-numpy, and libopenblas0 for a fair
+float comparison (without it PyTorch and numpy use the slow reference BLAS).
+Exit status 1 if a run fails.
 """
 import argparse
 import json
@@ -46,24 +48,36 @@ print(json.dumps({"gflops": 2 * n ** 3 / best * 1e-9}))
 """
 
 
+def readable(x):
+    """Three significant digits, thousands separated: 136,900 / 12.8 / 0.005."""
+    if x >= 1000:
+        return "{:,}".format(int(float("%.3g" % x)))
+    return "%.3g" % x
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bench", default=os.path.join(here, "..", "build", "apps", "bench_mnist"))
-    ap.add_argument("--torch-reference",
-                    default=os.path.join(here, "..", "..", "shared", "bench", "torch_reference.py"))
+    ap.add_argument("--torch-reference", default=os.path.join(here, "torch_reference.py"))
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--hidden", default="256,128")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", default="0.05")
     ap.add_argument("--momentum", default="0.9")
+    ap.add_argument("--train-batches", default="600")
     a = ap.parse_args()
+    same = ["--data", a.data, "--threads", str(a.threads), "--hidden", a.hidden, "--batch",
+            str(a.batch), "--train-batches", a.train_batches, "--lr", a.lr, "--momentum",
+            a.momentum]
 
-    torch = json.loads(run_json([
-        "/usr/bin/python3", a.torch_reference, "--data", a.data, "--epochs", "1", "--hidden",
-        a.hidden, "--batch", str(a.batch), "--lr", a.lr, "--momentum", a.momentum, "--threads",
-        str(a.threads)]))
+    with tempfile.TemporaryDirectory() as folder:
+        report = os.path.join(folder, "torch.json")
+        sys.stdout.write(run_json(["/usr/bin/python3", a.torch_reference] + same +
+                                  ["--report", report]))
+        with open(report) as f:
+            torch = json.load(f)
 
     env = dict(os.environ)
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -73,25 +87,25 @@ def main():
 
     with tempfile.TemporaryDirectory() as folder:
         report = os.path.join(folder, "bench.json")
-        sys.stdout.write(run_json([
-            a.bench, "--data", a.data, "--threads", str(a.threads), "--hidden", a.hidden,
-            "--batch", str(a.batch), "--lr", a.lr, "--momentum", a.momentum, "--report", report]))
+        sys.stdout.write(run_json([a.bench] + same + ["--report", report]))
         with open(report) as f:
             tinyq = json.load(f)
 
     inference = tinyq["inference"]
-    cube = [g for g in tinyq["gemm"] if (g["m"], g["k"], g["n"]) == (1024, 1024, 1024)][0]
+    theirs = torch["inference"]
+    def cube(report):
+        return [g for g in report["gemm"] if (g["m"], g["k"], g["n"]) == (1024, 1024, 1024)][0]
     rows = [
         ("training samples/s, batch %d" % a.batch, tinyq["train_samples_per_second"],
-         "PyTorch", torch["train_samples_per_s"], ">= 2.5"),
+         "PyTorch", torch["train_samples_per_second"], ">= 2.5"),
         ("float inference, whole test set (samples/s)",
          inference["float"]["full_batch_samples_per_second"], "PyTorch",
-         torch["float_inference"]["full_batch_samples_per_s"], ">= 1.0"),
+         theirs["float"]["full_batch_samples_per_second"], ">= 1.0"),
         ("float inference, batch-1 latency (us)", inference["float"]["batch1_us_per_sample"],
-         "PyTorch", torch["float_inference"]["batch1_us_per_sample"], "<= 0.5"),
+         "PyTorch", theirs["float"]["batch1_us_per_sample"], "<= 0.5"),
         ("int8 dynamic, whole test set (samples/s)",
          inference["int8_dynamic"]["full_batch_samples_per_second"], "PyTorch quantize_dynamic",
-         torch["dynamic_int8_inference"]["full_batch_samples_per_s"], ">= 1.0"),
+         theirs["int8_dynamic"]["full_batch_samples_per_second"], ">= 1.0"),
         ("int8 dynamic, whole test set (samples/s)",
          inference["int8_dynamic"]["full_batch_samples_per_second"], "tinyq float",
          inference["float"]["full_batch_samples_per_second"], ">= 1.5"),
@@ -99,23 +113,25 @@ def main():
          inference["int8_weight_only"]["full_batch_samples_per_second"], "tinyq float",
          inference["float"]["full_batch_samples_per_second"], ">= 0.8"),
         ("int8 dynamic, batch-1 latency (us)", inference["int8_dynamic"]["batch1_us_per_sample"],
-         "PyTorch quantize_dynamic", torch["dynamic_int8_inference"]["batch1_us_per_sample"], ""),
-        ("GEMM 1024x1024x1024 (GFLOP/s)", cube["gflops"], "numpy float32", numpy["gflops"],
-         ">= 0.8"),
+         "PyTorch quantize_dynamic", theirs["int8_dynamic"]["batch1_us_per_sample"], ""),
+        ("GEMM 1024x1024x1024 (GFLOP/s)", cube(tinyq)["gflops"], "numpy float32",
+         numpy["gflops"], ">= 0.8"),
+        ("GEMM 1024x1024x1024 (GFLOP/s)", cube(tinyq)["gflops"], "PyTorch torch.mm",
+         cube(torch)["gflops"], ""),
     ]
     print("\n%d threads, %s, MLP 784-%s-10, batch %d, PyTorch %s; %s\n" % (
         a.threads, os.path.basename(os.path.normpath(a.data)), a.hidden.replace(",", "-"),
         a.batch, torch["torch"], time.strftime("%Y-%m-%d")))
     print("| measure | tinyq | reference | reference value | ratio | target |")
     print("|---|---:|---|---:|---:|---|")
-    for name, ours, reference, theirs, target in rows:
-        print("| %s | %.4g | %s | %.4g | %.2f | %s |" % (name, ours, reference, theirs,
-                                                         ours / theirs, target))
-    print("\naccuracy: tinyq float %.4f, int8 weight-only %.4f, int8 dynamic %.4f (model trained "
-          "for bench_mnist's timed batches only); PyTorch float %.4f, quantize_dynamic %.4f (1 epoch)"
-          % (inference["float"]["accuracy"], inference["int8_weight_only"]["accuracy"],
-             inference["int8_dynamic"]["accuracy"], torch["float_accuracy"],
-             torch["dynamic_int8_accuracy"]))
+    for name, ours, reference, value, target in rows:
+        print("| %s | %s | %s | %s | %s | %s |" % (name, readable(ours), reference, readable(value),
+                                                   readable(ours / value), target))
+    print("\naccuracy after the %s timed training batches: tinyq float %.4f, int8 weight-only "
+          "%.4f, int8 dynamic %.4f; PyTorch float %.4f, quantize_dynamic %.4f"
+          % (a.train_batches, inference["float"]["accuracy"],
+             inference["int8_weight_only"]["accuracy"], inference["int8_dynamic"]["accuracy"],
+             theirs["float"]["accuracy"], theirs["int8_dynamic"]["accuracy"]))
 
 
 if __name__ == "__main__":

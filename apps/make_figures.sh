@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Regenerates the README's figures: trains the default MLP on DATA_DIR, then
-# draws apps/figures/training.svg and apps/figures/quantization.svg.
-#   bash apps/make_figures.sh ../shared/data/mnist-10k
+# draws apps/figures/training.svg and apps/figures/quantization.svg, and
+# prints quantize_eval's table (the one README's tutorial quotes).
+#   bash apps/make_figures.sh [DATA_DIR]
+# DATA_DIR defaults to Debian's Fashion-MNIST (apt-get install
+# dataset-fashion-mnist); the README's figures are drawn from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=${1:?usage: make_figures.sh DATA_DIR}
+data=${1:-/usr/share/datasets/fashion-mnist}
 
 [ -f build/build.ninja ] || meson setup build --buildtype=release
 meson compile -C build

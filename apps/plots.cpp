@@ -1,6 +1,7 @@
 #include "apps/plots.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "apps/svg_plot.hpp"
@@ -60,13 +61,44 @@ std::vector<double> first_block_levels(const QuantizedMatrix& q) {
   return levels;
 }
 
-std::string levels_label(const QuantizedMatrix& q) {
+// At most this many grid lines per histogram: 256 lines across a panel a few
+// hundred pixels wide blur into one band, so wider grids are thinned to every
+// k-th level (k a power of two, so the drawn lines stay evenly spaced).
+constexpr std::size_t max_drawn_levels = 32;
+
+std::size_t level_stride(std::size_t levels) {
+  std::size_t stride = 1;
+  while (levels > max_drawn_levels * stride) stride *= 2;
+  return stride;
+}
+
+std::vector<double> every_kth(const std::vector<double>& levels, std::size_t stride) {
+  std::vector<double> drawn;
+  for (std::size_t i = 0; i < levels.size(); i += stride) drawn.push_back(levels[i]);
+  return drawn;
+}
+
+std::string levels_label(const QuantizedMatrix& q, std::size_t stride) {
   std::string where = "tensor";
   if (q.format.granularity == Granularity::channel)
     where = "channel 0";
   else if (q.format.granularity == Granularity::group)
     where = "row 0 group 0";
-  return std::to_string(q.format.bits) + "-bit grid (" + where + ")";
+  std::string label = std::to_string(q.format.bits) + "-bit grid (" + where + ")";
+  if (stride > 1)
+    label += ", 1 in " + std::to_string(stride);  // the legend has room for ~30 characters
+  return label;
+}
+
+// True when series a and b have the same x and their y differ by under 1%
+// of the chart's tallest value everywhere: drawn as they are, one line would
+// hide the other (asymmetric per-tensor and symmetric per-channel sizes
+// differ by a few hundred bytes of scales).
+bool nearly_coincide(const Series& a, const Series& b, double tallest) {
+  if (a.x != b.x || a.y.size() != b.y.size()) return false;
+  for (std::size_t i = 0; i < a.y.size(); ++i)
+    if (std::fabs(a.y[i] - b.y[i]) > 0.01 * tallest) return false;
+  return true;
 }
 
 LineChart sweep_chart(const std::vector<SweepPoint>& sweep, const std::string& title,
@@ -86,7 +118,15 @@ LineChart sweep_chart(const std::vector<SweepPoint>& sweep, const std::string& t
     if (std::find(bits.begin(), bits.end(), double(p.bits)) == bits.end()) bits.push_back(p.bits);
   }
   std::sort(bits.begin(), bits.end());
-  for (auto& [name, s] : by_series) chart.series.push_back(std::move(s));
+  double tallest = std::fabs(reference);
+  for (const auto& [name, s] : by_series)
+    for (const double y : s.y) tallest = std::max(tallest, std::fabs(y));
+  for (auto& [name, s] : by_series) {
+    // A series lying on an earlier one is dashed, so both colours show.
+    for (const Series& earlier : chart.series)
+      s.dashed = s.dashed || nearly_coincide(s, earlier, tallest);
+    chart.series.push_back(std::move(s));
+  }
   if (!bits.empty()) {
     Series& ref = chart.series.emplace_back();
     ref.label = "float32";
@@ -113,11 +153,14 @@ std::string plot_quantization(const Sequential& float_model, const Sequential& q
     Histogram h;
     h.title = "layer " + std::to_string(i) + ": " + float_model.layer(i).describe() + " weights";
     h.x_label = "weight value";
+    h.width = 560;  // room in the legend for the grid's label
     const std::vector<float> values = weight->floats();
     h.values.assign(values.begin(), values.end());
     h.values_label = "float32 weights";
-    h.levels = first_block_levels(*q);
-    h.levels_label = levels_label(*q);
+    const std::vector<double> levels = first_block_levels(*q);
+    const std::size_t stride = level_stride(levels.size());
+    h.levels = every_kth(levels, stride);
+    h.levels_label = levels_label(*q, stride);
     panels.push_back(render_histogram(h));
   }
   if (!sweep.empty()) {
