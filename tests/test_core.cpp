@@ -7,6 +7,7 @@
 #include "core/kernels/gemm.hpp"
 #include "core/random.hpp"
 #include "core/tensor.hpp"
+#include "random_tensor.hpp"
 
 using namespace tinyq;
 
@@ -67,12 +68,6 @@ TEST_CASE("rng shuffle is a permutation") {
 
 namespace {
 
-Tensor random_matrix(std::size_t rows, std::size_t cols, Rng& rng) {
-  Tensor t({rows, cols});
-  for (float& v : t.values()) v = rng.uniform(-1.0f, 1.0f);
-  return t;
-}
-
 void check_close(const Tensor& got, const std::vector<float>& want) {
   REQUIRE(got.size() == want.size());
   for (std::size_t i = 0; i < want.size(); ++i)
@@ -89,8 +84,8 @@ TEST_CASE("matrix products match the triple loop on odd shapes") {
     CAPTURE(m);
     CAPTURE(k);
     CAPTURE(n);
-    Tensor a = random_matrix(m, k, rng), at = random_matrix(k, m, rng);
-    Tensor b = random_matrix(k, n, rng), bt = random_matrix(n, k, rng);
+    Tensor a = test::random_tensor(Shape{m, k}, rng), at = test::random_tensor(Shape{k, m}, rng);
+    Tensor b = test::random_tensor(Shape{k, n}, rng), bt = test::random_tensor(Shape{n, k}, rng);
     Tensor out;
     std::vector<float> want(m * n);
 

@@ -14,6 +14,7 @@
 #include "core/kernels/gemm.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
+#include "random_tensor.hpp"
 
 using namespace tinyq;
 
@@ -36,11 +37,7 @@ struct SettingsGuard {
   }
 };
 
-std::vector<float> random_values(std::size_t count, Rng& rng) {
-  std::vector<float> v(count);
-  for (float& x : v) x = rng.uniform(-1.0f, 1.0f);
-  return v;
-}
+using test::random_values;
 
 struct Case {
   std::size_t m, n, k;

@@ -17,16 +17,13 @@
 #include "quant/quantize.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/quantized_dense.hpp"
+#include "random_tensor.hpp"
 
 using namespace tinyq;
 
 namespace {
 
-Tensor random_tensor(const Shape& shape, Rng& rng, float lo = -1.0f, float hi = 1.0f) {
-  Tensor t(shape);
-  for (float& v : t.values()) v = rng.uniform(lo, hi);
-  return t;
-}
+using test::random_tensor;
 
 QuantizedDense make_layer(std::size_t in, std::size_t out, const QuantFormat& f, Rng& rng) {
   Tensor w = random_tensor(Shape{out, in}, rng);
