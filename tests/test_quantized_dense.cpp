@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
+#include "isa_paths.hpp"
 #include "nn/dense.hpp"
 #include "quant/dynamic_int8.hpp"
 #include "quant/quantize.hpp"
@@ -252,17 +253,6 @@ Tensor row_quantized(const Tensor& x) {
   return q;
 }
 
-std::vector<Isa> int8_paths_to_test() {
-  std::vector<Isa> paths;
-  for (const Isa isa : {Isa::generic, Isa::avx2, Isa::avx512}) {
-    if (int8_isa_supported(isa))
-      paths.push_back(isa);
-    else
-      MESSAGE("int8 path " << std::string(isa_name(isa)) << " not tested: this CPU cannot run it");
-  }
-  return paths;
-}
-
 }  // namespace
 
 TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, handles signs, sums runs") {
@@ -293,7 +283,7 @@ TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, handles s
 TEST_CASE("quantize_row matches the reference zero point, codes and run sums on random rows") {
   Rng rng(29);
   std::size_t skipped = 0, rows = 0;
-  for (const Isa isa : int8_paths_to_test())
+  for (const Isa isa : test::paths_to_test("quantize_row", int8_isa_supported))
     for (std::size_t trial = 0; trial < 600; ++trial) {
       CAPTURE(std::string(isa_name(isa)));
       CAPTURE(trial);
