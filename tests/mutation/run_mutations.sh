@@ -12,6 +12,8 @@
 # SURVIVE, which means a test is missing. The file is restored afterwards,
 # also on Ctrl-C or an error. Exits 0 only when every mutant was killed.
 #
+# It edits the tree it lives in while it runs: to keep working meanwhile,
+# run it from a copy (rsync -a --exclude '/build*' tinyq/ /tmp/tinyq-mut/).
 # CPU-heavy (a rebuild and the whole suite per mutation): not run by CI.
 set -uo pipefail
 shopt -u patsub_replacement 2>/dev/null  # a "&" in a replacement stays a "&"
