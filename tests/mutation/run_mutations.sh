@@ -13,7 +13,7 @@
 # also on Ctrl-C or an error. Exits 0 only when every mutant was killed.
 #
 # It edits the tree it lives in while it runs: to keep working meanwhile,
-# run it from a copy (rsync -a --exclude '/build*' tinyq/ /tmp/tinyq-mut/).
+# run it from a copy (git archive HEAD | tar -x -C /tmp/tinyq-mut).
 # CPU-heavy (a rebuild and the whole suite per mutation): not run by CI.
 set -uo pipefail
 shopt -u patsub_replacement 2>/dev/null  # a "&" in a replacement stays a "&"
