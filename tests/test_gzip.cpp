@@ -161,4 +161,11 @@ TEST_CASE("gunzip decodes a file made by the gzip program, and gunzip_prefix its
   CHECK(tinyq::gunzip_prefix(file, "images.idx.gz", 16) ==
         Bytes(expected.begin(), expected.begin() + 16));
   check_fails_with(file, "exceeds the limit", expected.size() - 1);
+  // The same file with one bit of its CRC-32, or of its data, changed.
+  Bytes bad_crc = file;
+  bad_crc[bad_crc.size() - 8] ^= 0x10;
+  check_fails_with(bad_crc, "CRC-32 mismatch");
+  Bytes bad_isize = file;
+  bad_isize[bad_isize.size() - 4] ^= 0x01;
+  CHECK_THROWS_AS(gunzip(bad_isize, "images.idx.gz", 1 << 20), tinyq::Error);
 }
