@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "core/kernels/cpu_features.hpp"
 #include "core/kernels/gemm.hpp"
+#include "core/kernels/int8_gemm.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
 #include "isa_paths.hpp"
@@ -179,4 +181,21 @@ TEST_CASE("instruction-set names round-trip") {
   CHECK_FALSE(parse_isa("sse9").has_value());
   CHECK(cpu_supports(Isa::generic));
   CHECK(cpu_supports(best_supported_isa()));
+}
+
+TEST_CASE("TINYQ_ISA, when set, picks the default gemm and int8 paths") {
+  // CI runs the suite with TINYQ_ISA=generic and =avx2 (.ci/run): then every
+  // layer, the training and the quantized kernels use that path.
+  const char* name = std::getenv("TINYQ_ISA");
+  if (name == nullptr || *name == '\0') {
+    MESSAGE("TINYQ_ISA is not set: default paths "
+            << std::string(isa_name(gemm_isa())) << " (gemm) and "
+            << std::string(isa_name(default_int8_isa())) << " (int8)");
+    CHECK(gemm_isa() == best_supported_isa());
+    return;
+  }
+  const auto isa = parse_isa(name);
+  REQUIRE_MESSAGE(isa.has_value(), "TINYQ_ISA=" << std::string(name) << " names no path");
+  CHECK(gemm_isa() == *isa);
+  CHECK(default_int8_isa() == *isa);
 }
