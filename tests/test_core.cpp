@@ -55,10 +55,11 @@ TEST_CASE("rng words are those of splitmix64-seeded xoshiro256** for fixed seeds
       {42, {0x15780b2e0c2ec716, 0x6104d9866d113a7e, 0xae17533239e499a1}},
       {0xffffffffffffffff, {0x8f5520d52a7ead08, 0xc476a018caa1802d, 0x81de31c0d260469e}},
   };
-  for (const auto& [seed, words] : known) {
+  for (const auto& entry : known) {
+    const std::uint64_t seed = entry.first;
     CAPTURE(seed);
     Rng rng(seed);
-    for (const std::uint64_t word : words) CHECK(rng.next_u64() == word);
+    for (const std::uint64_t word : entry.second) CHECK(rng.next_u64() == word);
   }
   // uniform() is the top 24 bits over 2^24; below(10) the word mod 10.
   Rng u(7);
