@@ -593,8 +593,10 @@ train_option "--out is the training images" "--out $dir/$images is the --data fi
   --out "$dir/$images" out/model.tqm
 train_option "--report is the test labels" "--report $dir/$test_labels is the --data file" \
   --report "$dir/$test_labels" out/report.json
-cmp -s "$dir/$images" good/$images && cmp -s "$dir/$test_labels" good/$test_labels ||
-  { echo "FAIL: train_mnist overwrote its own input"; failed=$((failed + 1)); }
+if ! cmp -s "$dir/$images" good/$images || ! cmp -s "$dir/$test_labels" good/$test_labels; then
+  echo "FAIL: train_mnist overwrote its own input"
+  failed=$((failed + 1))
+fi
 train_base=(--data good --epochs 50 --hidden 32 --weight-decay 1 --schedule constant --threads 2
   --out out/model.tqm --report out/report.json)
 train_option "diverging (--lr 100 --weight-decay 1)" "training diverged: the loss became NaN" \
