@@ -45,6 +45,29 @@ TEST_CASE("random shift moves each image by some offset within the limit") {
   CHECK(moved > batch / 2);  // 8 of 9 offsets move the image
 }
 
+TEST_CASE("random shift draws every offset within the limit, both signs") {
+  const int rows = 5, cols = 5, batch = 300;
+  Tensor images({batch, rows * cols});
+  for (std::size_t i = 0; i < images.size(); ++i) images[i] = float(i % 25) + 1.0f;
+  const Tensor original = images;
+  RandomShift(1, 3).apply(images, rows, cols);
+  int seen[3][3] = {};
+  for (int b = 0; b < batch; ++b) {
+    const std::span<const float> before = original.row(b), after = images.row(b);
+    const std::vector<float> in(before.begin(), before.end()), out(after.begin(), after.end());
+    for (int dy = -1; dy <= 1; ++dy)
+      for (int dx = -1; dx <= 1; ++dx)
+        seen[dy + 1][dx + 1] += shifted(in, rows, cols, dy, dx) == out;
+  }
+  // 300 draws of 9 equally likely offsets: each appears about 33 times.
+  for (int dy = -1; dy <= 1; ++dy)
+    for (int dx = -1; dx <= 1; ++dx) {
+      CAPTURE(dy);
+      CAPTURE(dx);
+      CHECK(seen[dy + 1][dx + 1] > 10);
+    }
+}
+
 TEST_CASE("random shift of zero leaves images unchanged") {
   Tensor images({2, 9});
   for (std::size_t i = 0; i < images.size(); ++i) images[i] = float(i);

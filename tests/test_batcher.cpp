@@ -92,6 +92,17 @@ TEST_CASE("Batcher with drop_last skips the last partial batch") {
   CHECK(sizes == std::vector<std::size_t>{5, 5, 5, 5});
 }
 
+TEST_CASE("Batcher counts whole batches when the batch size divides the set") {
+  const tinyq::Dataset d = make_dataset(20);
+  for (const bool drop_last : {false, true}) {
+    tinyq::Batcher batcher(d, 5, 1, drop_last);
+    CHECK(batcher.batches_per_epoch() == 4);
+    std::vector<std::size_t> sizes;
+    epoch_samples(batcher, &sizes);
+    CHECK(sizes == std::vector<std::size_t>{5, 5, 5, 5});
+  }
+}
+
 TEST_CASE("Batcher reuses the caller's storage across batches") {
   const tinyq::Dataset d = make_dataset(20);
   tinyq::Batcher batcher(d, 4, 3);

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/io/crc32.hpp"
 #include "data/gzip.hpp"
+#include "fixtures.hpp"
 
 using tinyq::gunzip;
 
@@ -149,4 +150,22 @@ TEST_CASE("gunzip refuses bytes after the trailer") {
 TEST_CASE("gunzip_prefix returns the first bytes only") {
   const Bytes file = gzip_file(0, {}, run_deflate, run_text);
   CHECK(tinyq::gunzip_prefix(file, "p.gz", 4) == bytes_of("aaaa"));
+}
+
+TEST_CASE("gunzip decodes a file made by the gzip program, and gunzip_prefix its start") {
+  const Bytes file = tinyq::test::read_fixture("images.idx.gz");
+  Bytes expected = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 28, 0, 0, 0, 28};
+  const Bytes pixels = tinyq::test::deflate_corpus(2, 3 * 28 * 28);
+  expected.insert(expected.end(), pixels.begin(), pixels.end());
+  CHECK(gunzip(file, "images.idx.gz", expected.size()) == expected);
+  CHECK(tinyq::gunzip_prefix(file, "images.idx.gz", 16) ==
+        Bytes(expected.begin(), expected.begin() + 16));
+  check_fails_with(file, "exceeds the limit", expected.size() - 1);
+  // The same file with one bit of its CRC-32, or of its data, changed.
+  Bytes bad_crc = file;
+  bad_crc[bad_crc.size() - 8] ^= 0x10;
+  check_fails_with(bad_crc, "CRC-32 mismatch");
+  Bytes bad_isize = file;
+  bad_isize[bad_isize.size() - 4] ^= 0x01;
+  CHECK_THROWS_AS(gunzip(bad_isize, "images.idx.gz", 1 << 20), tinyq::Error);
 }

@@ -11,6 +11,7 @@
 #include "core/io/file_io.hpp"
 #include "data/gzip.hpp"
 #include "data/idx.hpp"
+#include "fixtures.hpp"
 
 using tinyq::IdxType;
 
@@ -164,4 +165,13 @@ TEST_CASE("read_idx_file names a missing file") {
   } catch (const tinyq::Error& e) {
     CHECK(std::string(e.what()).find(missing.path.string()) != std::string::npos);
   }
+}
+
+TEST_CASE("read_idx_file reads an IDX file compressed by the gzip program") {
+  // images.idx.gz: `gzip -9 -n` of a 3 x 28 x 28 ubyte file (make_fixtures.py).
+  const tinyq::IdxArray a =
+      tinyq::read_idx_file(std::filesystem::path(TINYQ_FIXTURE_DIR) / "images.idx.gz");
+  CHECK(a.type == IdxType::u8);
+  CHECK(a.dims == std::vector<std::size_t>{3, 28, 28});
+  CHECK(a.data == tinyq::test::deflate_corpus(2, 3 * 28 * 28));
 }

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "data/inflate.hpp"
+#include "fixtures.hpp"
 
 using tinyq::inflate;
 
@@ -246,5 +247,48 @@ TEST_CASE("inflate on mutated streams either decodes or throws tinyq::Error") {
       } catch (const tinyq::Error&) {
       }
     }
+  }
+}
+
+// ---- streams made by real zlib (tests/fixtures/make_fixtures.py) ----
+//
+// 70,000 bytes of text, noise, runs up to 1,200 bytes and copies from 1 to
+// 32,768 bytes back, compressed at levels 1, 6 and 9 with the default,
+// filtered, RLE and fixed-code strategies. Small blocks (zlib's memLevel)
+// make zlib pick stored, fixed or dynamic per block, so these streams hold
+// all three block types, every length symbol 257-285 and every distance
+// code 0-29 (checked once with a counting build of this decoder).
+
+TEST_CASE("inflate decodes zlib streams of every level and strategy byte for byte") {
+  const Bytes original = tinyq::test::deflate_corpus(1, 70'000);
+  for (const char* name :
+       {"corpus_level1.deflate", "corpus_level6_small_blocks.deflate", "corpus_level9.deflate",
+        "corpus_filtered.deflate", "corpus_rle.deflate", "corpus_fixed.deflate"}) {
+    CAPTURE(name);
+    const Bytes stream = tinyq::test::read_fixture(name);
+    std::size_t consumed = 0;
+    const Bytes decoded = inflate(stream, original.size(), &consumed);
+    REQUIRE(decoded.size() == original.size());
+    std::size_t first_difference = 0;
+    while (first_difference < decoded.size() &&
+           decoded[first_difference] == original[first_difference])
+      ++first_difference;
+    CHECK_MESSAGE(first_difference == decoded.size(),
+                  "first wrong byte at offset " << first_difference);
+    CHECK(consumed == stream.size());
+    // A prefix decodes to the same bytes, cut inside a block or a match.
+    for (const std::size_t count : {1u, 4096u, 33'333u, 65'536u}) {
+      const Bytes prefix = tinyq::inflate_prefix(stream, count);
+      CHECK(Bytes(original.begin(), original.begin() + static_cast<long>(count)) == prefix);
+    }
+  }
+}
+
+TEST_CASE("inflate refuses every real zlib stream cut short") {
+  const Bytes stream = tinyq::test::read_fixture("corpus_level6_small_blocks.deflate");
+  for (std::size_t keep = 0; keep < stream.size(); keep += 997) {
+    CAPTURE(keep);
+    check_fails_with(Bytes(stream.begin(), stream.begin() + static_cast<long>(keep)),
+                     "unexpected end of input", 100'000);
   }
 }

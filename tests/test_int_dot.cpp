@@ -17,13 +17,16 @@
 #include "core/kernels/int8_gemm.hpp"
 #include "core/kernels/widen_gemm.hpp"
 #include "core/random.hpp"
+#include "isa_paths.hpp"
 
 using namespace tinyq;
 
 namespace {
 
-std::vector<Isa> int8_isas() {
-  return supported_isas(KernelFamily::int8_gemm);
+const std::vector<Isa>& int8_isas() {
+  static const std::vector<Isa> paths =
+      test::paths_to_test(KernelFamily::int8_gemm);  // reported once
+  return paths;
 }
 
 struct Problem {
@@ -162,6 +165,7 @@ TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
 // ---- widen_gemm: float rows × int8 weights, float sums ----
 
 TEST_CASE("widen_gemm matches float sums on odd shapes and k ranges for every supported path") {
+  const std::vector<Isa> paths = test::paths_to_test(KernelFamily::widen_gemm);
   Rng rng(23);
   const std::size_t shapes[][3] = {{1, 1, 1},    {7, 13, 5},   {1, 10, 784},  {2, 70, 33},
                                    {13, 17, 29}, {12, 32, 64}, {25, 40, 100}, {64, 256, 300}};
@@ -183,7 +187,7 @@ TEST_CASE("widen_gemm matches float sums on odd shapes and k ranges for every su
             expected[r * n + j] += double(x[r * ldx + p]) * b[j * k + p];
             magnitude[r * n + j] += std::fabs(double(x[r * ldx + p]) * b[j * k + p]);
           }
-      for (Isa isa : supported_isas(KernelFamily::widen_gemm)) {
+      for (Isa isa : paths) {
         CAPTURE(std::string(isa_name(isa)));
         CAPTURE(m);
         CAPTURE(n);

@@ -11,16 +11,13 @@
 #include "core/random.hpp"
 #include "nn/dense.hpp"
 #include "nn/relu.hpp"
+#include "random_tensor.hpp"
 
 using namespace tinyq;
 
 namespace {
 
-Tensor random_tensor(const Shape& shape, Rng& rng, float lo = -1.0f, float hi = 1.0f) {
-  Tensor t(shape);
-  for (float& v : t.values()) v = rng.uniform(lo, hi);
-  return t;
-}
+using test::random_tensor;
 
 // The scalar the checks differentiate: L = Σ y ⊙ R for a fixed random R, so
 // dL/dy = R. Summed in double so the finite difference is not lost in

@@ -40,6 +40,17 @@ TEST_CASE("loss stays finite and exact for huge logits") {
   CHECK(loss.probabilities()(0, 0) == 1.0f);
 }
 
+TEST_CASE("loss stays exact for rows whose logits are all hugely negative") {
+  // Shifting by the row's maximum (here -1e4), not by 0, keeps exp() from
+  // underflowing every term to 0.
+  SoftmaxCrossEntropy loss;
+  const Tensor logits({1, 3}, std::vector<float>{-1e4f, -1e4f - 1.0f, -2e4f});
+  const std::vector<std::uint8_t> labels = {1};
+  const double expected = 1.0 + std::log(1.0 + std::exp(-1.0));  // -log p[1]
+  CHECK(loss.forward(logits, labels) == doctest::Approx(expected).epsilon(1e-6));
+  CHECK(loss.probabilities()(0, 0) == doctest::Approx(1.0 / (1.0 + std::exp(-1.0))));
+}
+
 TEST_CASE("loss gradient is (softmax - onehot) / batch and matches finite differences") {
   Rng rng(11);
   const std::size_t batch = 3, classes = 5;

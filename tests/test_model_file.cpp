@@ -1,8 +1,8 @@
 // The .tqm model file: round trip, and a refusal for each kind of damage.
 #include <doctest/doctest.h>
 
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -277,9 +277,9 @@ TEST_CASE("a registry can add kinds that nn does not know") {
                 [](BinaryReader&) { return StateDict(); }});
   CHECK(registry.knows("identity"));
   CHECK(deserialize_model(handmade({{"identity", {}}}), "m.tqm", registry).size() == 1);
-  CHECK(deserialize_model(handmade({{"identity", state_payload(StateDict())}}, 2), "m.tqm",
-                          registry)
-            .size() == 1);
+  CHECK(
+      deserialize_model(handmade({{"identity", state_payload(StateDict())}}, 2), "m.tqm", registry)
+          .size() == 1);
 }
 
 TEST_CASE("a kind born after version 1 is refused in a version 1 file") {
@@ -313,10 +313,10 @@ TEST_CASE("a non-finite parameter is refused, naming the file, tensor and index"
     std::vector<float> w = state.find("weight")->floats();
     w[1 * 4 + 2] = bad;
     state.tensors[0].second = StateTensor::of_floats({3, 4}, w);
-    const auto bytes =
-        handmade({{"dense", state_payload(model.layer(0).state())}, {"relu", state_payload({})},
-                  {"dense", state_payload(state)}},
-                 2);
+    const auto bytes = handmade({{"dense", state_payload(model.layer(0).state())},
+                                 {"relu", state_payload({})},
+                                 {"dense", state_payload(state)}},
+                                2);
     CHECK_THROWS_WITH_AS(deserialize_model(bytes, "m.tqm"),
                          doctest::Contains("m.tqm: layer 2 (dense): tensor \"weight\" [1, 2] is"),
                          Error);

@@ -34,9 +34,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fixtures() {
-  const char* dir = std::getenv("TINYQ_TEST_FIXTURES");
-  REQUIRE_MESSAGE(dir != nullptr, "TINYQ_TEST_FIXTURES is not set (meson test sets it)");
-  return fs::path(dir) / "v1";
+  return fs::path(TINYQ_FIXTURE_DIR) / "v1";
 }
 
 struct Expected {

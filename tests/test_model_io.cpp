@@ -84,7 +84,8 @@ TEST_CASE("other files are refused naming the file and both formats") {
   CHECK_THROWS_WITH_AS(load_model(file.path, all_layers()),
                        doctest::Contains("not a model file (expected a tinyq model"), Error);
   write_bytes(file.path, std::string("\x02\0\0\0\0\0\0\0[]", 10));
-  CHECK_THROWS_WITH_AS(load_model(file.path, all_layers()), doctest::Contains("not a model file"), Error);
+  CHECK_THROWS_WITH_AS(load_model(file.path, all_layers()), doctest::Contains("not a model file"),
+                       Error);
   // Recognised as safetensors, then refused by the strict reader.
   write_bytes(file.path, std::string("\x03\0\0\0\0\0\0\0{}x", 11));
   CHECK_THROWS_WITH_AS(load_model(file.path, all_layers()), doctest::Contains("JSON"), Error);

@@ -11,6 +11,7 @@
 #include "core/random.hpp"
 #include "quant/bit_packing.hpp"
 #include "quant/quantize.hpp"
+#include "random_tensor.hpp"
 
 using namespace tinyq;
 
@@ -19,12 +20,9 @@ namespace {
 const Scheme schemes[] = {Scheme::asymmetric, Scheme::symmetric};
 const Granularity granularities[] = {Granularity::tensor, Granularity::channel, Granularity::group};
 
-std::vector<float> random_values(std::size_t n, std::uint64_t seed, float lo = -1.0f,
-                                 float hi = 1.0f) {
+std::vector<float> random_values(std::size_t n, std::uint64_t seed) {
   Rng rng(seed);
-  std::vector<float> v(n);
-  for (float& x : v) x = rng.uniform(lo, hi);
-  return v;
+  return test::random_values(n, rng);
 }
 
 // The definition, one weight at a time: which block a weight is in, that

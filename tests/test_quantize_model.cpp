@@ -15,11 +15,12 @@
 #include "nn/dense.hpp"
 #include "nn/model_file.hpp"
 #include "nn/relu.hpp"
-#include "quant/quantize.hpp"
 #include "quant/methods.hpp"
+#include "quant/quantize.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/quantized_dense.hpp"
 #include "quant/registry.hpp"
+#include "random_tensor.hpp"
 
 using namespace tinyq;
 
@@ -27,9 +28,7 @@ namespace {
 
 Tensor random_input(std::size_t batch, std::size_t width, std::uint64_t seed) {
   Rng rng(seed);
-  Tensor x(Shape{batch, width});
-  for (float& v : x.values()) v = rng.uniform();
-  return x;
+  return test::random_tensor({batch, width}, rng, 0.0f, 1.0f);
 }
 
 QuantConfig config(Scheme scheme, Granularity granularity, int bits = 8) {
@@ -105,7 +104,8 @@ TEST_CASE("keep_float indices out of range or not naming a Dense layer are refus
   c.keep_float = {3};
   CHECK_THROWS_WITH_AS(quantize_model(model, c), doctest::Contains("out of range"), Error);
   c.keep_float = {1};
-  CHECK_THROWS_WITH_AS(quantize_model(model, c), doctest::Contains("ReLU, which has no quantized form"), Error);
+  CHECK_THROWS_WITH_AS(quantize_model(model, c),
+                       doctest::Contains("ReLU, which has no quantized form"), Error);
 }
 
 TEST_CASE("an invalid config is refused before anything is quantized") {
@@ -235,8 +235,8 @@ TEST_CASE("each layer's method sees the inputs that reach it through the quantiz
   const Tensor after_second = prefix.layer(3).forward(prefix.layer(2).forward(after_relu));
   CHECK(same_bits(seen[2], after_second));
   // The same rounding with or without data: nearest ignores the inputs.
-  CHECK(serialize_model(q) == serialize_model(quantize_model(model, config(Scheme::symmetric,
-                                                                            Granularity::channel, 3))));
+  CHECK(serialize_model(q) ==
+        serialize_model(quantize_model(model, config(Scheme::symmetric, Granularity::channel, 3))));
   seen.clear();
   quantize_model(model, c);
   REQUIRE(seen.size() == 3);

@@ -4,29 +4,31 @@
 // the dequantized layer applied to row-quantized inputs.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
+#include "isa_paths.hpp"
 #include "nn/dense.hpp"
 #include "quant/dynamic_int8.hpp"
 #include "quant/quantize.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/quantized_dense.hpp"
+#include "random_tensor.hpp"
 
 using namespace tinyq;
 
 namespace {
 
-Tensor random_tensor(const Shape& shape, Rng& rng, float lo = -1.0f, float hi = 1.0f) {
-  Tensor t(shape);
-  for (float& v : t.values()) v = rng.uniform(lo, hi);
-  return t;
-}
+using test::random_tensor;
 
 QuantizedDense make_layer(std::size_t in, std::size_t out, const QuantFormat& f, Rng& rng) {
   Tensor w = random_tensor(Shape{out, in}, rng);
@@ -214,17 +216,64 @@ TEST_CASE("corrupt version 1 payloads are refused") {
 
 namespace {
 
-// x with each row replaced by what quantize_row makes of it: the input the
-// dynamic path really multiplies.
+// quantize_row's definition, computed here in double rather than with the
+// library's float steps: the range [min(x, 0), max(x, 0)] maps onto codes
+// 0..255, the zero point is -lo / step rounded to nearest (so 0 is exact),
+// and each code is x / step + zero point rounded half up, clamped.
+struct ReferenceRow {
+  double step = 1.0;
+  int zero_point = 0;
+  std::vector<int> codes;
+  // Whether a value was within 1e-4 of a rounding boundary, where float and
+  // double may round differently (float's error here is below 2e-5).
+  bool zero_point_near_tie = false;
+  std::vector<bool> code_near_tie;
+};
+
+bool near_half(double v) {
+  return std::fabs(v - std::floor(v) - 0.5) < 1e-4;
+}
+
+// zero_point, if given, replaces the rounded -lo / step (for near ties).
+ReferenceRow reference_row(std::span<const float> x, std::optional<int> zero_point = {}) {
+  ReferenceRow ref;
+  double lo = 0.0, hi = 0.0;
+  for (const float v : x) {
+    lo = std::min(lo, double{v});
+    hi = std::max(hi, double{v});
+  }
+  ref.codes.assign(x.size(), 0);
+  ref.code_near_tie.assign(x.size(), false);
+  if (!(hi > lo)) return ref;
+  ref.step = (hi - lo) / 255.0;
+  const double zero = -lo / ref.step;
+  ref.zero_point_near_tie = near_half(zero);
+  ref.zero_point = zero_point.value_or(static_cast<int>(std::min(255.0, std::floor(zero + 0.5))));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double v = x[i] / ref.step + ref.zero_point;
+    ref.code_near_tie[i] = near_half(v);
+    ref.codes[i] = static_cast<int>(std::clamp(std::floor(v + 0.5), 0.0, 255.0));
+  }
+  return ref;
+}
+
+// x with each row replaced by its reference quantization: the input the
+// dynamic path really multiplies. Where the reference is a near tie, the
+// library's own rounding (checked to be one of the two candidates) decides.
 Tensor row_quantized(const Tensor& x) {
   Tensor q(x.shape());
   std::vector<std::uint8_t> codes(x.dim(1));
-  std::int32_t sums[1];
+  std::vector<std::int32_t> sums(1);
   for (std::size_t r = 0; r < x.dim(0); ++r) {
-    const RowQuantization rq =
+    ReferenceRow ref = reference_row(x.row(r));
+    const RowQuantization library =
         quantize_row(active_isa(KernelFamily::int8_gemm), x.row(r), codes.data(), x.dim(1), sums);
-    for (std::size_t i = 0; i < x.dim(1); ++i)
-      q(r, i) = static_cast<float>(static_cast<int>(codes[i]) - rq.zero_point) * rq.step;
+    if (ref.zero_point_near_tie && std::abs(library.zero_point - ref.zero_point) == 1)
+      ref = reference_row(x.row(r), library.zero_point);
+    for (std::size_t i = 0; i < x.dim(1); ++i) {
+      if (ref.code_near_tie[i] && std::abs(codes[i] - ref.codes[i]) == 1) ref.codes[i] = codes[i];
+      q(r, i) = static_cast<float>((ref.codes[i] - ref.zero_point) * ref.step);
+    }
   }
   return q;
 }
@@ -235,7 +284,8 @@ TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, handles s
   std::vector<std::uint8_t> codes(5);
   std::int32_t sums[3];
   const std::vector<float> relu = {0.0f, 0.5f, 1.0f, 0.25f, 0.0f};
-  const RowQuantization r1 = quantize_row(active_isa(KernelFamily::int8_gemm), relu, codes.data(), 2, sums);
+  const RowQuantization r1 =
+      quantize_row(active_isa(KernelFamily::int8_gemm), relu, codes.data(), 2, sums);
   CHECK(r1.zero_point == 0);
   CHECK(codes[0] == 0);
   CHECK(codes[2] == 255);
@@ -243,7 +293,8 @@ TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, handles s
   CHECK(sums[1] == codes[2] + codes[3]);
   CHECK(sums[2] == codes[4]);
   const std::vector<float> mixed = {-2.0f, 0.0f, 1.0f, 0.3f, -0.7f};
-  const RowQuantization r2 = quantize_row(active_isa(KernelFamily::int8_gemm), mixed, codes.data(), 2, sums);
+  const RowQuantization r2 =
+      quantize_row(active_isa(KernelFamily::int8_gemm), mixed, codes.data(), 2, sums);
   CHECK(codes[0] == 0);
   CHECK(codes[2] == 255);
   CHECK(static_cast<int>(codes[1]) == r2.zero_point);
@@ -251,9 +302,51 @@ TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, handles s
     CHECK(std::fabs((static_cast<int>(codes[i]) - r2.zero_point) * r2.step - mixed[i]) <=
           0.5f * r2.step + 1e-6f);
   const std::vector<float> zeros(5, 0.0f);
-  const RowQuantization r3 = quantize_row(active_isa(KernelFamily::int8_gemm), zeros, codes.data(), 2, sums);
+  const RowQuantization r3 =
+      quantize_row(active_isa(KernelFamily::int8_gemm), zeros, codes.data(), 2, sums);
   CHECK(r3.zero_point == 0);
   CHECK(codes[4] == 0);
+}
+
+TEST_CASE("quantize_row matches the reference zero point, codes and run sums on random rows") {
+  Rng rng(29);
+  std::size_t skipped = 0, rows = 0;
+  for (const Isa isa : test::paths_to_test(KernelFamily::int8_gemm))
+    for (std::size_t trial = 0; trial < 600; ++trial) {
+      CAPTURE(std::string(isa_name(isa)));
+      CAPTURE(trial);
+      // Widths around the vector lengths; ranges all-positive, mixed, all-negative.
+      const std::size_t n = 1 + rng.below(100);
+      const float shift = trial % 3 == 0 ? 1.0f : trial % 3 == 1 ? 0.0f : -1.0f;
+      const std::vector<float> x = test::random_values(n, rng, shift - 1.0f, shift + 1.0f);
+      const ReferenceRow ref = reference_row(x);
+      if (ref.zero_point_near_tie) {
+        ++skipped;
+        continue;
+      }
+      ++rows;
+      std::vector<std::uint8_t> codes(n);
+      const std::size_t run = 1 + rng.below(40);
+      std::vector<std::int32_t> sums((n + run - 1) / run);
+      const RowQuantization q = quantize_row(isa, x, codes.data(), run, sums);
+      REQUIRE(q.zero_point == ref.zero_point);
+      CHECK(q.step == doctest::Approx(ref.step).epsilon(1e-6));
+      std::size_t wrong_codes = 0, outside_half_step = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        wrong_codes +=
+            ref.code_near_tie[i] ? std::abs(codes[i] - ref.codes[i]) > 1 : codes[i] != ref.codes[i];
+        const double error = (codes[i] - ref.zero_point) * ref.step - x[i];
+        outside_half_step += std::fabs(error) > 0.5 * ref.step * (1 + 1e-5);
+      }
+      CHECK(wrong_codes == 0);
+      CHECK(outside_half_step == 0);
+      for (std::size_t g = 0; g < sums.size(); ++g) {
+        std::int32_t expected = 0;
+        for (std::size_t i = g * run; i < std::min(n, (g + 1) * run); ++i) expected += ref.codes[i];
+        CHECK(sums[g] == expected);
+      }
+    }
+  CHECK(skipped < rows / 100);  // near-tie zero points are rare, not the norm
 }
 
 TEST_CASE("dynamic_int8 equals the dequantized layer applied to row-quantized inputs") {
@@ -302,6 +395,47 @@ TEST_CASE("dynamic_int8 outputs do not depend on the batch around a row or the t
   const Tensor row(Shape{1, 784}, x.row(77));
   const Tensor& y = layer.forward(row);
   for (std::size_t j = 0; j < 40; ++j) CHECK(y(0, j) == one_thread(77, j));
+}
+
+TEST_CASE(
+    "both kernels on batches of 385+ rows: float twin, row by row, same bits at 1-3 threads") {
+  // 385 rows = two of weight_only's 192-row blocks and one more row, so a
+  // thread that runs several blocks must read every block's own inputs.
+  const std::size_t saved_threads = num_threads();
+  Rng rng(11);
+  for (const QuantizedKernel kernel : {QuantizedKernel::weight_only, QuantizedKernel::dynamic_int8})
+    for (const std::size_t batch : {385u, 452u}) {
+      CAPTURE(static_cast<int>(kernel));
+      CAPTURE(batch);
+      QuantizedDense layer =
+          make_layer(150, 19, {Scheme::asymmetric, Granularity::group, 4, 32}, rng);
+      layer.set_kernel(kernel);
+      Dense twin = dequantized_twin(layer);
+      Tensor x = random_tensor(Shape{batch, 150}, rng);
+      for (std::size_t r = 0; r < batch; r += 2)
+        for (float& v : x.row(r)) v = std::fabs(v);
+      const Tensor expected =
+          twin.forward(kernel == QuantizedKernel::dynamic_int8 ? row_quantized(x) : x);
+      Tensor first;
+      for (const std::size_t threads : {1u, 2u, 3u}) {
+        CAPTURE(threads);
+        set_num_threads(threads);
+        const Tensor y = layer.forward(x);
+        CHECK(outputs_outside_tolerance(layer, twin, x, y, expected) == 0);
+        if (threads == 1)
+          first = y;
+        else
+          CHECK(std::memcmp(y.data(), first.data(), y.size() * sizeof(float)) == 0);
+      }
+      set_num_threads(1);
+      std::size_t rows_differing = 0;
+      for (std::size_t r = 0; r < batch; ++r) {
+        const Tensor& one = layer.forward(Tensor(Shape{1, 150}, x.row(r)));
+        rows_differing += std::memcmp(one.data(), first.row(r).data(), 19 * sizeof(float)) != 0;
+      }
+      CHECK(rows_differing == 0);
+    }
+  set_num_threads(saved_threads);
 }
 
 TEST_CASE("the kernel setting survives clone and starts as weight_only") {

@@ -12,12 +12,13 @@
 #include "core/io/safetensors.hpp"
 #include "core/random.hpp"
 #include "nn/dense.hpp"
-#include "nn/relu.hpp"
 #include "nn/model_safetensors.hpp"
+#include "nn/relu.hpp"
 #include "quant/quantize.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/quantized_dense.hpp"
 #include "quant/registry.hpp"
+#include "random_tensor.hpp"
 
 using namespace tinyq;
 
@@ -44,10 +45,8 @@ Sequential quantized(Scheme scheme, Granularity granularity, int bits,
 }
 
 Tensor random_input() {
-  Tensor x(Shape{5, 37});
   Rng rng(3);
-  for (float& v : x.values()) v = rng.uniform(-1, 1);
-  return x;
+  return test::random_tensor({5, 37}, rng);
 }
 
 bool same_outputs(Sequential& a, Sequential& b) {
@@ -174,8 +173,7 @@ TEST_CASE("either layout is read by sequential_from_any_safetensors") {
 }
 
 TEST_CASE("inconsistent quantized files are refused with the file and layer named") {
-  const Bytes bytes =
-      model_to_safetensors(quantized(Scheme::symmetric, Granularity::channel, 8));
+  const Bytes bytes = model_to_safetensors(quantized(Scheme::symmetric, Granularity::channel, 8));
   const SafetensorsFile good = read_safetensors(bytes, "q");
   auto with_metadata = [&](const std::string& key, const std::string& value) {
     SafetensorsFile f = good;
@@ -195,15 +193,17 @@ TEST_CASE("inconsistent quantized files are refused with the file and layer name
   CHECK(with_metadata("0.weight.format", "symmetric/channel").find("scheme/granularity/bits") !=
         std::string::npos);
   CHECK(with_metadata("0.weight.shape", "20").find("\"out,in\"") != std::string::npos);
-  CHECK(with_metadata("0.weight.shape", "20,36").find("layer 0 (quantized_dense): tensor \"weight.codes\"") !=
-        std::string::npos);
+  CHECK(with_metadata("0.weight.shape", "20,36")
+            .find("layer 0 (quantized_dense): tensor \"weight.codes\"") != std::string::npos);
   CHECK(with_metadata("0.version", "2").find("version \"2\" is not known") != std::string::npos);
-  CHECK(with_metadata("0.color", "red").find("unexpected attribute \"color\"") != std::string::npos);
+  CHECK(with_metadata("0.color", "red").find("unexpected attribute \"color\"") !=
+        std::string::npos);
   CHECK(with_metadata("7.weight.format", "x").find("unexpected metadata \"7.weight.format\"") !=
         std::string::npos);
   // Asymmetric needs offsets the file does not have.
   CHECK(with_metadata("0.weight.format", "asymmetric/channel/8")
-            .find("layer 0 (quantized_dense): missing tensor \"weight.offsets\"") != std::string::npos);
+            .find("layer 0 (quantized_dense): missing tensor \"weight.offsets\"") !=
+        std::string::npos);
 
   SafetensorsFile no_layers = good;
   no_layers.metadata.erase("tinyq.layers");
@@ -244,8 +244,7 @@ TEST_CASE("a non-finite scale, offset or bias is refused naming the tensor and i
 }
 
 TEST_CASE("random damage to a quantized file yields a model or a tinyq::Error") {
-  const Bytes good =
-      model_to_safetensors(quantized(Scheme::asymmetric, Granularity::group, 3));
+  const Bytes good = model_to_safetensors(quantized(Scheme::asymmetric, Granularity::group, 3));
   Rng rng(23);
   int refused = 0;
   for (int trial = 0; trial < 500; ++trial) {

@@ -11,8 +11,8 @@
 #include "core/io/safetensors.hpp"
 #include "core/random.hpp"
 #include "nn/dense.hpp"
-#include "nn/relu.hpp"
 #include "nn/model_safetensors.hpp"
+#include "nn/relu.hpp"
 #include "nn/sequential.hpp"
 
 using namespace tinyq;

@@ -11,9 +11,10 @@
 #include "core/io/safetensors.hpp"
 #include "core/random.hpp"
 #include "nn/dense.hpp"
-#include "nn/relu.hpp"
 #include "nn/model_safetensors.hpp"
+#include "nn/relu.hpp"
 #include "nn/sequential.hpp"
+#include "random_tensor.hpp"
 
 using namespace tinyq;
 
@@ -30,10 +31,8 @@ Sequential random_mlp() {
 }
 
 Tensor random_input(std::size_t rows, std::size_t cols) {
-  Tensor x(Shape{rows, cols});
   Rng rng(9);
-  for (float& v : x.values()) v = rng.uniform(-2, 2);
-  return x;
+  return test::random_tensor({rows, cols}, rng, -2.0f, 2.0f);
 }
 
 // A file of F32 tensors given by name and shape (values are zeros).
@@ -119,13 +118,14 @@ TEST_CASE("layouts other than Linear at 0, 2, 4, ... with ReLU between are refus
   CHECK(refusal({{"0.bias", {4}}}).find("missing 0.weight") != std::string::npos);
   CHECK(refusal({{"0.weight", {4, 3}}, {"0.bias", {4}}, {"2.weight", {2, 5}}, {"2.bias", {2}}})
             .find("Linear at position 2: layer 2 Dense(5 -> 2): expects 5 inputs, previous layers "
-                  "produce 4") !=
-        std::string::npos);
-  CHECK(refusal({{"0.weight", {4, 3}}, {"0.bias", {5}}}).find("position 0: tensor \"bias\": expected F32 [4], found F32 [5]") !=
+                  "produce 4") != std::string::npos);
+  CHECK(refusal({{"0.weight", {4, 3}}, {"0.bias", {5}}})
+            .find("position 0: tensor \"bias\": expected F32 [4], found F32 [5]") !=
         std::string::npos);
   CHECK(refusal({{"0.weight", {4, 3, 1}}, {"0.bias", {4}}}).find("expected F32 of rank 2") !=
         std::string::npos);
-  CHECK(refusal({{"0.weight", {0, 3}}, {"0.bias", {0}}}).find("every extent >= 1") != std::string::npos);
+  CHECK(refusal({{"0.weight", {0, 3}}, {"0.bias", {0}}}).find("every extent >= 1") !=
+        std::string::npos);
   CHECK(refusal({{"0.weight", {4, 3}, Dtype::f64}, {"0.bias", {4}}}).find("expected F32") !=
         std::string::npos);
   CHECK(refusal({{"0.weight", {4, 3}}, {"0.bias", {4}}, {"0.running_mean", {4}}})
@@ -169,8 +169,8 @@ TEST_CASE("a PyTorch file with a NaN or infinite parameter is refused") {
     for (auto& t : tensors)
       if (t.name == "2.weight") t.bytes = w_bytes;
     const Bytes damaged = write_safetensors(tensors, {});
-    CHECK_THROWS_WITH_AS(model_from_safetensors(read_safetensors(damaged, "m.safetensors"),
-                                                "m.safetensors"),
-                         doctest::Contains("tensor \"weight\" [3, 1] is"), Error);
+    CHECK_THROWS_WITH_AS(
+        model_from_safetensors(read_safetensors(damaged, "m.safetensors"), "m.safetensors"),
+        doctest::Contains("tensor \"weight\" [3, 1] is"), Error);
   }
 }

@@ -31,6 +31,14 @@ TEST_CASE("plain SGD subtracts learning rate times gradient") {
   CHECK(p.value[1] == doctest::Approx(-1.9));
 }
 
+TEST_CASE("weight decay without momentum adds lambda times the weight to the gradient") {
+  OneParameter p({1.0f, -2.0f}, {0.5f, -1.0f});
+  Sgd sgd({.learning_rate = 0.1f, .momentum = 0.0f, .weight_decay = 0.1f});
+  sgd.step(p.list());
+  CHECK(p.value[0] == doctest::Approx(1.0 - 0.1 * (0.5 + 0.1 * 1.0)).epsilon(1e-6));
+  CHECK(p.value[1] == doctest::Approx(-2.0 - 0.1 * (-1.0 + 0.1 * -2.0)).epsilon(1e-6));
+}
+
 TEST_CASE("momentum and weight decay follow PyTorch's rule over two steps") {
   OneParameter p({1.0f}, {0.5f});
   Sgd sgd({.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f});
