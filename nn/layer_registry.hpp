@@ -46,4 +46,9 @@ class LayerRegistry {
 // Dense and ReLU.
 LayerRegistry float_layers();
 
+// A float MLP saved by PyTorch (nn.Sequential of Linear and ReLU) names no
+// kinds; nn/model_safetensors.cpp reads its Linear and ReLU layers as these.
+inline constexpr const char* pytorch_linear_kind = "dense";
+inline constexpr const char* pytorch_relu_kind = "relu";
+
 }  // namespace tinyq

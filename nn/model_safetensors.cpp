@@ -61,8 +61,9 @@ Sequential read_layers(const SafetensorsFile& file, const std::string& source,
   for (const auto& t : file.tensors) {
     const auto name = split_name(t.name);
     if (!name || name->first >= kinds.size())
-      throw Error(source + ": unexpected tensor \"" + t.name + "\" (expected <i>.<name> for one of " +
-                  std::to_string(kinds.size()) + " layers)");
+      throw Error(source + ": unexpected tensor \"" + t.name +
+                  "\" (expected <i>.<name> for one of " + std::to_string(kinds.size()) +
+                  " layers)");
     states[name->first].add(name->second, state_tensor(t));
   }
   for (const auto& [key, value] : file.metadata) {
@@ -114,11 +115,12 @@ Sequential read_pytorch_mlp(const SafetensorsFile& file, const std::string& sour
     if (!tensors.bias)
       throw Error(where + linear + ": missing " + std::to_string(position) +
                   ".bias (Linear layers without bias are not supported)");
-    if (position != 0) add_layer(model, registry.build("relu", {}, where + linear), where + linear);
+    if (position != 0)
+      add_layer(model, registry.build(pytorch_relu_kind, {}, where + linear), where + linear);
     StateDict state;
     state.add("weight", state_tensor(*tensors.weight));
     state.add("bias", state_tensor(*tensors.bias));
-    add_layer(model, registry.build("dense", state, where + linear), where + linear);
+    add_layer(model, registry.build(pytorch_linear_kind, state, where + linear), where + linear);
     expected_position = position + 2;
   }
   return model;

@@ -18,7 +18,7 @@
 # cases run must equal expected_cases below, so no case drops out silently.
 # Exits 0 when every case passed.
 set -u
-expected_cases=285
+expected_cases=288
 train=$(realpath "$1")
 quantize=$(realpath "$2")
 limit=${3:-1}
@@ -502,6 +502,32 @@ for offset in 0 7 8 9 20 40; do
   must flip models/st-flip "$offset"
   st_check "safetensors, flip byte $offset" "${st_flip_fragment[$offset]}" models/st-flip
 done
+# Non-finite parameters, everything else intact (the CRC rewritten): refused
+# naming the layer, the tensor and the index. In model.tqm (version 2) layer
+# 0's payload starts at byte 16 + 9 + 8; its weight [out, in] data at 75, after
+# the counts, the name "weight", the dtype "F32", the rank and two extents.
+put_f32() {  # FILE OFFSET BITS: the float with these bits, little-endian, at OFFSET
+  bytes $(($3 & 255)) $((($3 >> 8) & 255)) $((($3 >> 16) & 255)) $((($3 >> 24) & 255)) |
+    dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+renew_crc() { head -c -4 "$1" | with_crc >"$1.crc" && mv "$1.crc" "$1"; }
+dense_out=$(od -An -tu8 -j 59 -N8 model.tqm | tr -d ' ')
+dense_in=$(od -An -tu8 -j 67 -N8 model.tqm | tr -d ' ')
+cp model.tqm models/nan-weight
+must put_f32 models/nan-weight $((75 + 4 * 3)) $((0x7fc00000))
+must renew_crc models/nan-weight
+model_check "a NaN weight (CRC valid)" 'layer 0 (dense): tensor "weight" [0, 3] is NaN' \
+  models/nan-weight
+cp model.tqm models/inf-bias
+# The bias data follows the weights, the name "bias", "F32", the rank and one extent.
+must put_f32 models/inf-bias $((75 + 4 * dense_out * dense_in + 24 + 4)) $((0xff800000))
+must renew_crc models/inf-bias
+model_check "an infinite bias (CRC valid)" 'layer 0 (dense): tensor "bias" [1] is -infinity' \
+  models/inf-bias
+# safetensors places F32 tensors by name: "0.bias" first in the data buffer.
+cp model.safetensors models/st-nan
+must put_f32 models/st-nan $((8 + st_header)) $((0x7fc00000))
+st_check "safetensors, a NaN bias" 'layer 0 (dense): tensor "bias" [0] is NaN' models/st-nan
 { le64 $((1 << 40)); printf '{}'; } >models/st-huge-header
 st_check "safetensors header of 1 TiB" "models/st-huge-header: $not_a_model" models/st-huge-header
 { le64 2; printf '{}'; } >models/st-empty
