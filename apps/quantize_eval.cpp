@@ -40,6 +40,7 @@ struct Row {
   ModelScore score;
   std::optional<ErrorStats> error;  // absent for float, and for a model loaded quantized
   QuantizedKernel kernel = QuantizedKernel::weight_only;
+  std::string grid = "minmax";
 };
 
 // The format of a quantized model's first quantized layer (for its table row).
@@ -88,6 +89,7 @@ JsonValue row_json(const Row& row) {
   j.set("scheme", row.scheme)
       .set("granularity", row.granularity)
       .set("kernel", to_string(row.kernel))
+      .set("grid", row.grid)
       .set("bits", row.bits)
       .set("group_size", row.group_size)
       .set("accuracy", row.score.accuracy)
@@ -135,6 +137,10 @@ int quantize_eval(int argc, const char* const* argv) {
               "activations, weights widened in registers) or dynamic_int8 (activations "
               "quantized per row to 8 bits, int32 sums)",
               "weight_only");
+  options.add("grid", "NAME",
+              "how each block's scale and offset are chosen (with --scheme): minmax (span the "
+              "block's weights) or mse (clip the range to the least squared error)",
+              "minmax");
   options.add("out", "FILE", "save the quantized model (needs --scheme)");
   options.add("export", "FILE.safetensors",
               "write the model as safetensors: the quantized one with --scheme, else the "
@@ -150,7 +156,8 @@ int quantize_eval(int argc, const char* const* argv) {
   const std::string model_path = options.text("model");
   const bool single = options.given("scheme") || options.given("granularity") ||
                       options.given("bits") || options.given("group-size") ||
-                      options.given("keep-float") || options.given("kernel");
+                      options.given("keep-float") || options.given("kernel") ||
+                      options.given("grid");
   QuantConfig config;
   if (single) {
     config.format.scheme = parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
@@ -166,6 +173,7 @@ int quantize_eval(int argc, const char* const* argv) {
                        options.text("group-size") + "'");
     if (options.given("keep-float")) config.keep_float = options.number_list("keep-float", 0, 1024);
     config.kernel = parse_kernel(options.choice("kernel", {"weight_only", "dynamic_int8"}));
+    config.grid = options.choice("grid", {"minmax", "mse"});
   }
   const auto out_path = options.optional_text("out");
   if (out_path && !single) throw UsageError("--out needs --scheme: it saves one quantized model");
@@ -214,9 +222,12 @@ int quantize_eval(int argc, const char* const* argv) {
       rows.push_back({to_string(c.format.scheme), granularity_text(c.format), c.format.bits,
                       c.format.granularity == Granularity::group ? c.format.group_size : 0,
                       score_model(quantized, test.images, test.labels),
-                      total_weight_error(quantization_report(model, quantized)), c.kernel});
+                      total_weight_error(quantization_report(model, quantized)), c.kernel, c.grid});
       bar.update(rows.size());
-      if (single) std::cout << format_report(quantization_report(model, quantized)) << "\n";
+      if (single) {
+        if (c.grid != "minmax") std::cout << "grid: " << c.grid << "\n";
+        std::cout << format_report(quantization_report(model, quantized)) << "\n";
+      }
       if (!saved) saved = std::move(quantized);
     }
     bar.finish();

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "quant/grid_search.hpp"
 
 namespace tinyq {
 
@@ -12,6 +13,7 @@ namespace {
 std::vector<GridMethod>& grid_methods() {
   static std::vector<GridMethod> table = {
       {"minmax", [](const Tensor&) -> GridChooser { return minmax_grid; }},
+      {"mse", [](const Tensor&) -> GridChooser { return mse_grid; }},
   };
   return table;
 }

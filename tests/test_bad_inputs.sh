@@ -18,7 +18,7 @@
 # cases run must equal expected_cases below, so no case drops out silently.
 # Exits 0 when every case passed.
 set -u
-expected_cases=288
+expected_cases=289
 train=$(realpath "$1")
 quantize=$(realpath "$2")
 limit=${3:-1}
@@ -668,6 +668,8 @@ quantize_case "--scheme unknown" "option --scheme: expected one of asymmetric|sy
 context=(--scheme symmetric) fix=(--granularity channel)
 quantize_case "--granularity unknown" \
   "option --granularity: expected one of tensor|channel|group, found 'row'" --granularity row
+context=(--scheme symmetric) fix=(--grid mse)
+quantize_case "--grid unknown" "option --grid: expected one of minmax|mse, found 'best'" --grid best
 context=(--scheme symmetric --out out/qmodel.tqm) fix=(--keep-float 0)
 quantize_case "--keep-float '99'" "layer index 99 is out of range (the model has 3 layers, 0..2)" \
   --keep-float 99
