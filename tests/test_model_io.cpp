@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "core/error.hpp"
 #include "core/io/file_io.hpp"
 #include "core/io/safetensors.hpp"
@@ -22,11 +24,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A file in the system temp folder, removed when the test ends.
+// A file in the system temp folder, unique to this process (suites of two
+// builds may run at once), removed when the test ends.
 struct TempFile {
   fs::path path;
   explicit TempFile(const std::string& name)
-      : path(fs::temp_directory_path() / ("tinyq_test_model_io_" + name)) {}
+      : path(fs::temp_directory_path() /
+             ("tinyq_test_model_io_" + std::to_string(getpid()) + "_" + name)) {}
   ~TempFile() { fs::remove(path); }
 };
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "core/error.hpp"
 #include "core/io/crc32.hpp"
 #include "core/random.hpp"
@@ -44,11 +46,13 @@ bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-// A file in the system temp folder, removed when the test ends.
+// A file in the system temp folder, unique to this process (suites of two
+// builds may run at once), removed when the test ends.
 struct TempFile {
   std::filesystem::path path;
   explicit TempFile(const std::string& name)
-      : path(std::filesystem::temp_directory_path() / ("tinyq_test_quantize_model_" + name)) {}
+      : path(std::filesystem::temp_directory_path() /
+             ("tinyq_test_quantize_model_" + std::to_string(getpid()) + "_" + name)) {}
   ~TempFile() { std::filesystem::remove(path); }
 };
 
