@@ -74,7 +74,9 @@ void check_finite(const StateDict& state, const std::string& where) {
       std::memcpy(&value, tensor.bytes.data() + i * sizeof(float), sizeof value);
       if (std::isfinite(value)) continue;
       throw Error(where + ": tensor \"" + name + "\" " + index_text(i, tensor.shape) + " is " +
-                  (std::isnan(value) ? "NaN" : value > 0 ? "+infinity" : "-infinity") +
+                  (std::isnan(value) ? "NaN"
+                   : value > 0       ? "+infinity"
+                                     : "-infinity") +
                   " (model parameters must be finite)");
     }
   }

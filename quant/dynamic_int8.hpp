@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <span>
 
-#include "core/kernels/isa.hpp"
 #include "core/kernels/int8_gemm.hpp"
+#include "core/kernels/isa.hpp"
 #include "core/tensor.hpp"
 #include "quant/quantized_matrix.hpp"
 #include "quant/signed_weights.hpp"

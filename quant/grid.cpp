@@ -33,7 +33,8 @@ BlockGrid minmax_grid(std::span<const float> block, Scheme scheme, int bits) {
     grid.offset = *lo;
     grid.range = static_cast<double>(*hi) - grid.offset;
   } else {
-    for (const float v : block) grid.range = std::max(grid.range, std::fabs(static_cast<double>(v)));
+    for (const float v : block)
+      grid.range = std::max(grid.range, std::fabs(static_cast<double>(v)));
   }
   return grid;
 }

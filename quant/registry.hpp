@@ -22,9 +22,9 @@ namespace tinyq {
 // Makes the quantized twin of `float_layer`. `layer_inputs` are the inputs
 // that reach the layer on calibration data ([samples, in]; empty without
 // data); `name` starts error messages, e.g. "layer 2 (Dense(256 -> 128))".
-using LayerQuantizer = std::function<std::unique_ptr<Layer>(
-    const Layer& float_layer, const QuantConfig& config, const Tensor& layer_inputs,
-    const std::string& name)>;
+using LayerQuantizer =
+    std::function<std::unique_ptr<Layer>(const Layer& float_layer, const QuantConfig& config,
+                                         const Tensor& layer_inputs, const std::string& name)>;
 
 struct QuantizedKind {
   LayerKind layer;       // "quantized_dense" and how to build it from its state

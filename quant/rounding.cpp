@@ -33,7 +33,8 @@ RoundedMatrix round_to_nearest(std::span<const float> w, const QuantizedMatrix& 
                                const GridChooser& choose_grid) {
   const Scheme scheme = layout.format.scheme;
   const int bits = layout.format.bits;
-  RoundedMatrix out{std::vector<std::int32_t>(w.size()), std::vector<BlockGrid>(layout.block_count())};
+  RoundedMatrix out{std::vector<std::int32_t>(w.size()),
+                    std::vector<BlockGrid>(layout.block_count())};
   for_each_block(layout, [&](std::size_t begin, std::size_t length, std::size_t block) {
     const auto run = w.subspan(begin, length);
     const BlockGrid grid = choose_grid(run, scheme, bits);

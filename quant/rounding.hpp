@@ -42,8 +42,8 @@ std::int32_t nearest_code(float w, const BlockGrid& grid, Scheme scheme, int bit
 
 // Calls visit(begin, length, block) for every block of the layout: each is a
 // contiguous run [begin, begin + length) of the row-major matrix.
-void for_each_block(const QuantizedMatrix& layout,
-                    const std::function<void(std::size_t begin, std::size_t length,
-                                             std::size_t block)>& visit);
+void for_each_block(
+    const QuantizedMatrix& layout,
+    const std::function<void(std::size_t begin, std::size_t length, std::size_t block)>& visit);
 
 }  // namespace tinyq

@@ -94,7 +94,8 @@ QuantFormat parse_format_tag(std::string_view tag) {
   if (granularity.substr(0, 6) == "group-") {
     format.granularity = Granularity::group;
     format.group_size = whole_number(granularity.substr(6), std::size_t{1} << 20);
-    if (format.group_size == 0) throw Error("bad group size in \"" + std::string(granularity) + "\"");
+    if (format.group_size == 0)
+      throw Error("bad group size in \"" + std::string(granularity) + "\"");
   } else if (granularity == "group") {
     throw Error("group granularity needs its size, as in group-64");
   } else {

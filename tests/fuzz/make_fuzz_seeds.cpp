@@ -146,8 +146,7 @@ void make_models(const fs::path& out) {
   for (const auto& [name, config] : configs) {
     const tinyq::Sequential quantized = tinyq::quantize_model(wide, config);
     save(out / "model_file", name + ".tqm", tinyq::serialize_model(quantized));
-    save(out / "safetensors", name + ".safetensors",
-         tinyq::model_to_safetensors(quantized));
+    save(out / "safetensors", name + ".safetensors", tinyq::model_to_safetensors(quantized));
     if (config.format.granularity != Granularity::group)
       save(out / "model_file", name + "_small.tqm",
            tinyq::serialize_model(tinyq::quantize_model(small, config)));
