@@ -219,14 +219,15 @@ int quantize_eval(int argc, const char* const* argv) {
     ProgressBar bar(configs.size(), "formats");
     for (const auto& c : configs) {
       Sequential quantized = quantize_model(model, c);
+      const std::vector<LayerReport> layers = quantization_report(model, quantized);
       rows.push_back({to_string(c.format.scheme), granularity_text(c.format), c.format.bits,
                       c.format.granularity == Granularity::group ? c.format.group_size : 0,
-                      score_model(quantized, test.images, test.labels),
-                      total_weight_error(quantization_report(model, quantized)), c.kernel, c.grid});
+                      score_model(quantized, test.images, test.labels), total_weight_error(layers),
+                      c.kernel, c.grid});
       bar.update(rows.size());
       if (single) {
         if (c.grid != "minmax") std::cout << "grid: " << c.grid << "\n";
-        std::cout << format_report(quantization_report(model, quantized)) << "\n";
+        std::cout << format_report(layers) << "\n";
       }
       if (!saved) saved = std::move(quantized);
     }
