@@ -210,7 +210,7 @@ int quantize_eval(int argc, const char* const* argv) {
     } else {
       configs.push_back({.format = {Scheme::asymmetric, Granularity::tensor, 8, 64}});
       configs.push_back({.format = {Scheme::symmetric, Granularity::channel, 8, 64}});
-      configs.push_back({Scheme::asymmetric, Granularity::group, 4, 64, {}});
+      configs.push_back({.format = {Scheme::asymmetric, Granularity::group, 4, 64}});
       // PyTorch's dynamic quantization: 8-bit weights and, per row at run
       // time, 8-bit activations with int32 sums.
       configs.push_back({.format = {Scheme::asymmetric, Granularity::channel, 8, 64},
