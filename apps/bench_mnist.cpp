@@ -125,7 +125,7 @@ int bench_mnist(int argc, const char* const* argv) {
   set_num_threads(threads);
 
   const Mnist data = load_mnist(locate_data(options.optional_text("data")));
-  const std::size_t features = data.train.images.dim(1);
+  const std::size_t features = data.train.features();
   JsonValue report = JsonValue::object();
   report.set("threads", threads);
   const char* gemm_isa = isa_name(active_isa(KernelFamily::gemm));
@@ -195,12 +195,13 @@ int bench_mnist(int argc, const char* const* argv) {
   };
   std::vector<Variant> variants = {{"float", &model}};
   for (auto& [name, q] : quantized) variants.push_back({name, &q});
+  const Tensor test_images = data.test.float_images();
   JsonValue inference = JsonValue::object();
   std::printf("\n%-18s %10s %16s %12s\n", "inference", "batch-1 us", "full samples/s", "accuracy");
   for (Variant& v : variants) {
-    const InferenceTiming t = time_inference(*v.model, data.test.images);
+    const InferenceTiming t = time_inference(*v.model, test_images);
     const double acc =
-        evaluate(*v.model, data.test.images, data.test.labels, data.test.size()).accuracy();
+        evaluate(*v.model, test_images, data.test.labels, data.test.size()).accuracy();
     std::printf("%-18s %10.1f %16.0f %11.2f%%\n", v.name.c_str(), t.batch1_us_per_sample,
                 t.full_batch_samples_per_second, 100.0 * acc);
     inference.set(v.name, JsonValue::object(

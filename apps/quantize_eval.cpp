@@ -111,7 +111,7 @@ std::vector<SweepPoint> bits_sweep(const Sequential& model, const Dataset& test)
     for (int bits = 2; bits <= 8; ++bits) {
       config.format.bits = bits;
       Sequential quantized = quantize_model(model, config);
-      const ModelScore score = score_model(quantized, test.images, test.labels, 1);
+      const ModelScore score = score_model(quantized, test.float_images(), test.labels, 1);
       points.push_back({to_string(config.format.scheme) + "/" + granularity_text(config.format),
                         bits, score.accuracy, double(score.bytes)});
       bar.update(points.size());
@@ -200,10 +200,10 @@ int quantize_eval(int argc, const char* const* argv) {
     const QuantFormat format = *format_of(model);
     rows.push_back({to_string(format.scheme), granularity_text(format), format.bits,
                     format.granularity == Granularity::group ? format.group_size : 0,
-                    score_model(model, test.images, test.labels), std::nullopt});
+                    score_model(model, test.float_images(), test.labels), std::nullopt});
   } else {
-    float_row =
-        Row{"float", "-", 32, 0, score_model(model, test.images, test.labels), std::nullopt};
+    float_row = Row{"float",     "-", 32, 0, score_model(model, test.float_images(), test.labels),
+                    std::nullopt};
     std::vector<QuantConfig> configs;
     if (single) {
       configs.push_back(config);
@@ -222,8 +222,8 @@ int quantize_eval(int argc, const char* const* argv) {
       const std::vector<LayerReport> layers = quantization_report(model, quantized);
       rows.push_back({to_string(c.format.scheme), granularity_text(c.format), c.format.bits,
                       c.format.granularity == Granularity::group ? c.format.group_size : 0,
-                      score_model(quantized, test.images, test.labels), total_weight_error(layers),
-                      c.kernel, c.grid});
+                      score_model(quantized, test.float_images(), test.labels),
+                      total_weight_error(layers), c.kernel, c.grid});
       bar.update(rows.size());
       if (single) {
         if (c.grid != "minmax") std::cout << "grid: " << c.grid << "\n";

@@ -141,7 +141,7 @@ int train_mnist(int argc, const char* const* argv) {
   }
   std::cout << "data: " << folder.string() << "\n";
   const Mnist data = load_mnist(folder);
-  const std::size_t features = data.train.images.dim(1);
+  const std::size_t features = data.train.features();
   std::cout << "train " << data.train.size() << " images, held-out " << data.test.size()
             << " images, " << data.train.rows << "x" << data.train.cols << " pixels\n";
 
@@ -204,7 +204,10 @@ int train_mnist(int argc, const char* const* argv) {
     if (const auto bad = find_non_finite_parameter(model))
       throw Error("training diverged: " + *bad + " after epoch " + std::to_string(epoch) +
                   "; try a smaller --lr (no model written)");
-    const Evaluation held_out = evaluate(model, data.test.images, data.test.labels, 1000);
+    const Evaluation held_out = evaluate(
+        model, data.test.labels, 1000, [&](std::size_t start, std::size_t rows, Tensor& batch) {
+          data.test.copy_images(start, rows, batch);  // bytes to floats, a batch at a time
+        });
     const EpochRecord record{
         epoch,   loss_sum / double(seen), double(correct) / double(seen), held_out.accuracy(),
         seconds, double(seen) / seconds};

@@ -13,9 +13,11 @@ namespace tinyq {
 Batcher::Batcher(const Dataset& data, std::size_t batch_size, std::uint64_t seed, bool drop_last)
     : data_(data), batch_size_(batch_size), seed_(seed), drop_last_(drop_last) {
   if (batch_size == 0) throw Error("Batcher: batch size must be positive, got 0");
-  if (data.images.rank() != 2 || data.images.dim(0) != data.size())
-    throw Error("Batcher: dataset images are " + data.images.shape().to_string() + " for " +
-                std::to_string(data.size()) + " labels (expected [n, features])");
+  if (data.pixels.size() != data.size() * data.features())
+    throw Error("Batcher: dataset holds " + std::to_string(data.pixels.size()) + " pixels for " +
+                std::to_string(data.size()) + " labels of " + std::to_string(data.rows) + "x" +
+                std::to_string(data.cols) + " images (expected " +
+                std::to_string(data.size() * data.features()) + ")");
 }
 
 void Batcher::start_epoch() {
@@ -36,13 +38,12 @@ bool Batcher::next(Tensor& images, std::vector<std::uint8_t>& labels) {
   const std::size_t remaining = order_.size() - position_;
   if (remaining == 0 || (drop_last_ && remaining < batch_size_)) return false;
   const std::size_t b = std::min(batch_size_, remaining);
-  const std::size_t features = data_.images.dim(1);
-  images.resize(Shape{b, features});
+  // The images are bytes; each row becomes floats here, as it is gathered.
+  images.resize(Shape{b, data_.features()});
   labels.resize(b);
   for (std::size_t i = 0; i < b; ++i) {
     const std::size_t sample = order_[position_ + i];
-    const auto source = data_.images.row(sample);
-    std::copy(source.begin(), source.end(), images.row(i).begin());
+    pixels_to_floats(data_.image(sample), images.row(i));
     labels[i] = data_.labels[sample];
   }
   position_ += b;

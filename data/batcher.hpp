@@ -23,7 +23,8 @@ class Batcher {
 
   // Shuffles for the next epoch (the first call starts epoch 0).
   void start_epoch();
-  // Copies the next batch into images [b, features] and labels [b], reusing
+  // Gathers the next batch into images [b, features] (as floats, see
+  // Dataset) and labels [b], reusing
   // their storage. Returns false, leaving them untouched, when the epoch is
   // done. Calls start_epoch() itself if no epoch was started.
   bool next(Tensor& images, std::vector<std::uint8_t>& labels);

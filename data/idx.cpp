@@ -108,8 +108,12 @@ IdxHeader parse_idx_header(std::span<const std::uint8_t> bytes, const std::strin
   return header;
 }
 
-IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& source_name) {
-  const IdxHeader header = parse_idx_header(bytes, source_name);
+namespace {
+
+// The header of bytes, checked against the number of bytes that follow it.
+IdxHeader parse_checked_header(std::span<const std::uint8_t> bytes,
+                               const std::string& source_name) {
+  IdxHeader header = parse_idx_header(bytes, source_name);
   const std::size_t found = bytes.size() - header.header_size;
   if (found != header.data_size) {
     std::string dims;
@@ -120,6 +124,13 @@ IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& sourc
                 std::to_string(found) +
                 (found < header.data_size ? " (truncated)" : " (trailing bytes)"));
   }
+  return header;
+}
+
+}  // namespace
+
+IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& source_name) {
+  const IdxHeader header = parse_checked_header(bytes, source_name);
   IdxArray array;
   array.type = header.type;
   array.dims = header.dims;
@@ -128,10 +139,20 @@ IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& sourc
   return array;
 }
 
+IdxArray parse_idx(std::vector<std::uint8_t>&& bytes, const std::string& source_name) {
+  const IdxHeader header = parse_checked_header(bytes, source_name);
+  IdxArray array;
+  array.type = header.type;
+  array.dims = header.dims;
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(header.header_size));
+  array.data = std::move(bytes);
+  return array;
+}
+
 IdxArray read_idx_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
   const std::string name = path.string();
-  const std::vector<std::uint8_t> file = read_file(path, max_bytes);
-  if (!has_gzip_magic(file)) return parse_idx(file, name);
+  std::vector<std::uint8_t> file = read_file(path, max_bytes);
+  if (!has_gzip_magic(file)) return parse_idx(std::move(file), name);
 
   // Decode just the header (at most 4 + 4 * max_rank bytes) and compare the
   // size it implies with ISIZE and the cap before decompressing the rest.
@@ -145,7 +166,9 @@ IdxArray read_idx_file(const std::filesystem::path& path, std::uint64_t max_byte
   if (total != layout.size)
     throw Error(name + ": IDX header says the decompressed file is " + std::to_string(total) +
                 " bytes, but the gzip trailer (ISIZE) says " + std::to_string(layout.size));
-  return parse_idx(gunzip(file, name, static_cast<std::size_t>(total)), name);
+  std::vector<std::uint8_t> bytes = gunzip(file, name, static_cast<std::size_t>(total));
+  file = {};  // the compressed copy is not needed any more
+  return parse_idx(std::move(bytes), name);
 }
 
 std::vector<std::uint8_t> write_idx(IdxType type, std::span<const std::size_t> dims,

@@ -1,6 +1,7 @@
 // MNIST loading on top of the IDX reader, and the default folder search.
 #include "data/mnist.hpp"
 
+#include <array>
 #include <cstdlib>
 
 #include "core/error.hpp"
@@ -37,7 +38,7 @@ Dataset load_mnist_split(const std::filesystem::path& folder, const std::string&
     throw Error("load_mnist_split: unknown split \"" + split + "\" (expected train or t10k)");
   const auto image_path = require_file(folder, split + "-images-idx3-ubyte");
   const auto label_path = require_file(folder, split + "-labels-idx1-ubyte");
-  const IdxArray images = read_idx_file(image_path);
+  IdxArray images = read_idx_file(image_path);
   const IdxArray labels = read_idx_file(label_path);
 
   if (images.type != IdxType::u8 || images.dims.size() != 3)
@@ -60,14 +61,36 @@ Dataset load_mnist_split(const std::filesystem::path& folder, const std::string&
   Dataset set;
   set.rows = images.dims[1];
   set.cols = images.dims[2];
-  set.images = Tensor(Shape{n, set.rows * set.cols});
-  // Divide rather than multiply by 1/255: division is correctly rounded, so
-  // each pixel becomes the float nearest p / 255, and 255 becomes exactly 1.
-  float* out = set.images.data();
-  for (std::size_t i = 0; i < images.data.size(); ++i)
-    out[i] = static_cast<float>(images.data[i]) / 255.0f;
+  set.pixels = std::move(images.data);
   set.labels = labels.data;
   return set;
+}
+
+void pixels_to_floats(std::span<const std::uint8_t> pixels, std::span<float> out) {
+  if (pixels.size() != out.size())
+    throw Error("pixels_to_floats: " + std::to_string(pixels.size()) + " pixels into " +
+                std::to_string(out.size()) + " floats");
+  static const auto table = [] {
+    std::array<float, 256> values{};
+    for (std::size_t p = 0; p < values.size(); ++p)
+      values[p] = pixel_value(static_cast<std::uint8_t>(p));
+    return values;
+  }();
+  for (std::size_t i = 0; i < pixels.size(); ++i) out[i] = table[pixels[i]];
+}
+
+void Dataset::copy_images(std::size_t begin, std::size_t count, Tensor& out) const {
+  if (begin > size() || count > size() - begin)
+    throw Error("Dataset::copy_images: samples [" + std::to_string(begin) + ", " +
+                std::to_string(begin + count) + ") of a set of " + std::to_string(size()));
+  out.resize(Shape{count, features()});
+  pixels_to_floats(std::span(pixels).subspan(begin * features(), count * features()), out.values());
+}
+
+Tensor Dataset::float_images() const {
+  Tensor out;
+  copy_images(0, size(), out);
+  return out;
 }
 
 Mnist load_mnist(const std::filesystem::path& folder) {

@@ -83,16 +83,26 @@ float train_step(Sequential& model, SoftmaxCrossEntropy& loss, Sgd& optimizer, c
 Evaluation evaluate(Sequential& model, const Tensor& images, std::span<const std::uint8_t> labels,
                     std::size_t batch_size) {
   check_examples(images, labels, "evaluate");
+  const std::size_t features = images.dim(1);
+  return evaluate(model, labels, batch_size,
+                  [&](std::size_t start, std::size_t rows, Tensor& batch) {
+                    batch.resize({rows, features});
+                    std::copy_n(images.data() + start * features, rows * features, batch.data());
+                  });
+}
+
+Evaluation evaluate(Sequential& model, std::span<const std::uint8_t> labels, std::size_t batch_size,
+                    const FillBatch& fill) {
   if (batch_size == 0) throw Error("evaluate: batch size must be at least 1, found 0");
-  const std::size_t total = labels.size(), features = images.dim(1);
+  const std::size_t total = labels.size();
   SoftmaxCrossEntropy loss;
   Evaluation result;
   double loss_sum = 0.0;
   Tensor batch;
   for (std::size_t start = 0; start < total; start += batch_size) {
     const std::size_t rows = std::min(batch_size, total - start);
-    batch.resize({rows, features});
-    std::copy_n(images.data() + start * features, rows * features, batch.data());
+    fill(start, rows, batch);
+    check_examples(batch, labels.subspan(start, rows), "evaluate");
     const auto batch_labels = labels.subspan(start, rows);
     const Tensor& logits = model.forward(batch);
     loss_sum += double{loss.forward(logits, batch_labels)} * static_cast<double>(rows);

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -43,5 +44,13 @@ struct Evaluation {
 // be smaller) and scores them. Nothing is trained.
 Evaluation evaluate(Sequential& model, const Tensor& images, std::span<const std::uint8_t> labels,
                     std::size_t batch_size);
+
+// The same for examples kept in another form (images stored as bytes and
+// converted batch by batch): fill(start, rows, batch) puts examples
+// [start, start + rows) into batch as floats [rows, features]. Scores
+// exactly as the overload above does on the converted examples.
+using FillBatch = std::function<void(std::size_t start, std::size_t rows, Tensor& batch)>;
+Evaluation evaluate(Sequential& model, std::span<const std::uint8_t> labels, std::size_t batch_size,
+                    const FillBatch& fill);
 
 }  // namespace tinyq

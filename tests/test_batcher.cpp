@@ -9,15 +9,13 @@
 
 namespace {
 
-// n samples of 3 features; sample i holds i, i + 0.25, i + 0.5, label i % 10.
+// n <= 128 samples of 3 pixels; sample i holds 2i, 2i + 1, 2i + 2, label i % 10.
 tinyq::Dataset make_dataset(std::size_t n) {
   tinyq::Dataset d;
   d.rows = 1;
   d.cols = 3;
-  d.images = tinyq::Tensor(tinyq::Shape{n, 3});
   for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t j = 0; j < 3; ++j)
-      d.images(i, j) = static_cast<float>(i) + 0.25f * static_cast<float>(j);
+    for (std::size_t j = 0; j < 3; ++j) d.pixels.push_back(static_cast<std::uint8_t>(2 * i + j));
     d.labels.push_back(static_cast<std::uint8_t>(i % 10));
   }
   return d;
@@ -34,8 +32,8 @@ std::vector<std::size_t> epoch_samples(tinyq::Batcher& batcher,
     if (sizes) sizes->push_back(labels.size());
     REQUIRE(images.dim(0) == labels.size());
     for (std::size_t r = 0; r < labels.size(); ++r) {
-      const auto i = static_cast<std::size_t>(images(r, 0));
-      CHECK(images(r, 2) == static_cast<float>(i) + 0.5f);
+      const auto i = static_cast<std::size_t>(images(r, 0) * 255.0f + 0.5f) / 2;
+      CHECK(images(r, 2) == tinyq::pixel_value(static_cast<std::uint8_t>(2 * i + 2)));
       CHECK(labels[r] == i % 10);
       samples.push_back(i);
     }
@@ -120,4 +118,24 @@ TEST_CASE("Batcher reuses the caller's storage across batches") {
 TEST_CASE("Batcher refuses a zero batch size") {
   const tinyq::Dataset d = make_dataset(3);
   CHECK_THROWS_AS(tinyq::Batcher(d, 0, 1), tinyq::Error);
+}
+
+TEST_CASE("Batcher refuses a dataset whose pixels do not match its labels") {
+  tinyq::Dataset d = make_dataset(3);
+  d.pixels.pop_back();
+  CHECK_THROWS_AS(tinyq::Batcher(d, 1, 1), tinyq::Error);
+}
+
+TEST_CASE("Batcher gathers pixels as the float nearest pixel / 255") {
+  tinyq::Dataset d;
+  d.rows = 1;
+  d.cols = 256;
+  for (int p = 0; p < 256; ++p) d.pixels.push_back(static_cast<std::uint8_t>(p));
+  d.labels = {0};
+  tinyq::Batcher batcher(d, 1, 1);
+  tinyq::Tensor images;
+  std::vector<std::uint8_t> labels;
+  REQUIRE(batcher.next(images, labels));
+  for (int p = 0; p < 256; ++p) CHECK(images(0, std::size_t(p)) == float(p) / 255.0f);
+  CHECK(images(0, 255) == 1.0f);
 }

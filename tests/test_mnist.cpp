@@ -77,7 +77,7 @@ void check_load_fails_with(const fs::path& folder, const std::string& fragment) 
 
 }  // namespace
 
-TEST_CASE("load_mnist_split reads raw and gzip files into [n, rows*cols] in [0, 1]") {
+TEST_CASE("load_mnist_split keeps the pixels as bytes and gives them as floats in [0, 1]") {
   for (bool gzip : {false, true}) {
     CAPTURE(gzip);
     TempFolder folder;
@@ -86,11 +86,18 @@ TEST_CASE("load_mnist_split reads raw and gzip files into [n, rows*cols] in [0, 
     CHECK(d.size() == 5);
     CHECK(d.rows == 2);
     CHECK(d.cols == 3);
-    CHECK(d.images.shape() == tinyq::Shape{5, 6});
+    CHECK(d.pixels.size() == 5 * 6);
     CHECK(d.labels == Bytes{0, 1, 2, 3, 4});
-    CHECK(d.images(3, 2) == doctest::Approx(32.0 / 255.0));
-    CHECK(d.images(0, 0) == 0.0f);
-    CHECK(d.images(4, 5) == 1.0f);
+    const tinyq::Tensor images = d.float_images();
+    CHECK(images.shape() == tinyq::Shape{5, 6});
+    CHECK(images(3, 2) == doctest::Approx(32.0 / 255.0));
+    CHECK(images(0, 0) == 0.0f);
+    CHECK(images(4, 5) == 1.0f);
+    tinyq::Tensor rows;
+    d.copy_images(3, 2, rows);
+    CHECK(rows.shape() == tinyq::Shape{2, 6});
+    CHECK(rows(0, 2) == images(3, 2));
+    CHECK_THROWS_AS(d.copy_images(4, 2, rows), tinyq::Error);
   }
 }
 
