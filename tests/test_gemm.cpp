@@ -16,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "core/kernels/gemm.hpp"
+#include "core/kernels/gemm_pack.hpp"
 #include "core/kernels/isa.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
@@ -100,6 +101,36 @@ TEST_CASE("gemm matches the reference on odd shapes, every path and transpose") 
               CAPTURE(pad);
               check_against_reference(isa, {m, n, k, ta, tb, beta, pad}, rng);
             }
+  }
+}
+
+TEST_CASE("the vectorized transposing copies of packing write the generic copy's bytes") {
+  Rng rng(17);
+  struct Path {
+    Isa isa;
+    TransposeCopyFunction copy;
+  };
+  for (const Path path :
+       {Path{Isa::avx2, transpose_copy_avx2}, Path{Isa::avx512, transpose_copy_avx512}}) {
+    if (!supported(KernelFamily::gemm, path.isa)) {
+      MESSAGE("transpose copy " << isa_name(path.isa) << " NOT TESTED: this CPU cannot run it");
+      continue;
+    }
+    CAPTURE(isa_name(path.isa));
+    // Widths of every tile (6, 12, 16), short rows, k not a multiple of 8 or 16.
+    for (const std::size_t width : {6, 12, 16})
+      for (const std::size_t rows : {std::size_t{1}, width - 1, width})
+        for (const std::size_t kc : {1, 7, 8, 9, 16, 23, 392}) {
+          CAPTURE(width);
+          CAPTURE(rows);
+          CAPTURE(kc);
+          const std::size_t stride = kc + 3;
+          const auto src = random_values(rows * stride, rng);
+          std::vector<float> want(kc * width + 5, 7.0f), got = want;
+          transpose_copy_generic(src.data(), stride, rows, kc, width, want.data());
+          path.copy(src.data(), stride, rows, kc, width, got.data());
+          CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+        }
   }
 }
 

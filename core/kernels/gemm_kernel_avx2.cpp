@@ -72,7 +72,7 @@ TINYQ_AVX2 void kernel_avx2(std::size_t k, const float* a, std::size_t a_stride,
 }  // namespace
 
 MicroKernel micro_kernel_avx2() {
-  return {avx2_mr, avx2_nr, kernel_avx2, transpose_copy_generic};
+  return {avx2_mr, avx2_nr, kernel_avx2, transpose_copy_avx2};
 }
 
 }  // namespace tinyq

@@ -42,12 +42,14 @@ struct MatrixView {
 // The transposing copy at the heart of packing: a rows×kc block whose
 // element (r, p) is at src[r * src_stride + p] goes to dst[p * width + r],
 // with zeros for rows <= r < width. The generic one moves a float at a time;
-// the AVX-512 one (core/kernels/gemm_transpose_avx512.cpp) turns 16×16 blocks over
-// in registers. Both give the same bytes.
+// the AVX2 and AVX-512 ones (core/kernels/gemm_transpose_avx2.cpp, _avx512.cpp)
+// turn 8×8 and 16×16 blocks over in registers. All give the same bytes.
 using TransposeCopyFunction = void (*)(const float* src, std::size_t src_stride, std::size_t rows,
                                        std::size_t kc, std::size_t width, float* dst);
 void transpose_copy_generic(const float* src, std::size_t src_stride, std::size_t rows,
                             std::size_t kc, std::size_t width, float* dst);
+void transpose_copy_avx2(const float* src, std::size_t src_stride, std::size_t rows, std::size_t kc,
+                         std::size_t width, float* dst);
 void transpose_copy_avx512(const float* src, std::size_t src_stride, std::size_t rows,
                            std::size_t kc, std::size_t width, float* dst);
 
