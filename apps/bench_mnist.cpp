@@ -4,9 +4,11 @@
 //
 //   bench_mnist --data DIR --threads T [--kernel LIST] [--report FILE.json]
 //
-// It times: gemm at the Dense shapes (batch 64 and 10,000) and at
-// 1024x1024x1024; training samples/s of the default MLP at batch 64 (plain
-// train_step on shuffled batches, no augmentation); and inference of the
+// It times: training samples/s of the MLP (--hidden, --batch; plain
+// train_step on shuffled batches, no augmentation), with the memory held
+// after it; gemm at the Dense shapes (the batch and 10,000 rows) and at
+// 1024x1024x1024, whose rate gives train_fraction_of_peak (training FLOP/s
+// over the 1024³ gemm's, both measured in this run); and inference of the
 // trained model in float, int8 weight-only and int8 dynamic (--kernel picks
 // which of the two int8 kernels): batch-1 latency
 // over 2000 test samples after 50 warm-up ones, and the whole test set in one
@@ -15,10 +17,14 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "apps/data_location.hpp"
 #include "apps/options.hpp"
@@ -65,6 +71,62 @@ double gemm_gflops(std::size_t m, std::size_t k, std::size_t n) {
     best = std::min(best, seconds_since(start) / double(reps));
   }
   return flops / best * 1e-9;
+}
+
+// FLOP of one training sample through Dense layers of these widths: each
+// product of in·out multiply-adds is 2·in·out FLOP, run forward (Y = X·Wᵀ),
+// for the weight gradient (dW = Gᵀ·X) and, except in the first layer,
+// which needs no input gradient, for dX = G·W. Bias, ReLU, loss and the
+// update are O(out) per sample and not counted.
+double training_flop_per_sample(const std::vector<std::size_t>& widths) {
+  double flop = 0.0;
+  for (std::size_t l = 0; l + 1 < widths.size(); ++l)
+    flop += 2.0 * double(widths[l]) * double(widths[l + 1]) * (l == 0 ? 2.0 : 3.0);
+  return flop;
+}
+
+// The most memory this process has held so far (peak resident set).
+double peak_rss_megabytes() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_maxrss) / 1024.0;  // Linux reports kilobytes
+}
+
+// The memory this process holds now (resident set), from /proc/self/statm
+// (0 where that does not exist).
+double current_rss_megabytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages_total = 0, pages_resident = 0;
+  if (!(statm >> pages_total >> pages_resident)) return 0.0;
+  return double(pages_resident) * double(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+struct TrainingTiming {
+  double samples_per_second;
+};
+
+// Trains `model` on shuffled batches (no augmentation): train_batches timed
+// ones after 20 warm-up ones; epochs wrap around.
+TrainingTiming time_training(Sequential& model, const Dataset& train, std::size_t batch,
+                             std::size_t train_batches, float lr, float momentum) {
+  Sgd sgd({lr, momentum, 0.0f});
+  SoftmaxCrossEntropy loss;
+  Batcher batcher(train, batch, 1);
+  Tensor images;
+  std::vector<std::uint8_t> labels;
+  auto step = [&] {
+    if (!batcher.next(images, labels)) {
+      batcher.start_epoch();
+      batcher.next(images, labels);
+    }
+    train_step(model, loss, sgd, images, labels, lr);
+    return labels.size();
+  };
+  for (int i = 0; i < 20; ++i) step();
+  std::size_t samples = 0;
+  const auto start = Clock::now();
+  for (std::size_t i = 0; i < train_batches; ++i) samples += step();
+  return {double(samples) / seconds_since(start)};
 }
 
 struct InferenceTiming {
@@ -135,19 +197,29 @@ int bench_mnist(int argc, const char* const* argv) {
   std::printf("threads %zu, gemm path %s, int8 path %s\n\n", std::size_t{threads}, gemm_isa,
               int8_isa);
 
-  // GEMM at the Dense forward shapes, then the classic cube.
   std::vector<std::size_t> widths = {features};
   widths.insert(widths.end(), hidden.begin(), hidden.end());
   widths.push_back(10);
+
+  // Training first, so the peak RSS read after it is training's own (the
+  // gemm timings below allocate more than a small model does).
+  Sequential model = make_mlp(features, hidden, 10, 1);
+  const TrainingTiming training =
+      time_training(model, data.train, batch, train_batches, lr, momentum);
+  const double train_rss = current_rss_megabytes(), train_peak_rss = peak_rss_megabytes();
+
+  // GEMM at the Dense forward shapes, then the classic cube.
   std::vector<std::array<std::size_t, 3>> shapes;
   for (const std::size_t rows : {std::size_t{batch}, data.test.size()})
     for (std::size_t l = 0; l + 1 < widths.size(); ++l)
       shapes.push_back({rows, widths[l], widths[l + 1]});
   shapes.push_back({1024, 1024, 1024});
   JsonValue gemm_rows = JsonValue::array();
+  double cube_gflops = 0.0;  // the 1024³ rate: the machine's peak, as tinyq reaches it
   std::printf("%-22s %10s\n", "gemm m x k x n", "GFLOP/s");
   for (const auto& [m, k, n] : shapes) {
     const double gflops = gemm_gflops(m, k, n);
+    if (m == 1024 && k == 1024 && n == 1024) cube_gflops = gflops;
     std::printf("%-22s %10.1f\n",
                 (std::to_string(m) + " x " + std::to_string(k) + " x " + std::to_string(n)).c_str(),
                 gflops);
@@ -155,29 +227,27 @@ int bench_mnist(int argc, const char* const* argv) {
   }
   report.set("gemm", std::move(gemm_rows));
 
-  // Training: the timed batches follow 20 warm-up ones; epochs wrap around.
-  Sequential model = make_mlp(features, hidden, 10, 1);
-  Sgd sgd({lr, momentum, 0.0f});
-  SoftmaxCrossEntropy loss;
-  Batcher batcher(data.train, batch, 1);
-  Tensor images;
-  std::vector<std::uint8_t> labels;
-  auto step = [&] {
-    if (!batcher.next(images, labels)) {
-      batcher.start_epoch();
-      batcher.next(images, labels);
-    }
-    train_step(model, loss, sgd, images, labels, lr);
-    return labels.size();
-  };
-  for (int i = 0; i < 20; ++i) step();
-  std::size_t samples = 0;
-  const auto start = Clock::now();
-  for (std::size_t i = 0; i < train_batches; ++i) samples += step();
-  const double train_rate = double(samples) / seconds_since(start);
-  std::printf("\ntraining, batch %zu: %.0f samples/s (%zu batches)\n", std::size_t{batch},
-              train_rate, std::size_t{train_batches});
-  report.set("train_samples_per_second", train_rate);
+  // Training's share of the machine: the FLOP it does per second over what
+  // gemm does at 1024³ in this same run (so a busy machine slows both).
+  const double flop_per_sample = training_flop_per_sample(widths);
+  const double fraction = training.samples_per_second * flop_per_sample / (cube_gflops * 1e9);
+  std::printf(
+      "\ntraining, batch %zu: %.0f samples/s (%zu batches), %.3f MFLOP/sample, %.2f of the "
+      "1024^3 gemm rate\n",
+      std::size_t{batch}, training.samples_per_second, std::size_t{train_batches},
+      flop_per_sample * 1e-6, fraction);
+  std::printf("model %zu parameters; RSS after training %.1f MB (peak so far %.1f MB)\n",
+              model.parameter_count(), train_rss, train_peak_rss);
+  JsonValue hidden_list = JsonValue::array();
+  for (const std::size_t h : hidden) hidden_list.push(h);
+  report.set("hidden", std::move(hidden_list));
+  report.set("batch", batch);
+  report.set("parameters", model.parameter_count());
+  report.set("train_samples_per_second", training.samples_per_second);
+  report.set("train_flop_per_sample", flop_per_sample);
+  report.set("train_fraction_of_peak", fraction);
+  report.set("train_rss_mb", train_rss);
+  report.set("train_peak_rss_mb", train_peak_rss);
 
   // Inference on the model just trained: float, then 8-bit per-channel
   // weights with each kernel asked for.
