@@ -10,7 +10,8 @@
 // 1024x1024x1024, whose rate gives train_fraction_of_peak (training FLOP/s
 // over the 1024³ gemm's, both measured in this run); and inference of the
 // trained model in float, int8 weight-only and int8 dynamic (--kernel picks
-// which of the two int8 kernels): batch-1 latency
+// which of the two int8 kernels) and, with weight_only, 4-, 3- and 2-bit
+// weight-only (asymmetric, a scale per group of 64 inputs): batch-1 latency
 // over 2000 test samples after 50 warm-up ones, and the whole test set in one
 // batch, best of 3 after one warm-up pass.
 #include <algorithm>
@@ -47,6 +48,10 @@ namespace tinyq {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The sub-8-bit weight-only entries: asymmetric codes with a scale and
+// offset per 64 inputs (the group format of quantize_eval's sweep).
+constexpr std::size_t low_bit_group = 64;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -250,7 +255,8 @@ int bench_mnist(int argc, const char* const* argv) {
   report.set("train_peak_rss_mb", train_peak_rss);
 
   // Inference on the model just trained: float, then 8-bit per-channel
-  // weights with each kernel asked for.
+  // weights with each kernel asked for, then (with weight_only) the
+  // sub-8-bit weight-only formats, each through its own kernel.
   std::vector<std::pair<std::string, Sequential>> quantized;
   for (const QuantizedKernel kernel : kernels) {
     QuantConfig config;
@@ -259,6 +265,13 @@ int bench_mnist(int argc, const char* const* argv) {
         kernel == QuantizedKernel::weight_only ? "int8_weight_only" : "int8_dynamic",
         quantize_model(model, config));
   }
+  if (std::find(kernels.begin(), kernels.end(), QuantizedKernel::weight_only) != kernels.end())
+    for (const int bits : {4, 3, 2}) {
+      QuantConfig config;
+      config.format = {Scheme::asymmetric, Granularity::group, bits, low_bit_group};
+      quantized.emplace_back("int" + std::to_string(bits) + "_weight_only",
+                             quantize_model(model, config));
+    }
   struct Variant {
     std::string name;
     Sequential* model;

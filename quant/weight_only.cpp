@@ -2,9 +2,11 @@
 #include "quant/weight_only.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "core/thread_pool.hpp"
+#include "quant/bit_packing.hpp"
 
 namespace tinyq {
 
@@ -16,25 +18,47 @@ namespace {
 // multiple of the AVX-512 kernel's 12-row tile.
 constexpr std::size_t rows_per_block = 192;
 
-// Σ x[i] in 16 interleaved partial sums: independent lanes the compiler can
-// keep in one vector register (a single running sum is a chain of dependent
-// additions, ~4 cycles each, which made this the slowest part of forward).
-float sum(const float* x, std::size_t n) {
-  constexpr std::size_t lanes = 16;
-  float partial[lanes] = {};
-  std::size_t i = 0;
-  for (; i + lanes <= n; i += lanes)
-    for (std::size_t l = 0; l < lanes; ++l) partial[l] += x[i + l];
-  float total = 0.0f;
-  for (; i < n; ++i) total += x[i];
-  for (const float p : partial) total += p;
-  return total;
+// The codes as fields u < 2^bits whose code c = u - shift is the int8 code
+// to_signed_weights gives (with its step and offset), so the sums are those
+// of the 8-bit path: asymmetric q is u itself and c = q - 128, with 128
+// steps folded into the offset; symmetric q is stored as u = q + 2^(bits-1)
+// and c = q.
+LowBitPanels low_bit_panels(const QuantizedMatrix& weight) {
+  const int bits = weight.format.bits;
+  const bool is_signed = weight.is_signed();
+  const std::int32_t field_shift = is_signed ? std::int32_t{1} << (bits - 1) : 0;
+  const std::int32_t code_shift = is_signed ? field_shift : 128;
+  const std::size_t rows = weight.rows, cols = weight.cols, runs = weight.runs_per_row();
+  std::vector<std::uint8_t> codes(rows * cols);
+  std::vector<float> steps(rows * runs), offsets(rows * runs);
+  std::vector<std::int32_t> row(cols);
+  for (std::size_t j = 0; j < rows; ++j) {
+    unpack_codes(weight.row_codes(j), bits, is_signed, std::span(row));
+    for (std::size_t i = 0; i < cols; ++i)
+      codes[j * cols + i] = static_cast<std::uint8_t>(row[i] + field_shift);
+    for (std::size_t g = 0; g < runs; ++g) {
+      const std::size_t block = weight.block_index(j, g);
+      const float step = 1.0f / weight.scales[block];
+      steps[j * runs + g] = step;
+      // Computed as to_signed_weights computes it: the bits must agree.
+      offsets[j * runs + g] =
+          is_signed ? 0.0f : weight.offsets[block] + static_cast<float>(code_shift) * step;
+    }
+  }
+  return pack_lowbit_panels(rows, cols, bits, weight.block_columns(), codes.data(), cols,
+                            code_shift, steps.data(), offsets.data());
 }
 
 }  // namespace
 
-WeightOnlyWeights::WeightOnlyWeights(const QuantizedMatrix& weight)
-    : weights_(to_signed_weights(weight)) {
+WeightOnlyWeights::WeightOnlyWeights(const QuantizedMatrix& weight) {
+  if (weight.format.bits <= 4) {
+    low_bit_ = low_bit_panels(weight);
+    weights_.rows = weight.rows;
+    weights_.cols = weight.cols;
+    return;
+  }
+  weights_ = to_signed_weights(weight);
   panels_ = pack_widen_panels(weights_.rows, weights_.cols, weights_.codes.data(), weights_.cols);
   weights_.codes = {};
   has_offsets_ = std::any_of(weights_.offsets.begin(), weights_.offsets.end(),
@@ -55,6 +79,14 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
   const std::size_t outputs = weights_.rows;
   const std::size_t runs = weights_.runs;
   out.resize(Shape{batch, outputs});
+  if (low_bit_) {
+    parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
+      for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block)
+        lowbit_gemm(isa, std::min(rows_per_block, row_end - r0), x.data() + r0 * in, in, *low_bit_,
+                    bias.data(), out.data() + r0 * outputs, outputs);
+    });
+    return;
+  }
   parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
     thread_local std::vector<float> dots;
     dots.resize(std::min(rows_per_block, row_end - row_begin) * outputs);
@@ -69,7 +101,7 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
         widen_gemm(isa, rows, x.data() + r0 * in, in, panels_, begin, end, dots.data(), outputs);
         for (std::size_t r = 0; r < rows; ++r) {
           const float* xr = x.data() + (r0 + r) * in;
-          const float x_sum = has_offsets_ ? sum(xr + begin, end - begin) : 0.0f;
+          const float x_sum = has_offsets_ ? interleaved_sum(xr + begin, end - begin) : 0.0f;
           const float* d = dots.data() + r * outputs;
           float* y = out.data() + (r0 + r) * outputs;
           for (std::size_t j = 0; j < outputs; ++j) y[j] += steps[j] * d[j] + offsets[j] * x_sum;
