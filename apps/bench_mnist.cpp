@@ -20,6 +20,8 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -177,6 +179,10 @@ int bench_mnist(int argc, const char* const* argv) {
               "which quantized inference to time: weight_only, dynamic_int8 or both, "
               "comma-separated",
               "weight_only,dynamic_int8");
+  options.add("test-samples", "N",
+              "time whole-set inference (and the 10,000-row gemm shapes) on the first N test "
+              "samples, 0 for all (fewer keeps big --hidden quick)",
+              "0");
   options.add("report", "FILE.json", "also write the results as JSON");
   if (!options.parse(argc, argv)) return 0;
   const auto threads = options.whole_number("threads", 1, 256);
@@ -189,6 +195,7 @@ int bench_mnist(int argc, const char* const* argv) {
   for (const std::string& name : options.choice_list("kernel", {"weight_only", "dynamic_int8"}))
     kernels.push_back(parse_kernel(name));
   const auto report_path = options.optional_text("report");
+  const auto test_limit = options.whole_number("test-samples", 0, 1000000);
   set_num_threads(threads);
 
   const Mnist data = load_mnist(locate_data(options.optional_text("data")));
@@ -215,7 +222,9 @@ int bench_mnist(int argc, const char* const* argv) {
 
   // GEMM at the Dense forward shapes, then the classic cube.
   std::vector<std::array<std::size_t, 3>> shapes;
-  for (const std::size_t rows : {std::size_t{batch}, data.test.size()})
+  const std::size_t test_rows =
+      test_limit == 0 ? data.test.size() : std::min<std::size_t>(data.test.size(), test_limit);
+  for (const std::size_t rows : {std::size_t{batch}, test_rows})
     for (std::size_t l = 0; l + 1 < widths.size(); ++l)
       shapes.push_back({rows, widths[l], widths[l + 1]});
   shapes.push_back({1024, 1024, 1024});
@@ -278,13 +287,15 @@ int bench_mnist(int argc, const char* const* argv) {
   };
   std::vector<Variant> variants = {{"float", &model}};
   for (auto& [name, q] : quantized) variants.push_back({name, &q});
-  const Tensor test_images = data.test.float_images();
+  Tensor test_images;
+  data.test.copy_images(0, test_rows, test_images);
+  const std::span<const std::uint8_t> test_labels(data.test.labels.data(), test_rows);
+  report.set("test_samples", test_rows);
   JsonValue inference = JsonValue::object();
   std::printf("\n%-18s %10s %16s %12s\n", "inference", "batch-1 us", "full samples/s", "accuracy");
   for (Variant& v : variants) {
     const InferenceTiming t = time_inference(*v.model, test_images);
-    const double acc =
-        evaluate(*v.model, test_images, data.test.labels, data.test.size()).accuracy();
+    const double acc = evaluate(*v.model, test_images, test_labels, test_rows).accuracy();
     std::printf("%-18s %10.1f %16.0f %11.2f%%\n", v.name.c_str(), t.batch1_us_per_sample,
                 t.full_batch_samples_per_second, 100.0 * acc);
     inference.set(v.name, JsonValue::object(
