@@ -1,10 +1,12 @@
 // quantize_eval: quantize a trained model and show what it costs and buys.
 //
-// Given a float model and no scheme options it runs the default sweep (the
-// original per-tensor asymmetric 8-bit method, symmetric per-channel 8-bit,
-// and 4-bit per-group) and prints one table against the float model. With a
-// scheme option it evaluates that one format (on the kernel --kernel names),
-// and --out saves that quantized model. Given an already quantized model it evaluates it as it is.
+// Given a float model and no scheme options it runs the default sweep: every
+// method of sweep_methods() at 2, 3, 4 and 8 bits (asymmetric per-channel),
+// plus the dynamic int8 kernel at 8 bits, in one table against the float
+// model and one accuracy-by-method-and-bits summary. With a scheme option it
+// evaluates that one format (on the kernel --kernel names), and --out saves
+// that quantized model. Given an already quantized model it evaluates it as
+// it is.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "apps/calibration_set.hpp"
 #include "apps/data_location.hpp"
 #include "apps/model_evaluation.hpp"
 #include "apps/options.hpp"
@@ -33,6 +36,29 @@
 namespace tinyq {
 namespace {
 
+// How a format's weights are chosen: the method (rtn = round to nearest,
+// or a data-aware one) and the grid it rounds to.
+struct MethodChoice {
+  std::string method = "rtn";
+  std::string grid = "minmax";
+  std::string label() const { return method + "/" + grid; }
+  bool needs_data() const { return method != "rtn"; }
+};
+
+// The methods the default sweep compares, side by side.
+std::vector<MethodChoice> sweep_methods() {
+  return {{"rtn", "minmax"}, {"rtn", "mse"}};
+}
+constexpr int sweep_bits[] = {2, 3, 4, 8};
+// Calibration images when none are asked for (the sweep's data-aware methods
+// and output errors need some).
+constexpr std::size_t default_calibration = 1024;
+
+QuantConfig with_method(QuantConfig config, const MethodChoice& method) {
+  config.grid = method.grid;
+  return config;
+}
+
 struct Row {
   std::string scheme, granularity;
   int bits = 32;
@@ -40,8 +66,25 @@ struct Row {
   ModelScore score;
   std::optional<ErrorStats> error;  // absent for float, and for a model loaded quantized
   QuantizedKernel kernel = QuantizedKernel::weight_only;
-  std::string grid = "minmax";
+  MethodChoice method;
+  std::size_t calibration = 0;      // calibration images the method and report saw
+  std::vector<LayerReport> layers;  // per quantized layer
 };
+
+std::string granularity_text(const QuantFormat& format) {
+  return format.granularity == Granularity::group ? "group-" + std::to_string(format.group_size)
+                                                  : to_string(format.granularity);
+}
+
+Row format_row(const QuantFormat& format, const ModelScore& score) {
+  Row row;
+  row.scheme = to_string(format.scheme);
+  row.granularity = granularity_text(format);
+  row.bits = format.bits;
+  row.group_size = format.granularity == Granularity::group ? format.group_size : 0;
+  row.score = score;
+  return row;
+}
 
 // The format of a quantized model's first quantized layer (for its table row).
 std::optional<QuantFormat> format_of(const Sequential& model) {
@@ -50,16 +93,12 @@ std::optional<QuantFormat> format_of(const Sequential& model) {
   return std::nullopt;
 }
 
-std::string granularity_text(const QuantFormat& format) {
-  return format.granularity == Granularity::group ? "group-" + std::to_string(format.group_size)
-                                                  : to_string(format.granularity);
-}
-
 void print_table(const std::optional<Row>& float_row, const std::vector<Row>& rows) {
-  std::printf("%-11s %-12s %4s  %8s  %7s  %9s  %6s  %10s  %7s  %11s\n", "scheme", "granularity",
-              "bits", "accuracy", "change", "bytes", "ratio", "weight RMS", "SQNR", "samples/s");
+  std::printf("%-11s %-12s %-16s %4s  %8s  %7s  %9s  %6s  %10s  %7s  %9s  %11s\n", "scheme",
+              "granularity", "method", "bits", "accuracy", "change", "bytes", "ratio", "weight RMS",
+              "SQNR", "out SQNR", "samples/s");
   auto print = [&](const Row& row) {
-    char change[16] = "", ratio[16] = "", rms[16] = "", sqnr[16] = "";
+    char change[16] = "", ratio[16] = "", rms[16] = "", sqnr[16] = "", out_sqnr[16] = "";
     if (float_row && &row != &*float_row) {
       std::snprintf(change, sizeof change, "%+.2f",
                     100.0 * (row.score.accuracy - float_row->score.accuracy));
@@ -73,15 +112,82 @@ void print_table(const std::optional<Row>& float_row, const std::vector<Row>& ro
       else
         std::snprintf(sqnr, sizeof sqnr, "exact");
     }
+    const ErrorStats output = total_output_error(row.layers);
+    if (output.count) std::snprintf(out_sqnr, sizeof out_sqnr, "%.1f dB", output.sqnr_db);
     // The dynamic int8 row (8-bit activations too) is marked in the scheme column.
     const std::string scheme =
         row.kernel == QuantizedKernel::dynamic_int8 ? "dyn-int8" : row.scheme;
-    std::printf("%-11s %-12s %4d  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %11.0f\n", scheme.c_str(),
-                row.granularity.c_str(), row.bits, 100.0 * row.score.accuracy, change,
-                row.score.bytes, ratio, rms, sqnr, row.score.samples_per_second);
+    const std::string method = row.error ? row.method.label() : "-";
+    std::printf("%-11s %-12s %-16s %4d  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %9s  %11.0f\n",
+                scheme.c_str(), row.granularity.c_str(), method.c_str(), row.bits,
+                100.0 * row.score.accuracy, change, row.score.bytes, ratio, rms, sqnr, out_sqnr,
+                row.score.samples_per_second);
   };
   if (float_row) print(*float_row);
   for (const auto& row : rows) print(row);
+}
+
+// The sweep's accuracies as one small table: a line per method, a column
+// per bit width, and the model size under each.
+void print_method_summary(const std::vector<Row>& rows, double float_accuracy) {
+  std::vector<std::string> methods;
+  for (const Row& row : rows)
+    if (row.kernel == QuantizedKernel::weight_only &&
+        std::find(methods.begin(), methods.end(), row.method.label()) == methods.end())
+      methods.push_back(row.method.label());
+  std::printf("\naccuracy (%%) by method and bits, asymmetric per-channel (float %.2f%%)\n",
+              100.0 * float_accuracy);
+  std::printf("%-16s", "method");
+  for (const int bits : sweep_bits) std::printf("  %7d-bit", bits);
+  std::printf("\n");
+  auto find = [&](const std::string& method, int bits) -> const Row* {
+    for (const Row& row : rows)
+      if (row.kernel == QuantizedKernel::weight_only && row.method.label() == method &&
+          row.bits == bits)
+        return &row;
+    return nullptr;
+  };
+  for (const std::string& method : methods) {
+    std::printf("%-16s", method.c_str());
+    for (const int bits : sweep_bits) {
+      const Row* row = find(method, bits);
+      if (row)
+        std::printf("  %11.2f", 100.0 * row->score.accuracy);
+      else
+        std::printf("  %11s", "-");
+    }
+    std::printf("\n");
+  }
+  std::printf("%-16s", "bytes");
+  for (const int bits : sweep_bits) {
+    const Row* row = methods.empty() ? nullptr : find(methods.front(), bits);
+    std::printf("  %11zu", row ? row->score.bytes : std::size_t{0});
+  }
+  std::printf("\n");
+}
+
+JsonValue error_json(const ErrorStats& e) {
+  return JsonValue::object()
+      .set("rmse", e.rms_error)
+      .set("max_abs", e.max_abs_error)
+      .set("sqnr_db", std::isfinite(e.sqnr_db) ? JsonValue(e.sqnr_db) : JsonValue());
+}
+
+JsonValue layers_json(const std::vector<LayerReport>& layers) {
+  JsonValue list = JsonValue::array();
+  for (const LayerReport& layer : layers) {
+    JsonValue j = JsonValue::object();
+    j.set("index", layer.index)
+        .set("layer", layer.layer)
+        .set("weight_rmse", layer.weight_error.rms_error)
+        .set("weight_sqnr_db", std::isfinite(layer.weight_error.sqnr_db)
+                                   ? JsonValue(layer.weight_error.sqnr_db)
+                                   : JsonValue())
+        .set("output_error", layer.has_output_error ? error_json(layer.output_error) : JsonValue())
+        .set("bytes", layer.quantized_bytes);
+    list.push(std::move(j));
+  }
+  return list;
 }
 
 JsonValue row_json(const Row& row) {
@@ -89,34 +195,56 @@ JsonValue row_json(const Row& row) {
   j.set("scheme", row.scheme)
       .set("granularity", row.granularity)
       .set("kernel", to_string(row.kernel))
-      .set("grid", row.grid)
+      .set("method", row.method.method)
+      .set("grid", row.method.grid)
+      .set("calibration", row.calibration)
       .set("bits", row.bits)
       .set("group_size", row.group_size)
       .set("accuracy", row.score.accuracy)
       .set("bytes", row.score.bytes)
       .set("weight_rmse", row.error ? JsonValue(row.error->rms_error) : JsonValue())
       .set("sqnr_db", row.error ? JsonValue(row.error->sqnr_db) : JsonValue())
-      .set("samples_per_second", row.score.samples_per_second);
+      .set("samples_per_second", row.score.samples_per_second)
+      .set("layers", layers_json(row.layers));
   return j;
 }
 
-// Accuracy and size at 2..8 bits for the three formats of the default sweep.
-std::vector<SweepPoint> bits_sweep(const Sequential& model, const Dataset& test) {
-  const QuantConfig families[] = {{.format = {Scheme::asymmetric, Granularity::tensor, 8, 64}},
-                                  {.format = {Scheme::symmetric, Granularity::channel, 8, 64}},
-                                  {.format = {Scheme::asymmetric, Granularity::group, 8, 64}}};
-  std::vector<SweepPoint> points;
-  ProgressBar bar(std::size(families) * 7, "formats");
-  for (QuantConfig config : families) {
-    for (int bits = 2; bits <= 8; ++bits) {
-      config.format.bits = bits;
-      Sequential quantized = quantize_model(model, config);
-      const ModelScore score = score_model(quantized, test.images, test.labels, 1);
-      points.push_back({to_string(config.format.scheme) + "/" + granularity_text(config.format),
-                        bits, score.accuracy, double(score.bytes)});
-      bar.update(points.size());
+// Quantizes `model` with `config` and scores it: the table row, with each
+// layer's weight error and (given calibration inputs) output error.
+Row evaluate(const Sequential& model, const QuantConfig& config, const MethodChoice& method,
+             const Tensor& calibration, const Dataset& test, std::size_t repeats,
+             Sequential& quantized) {
+  quantized = quantize_model(model, config, calibration);
+  Row row = format_row(config.format, score_model(quantized, test.images, test.labels, repeats));
+  row.layers = quantization_report(model, quantized, calibration);
+  row.error = total_weight_error(row.layers);
+  row.kernel = config.kernel;
+  row.method = method;
+  row.calibration = calibration.rank() == 2 ? calibration.dim(0) : 0;
+  return row;
+}
+
+// The default sweep's formats: every method at every bit width, asymmetric
+// per-channel, then PyTorch's dynamic quantization (8-bit weights and, per
+// row at run time, 8-bit activations with int32 sums).
+std::vector<std::pair<QuantConfig, MethodChoice>> sweep_formats() {
+  std::vector<std::pair<QuantConfig, MethodChoice>> formats;
+  for (const MethodChoice& method : sweep_methods())
+    for (const int bits : sweep_bits) {
+      QuantConfig config{.format = {Scheme::asymmetric, Granularity::channel, bits, 64}};
+      formats.emplace_back(with_method(config, method), method);
     }
-  }
+  formats.emplace_back(QuantConfig{.format = {Scheme::asymmetric, Granularity::channel, 8, 64},
+                                   .kernel = QuantizedKernel::dynamic_int8},
+                       MethodChoice{});
+  return formats;
+}
+
+std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows) {
+  std::vector<SweepPoint> points;
+  for (const Row& row : rows)
+    if (row.kernel == QuantizedKernel::weight_only && row.error)
+      points.push_back({row.method.label(), row.bits, row.score.accuracy, double(row.score.bytes)});
   return points;
 }
 
@@ -186,60 +314,89 @@ int quantize_eval(int argc, const char* const* argv) {
   if (plot_path) require_distinct_paths("model", model_path, "plot", *plot_path);
   set_num_threads(options.whole_number("threads", 1, 256));
 
+  // The single format's method; the calibration images it and the report see
+  // (none for round-to-nearest unless asked for).
+  const MethodChoice single_method{"rtn", config.grid};
+  const std::size_t calibration_count =
+      !single || single_method.needs_data() ? default_calibration : 0;
+
   Sequential model = load_model(model_path, all_layers());
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
   const Dataset test = load_mnist_split(folder, "t10k");
   std::cout << "model: " << model_path << ": " << model.describe() << "\n"
-            << "data: " << folder.string() << " (" << test.size() << " test images)\n\n";
+            << "data: " << folder.string() << " (" << test.size() << " test images)\n";
 
   std::optional<Row> float_row;
   std::vector<Row> rows;
   std::optional<Sequential> saved;  // the single format's model, or the sweep's first
+  std::vector<SweepPoint> sweep;    // for --plot
   if (is_quantized(model)) {
     if (single) throw UsageError("the model is already quantized; give no scheme options");
+    std::cout << "\n";
     const QuantFormat format = *format_of(model);
-    rows.push_back({to_string(format.scheme), granularity_text(format), format.bits,
-                    format.granularity == Granularity::group ? format.group_size : 0,
-                    score_model(model, test.images, test.labels), std::nullopt});
+    rows.push_back(format_row(format, score_model(model, test.images, test.labels)));
   } else {
-    float_row =
-        Row{"float", "-", 32, 0, score_model(model, test.images, test.labels), std::nullopt};
-    std::vector<QuantConfig> configs;
-    if (single) {
-      configs.push_back(config);
-    } else {
-      configs.push_back({.format = {Scheme::asymmetric, Granularity::tensor, 8, 64}});
-      configs.push_back({.format = {Scheme::symmetric, Granularity::channel, 8, 64}});
-      configs.push_back({.format = {Scheme::asymmetric, Granularity::group, 4, 64}});
-      // PyTorch's dynamic quantization: 8-bit weights and, per row at run
-      // time, 8-bit activations with int32 sums.
-      configs.push_back({.format = {Scheme::asymmetric, Granularity::channel, 8, 64},
-                         .kernel = QuantizedKernel::dynamic_int8});
+    Tensor calibration;
+    if (calibration_count || plot_path) {
+      const Tensor train = load_mnist_split(folder, "train").images;
+      // The default is at most the training set (a small one has fewer).
+      const std::size_t count =
+          std::min(calibration_count ? calibration_count : default_calibration, train.dim(0));
+      calibration = calibration_sample(train, count);
+      std::cout << "calibration: " << count << " training images (seed 1)\n";
     }
-    ProgressBar bar(configs.size(), "formats");
-    for (const auto& c : configs) {
-      Sequential quantized = quantize_model(model, c);
-      const std::vector<LayerReport> layers = quantization_report(model, quantized);
-      rows.push_back({to_string(c.format.scheme), granularity_text(c.format), c.format.bits,
-                      c.format.granularity == Granularity::group ? c.format.group_size : 0,
-                      score_model(quantized, test.images, test.labels), total_weight_error(layers),
-                      c.kernel, c.grid});
+    std::cout << "\n";
+    float_row.emplace();
+    float_row->scheme = "float";
+    float_row->granularity = "-";
+    float_row->score = score_model(model, test.images, test.labels);
+    std::vector<std::pair<QuantConfig, MethodChoice>> formats;
+    if (single)
+      formats.emplace_back(config, single_method);
+    else
+      formats = sweep_formats();
+    ProgressBar bar(formats.size(), "formats");
+    for (const auto& [c, method] : formats) {
+      Sequential quantized;
+      // The sweep's many rows are timed once each; a single format three times.
+      rows.push_back(evaluate(model, c, method, calibration_count ? calibration : Tensor(), test,
+                              single ? 3 : 1, quantized));
       bar.update(rows.size());
       if (single) {
-        if (c.grid != "minmax") std::cout << "grid: " << c.grid << "\n";
-        std::cout << format_report(layers) << "\n";
+        if (method.label() != "rtn/minmax") std::cout << "method: " << method.label() << "\n";
+        std::cout << format_report(rows.back().layers) << "\n";
       }
       if (!saved) saved = std::move(quantized);
     }
     bar.finish();
+    sweep = sweep_points(rows);
+    if (plot_path && single) {  // the plot's accuracy-by-method panel
+      for (const auto& [c, method] : sweep_formats()) {
+        if (c.kernel != QuantizedKernel::weight_only) continue;
+        Sequential quantized;
+        const Row row = evaluate(model, c, method, calibration, test, 1, quantized);
+        sweep.push_back({method.label(), row.bits, row.score.accuracy, double(row.score.bytes)});
+      }
+    }
   }
   print_table(float_row, rows);
+  if (float_row && !single) print_method_summary(rows, float_row->score.accuracy);
 
   if (plot_path) {
     if (!float_row) throw UsageError("--plot needs a float model (it compares against float)");
-    const std::string svg =
-        plot_quantization(model, *saved, bits_sweep(model, test), float_row->score.accuracy,
-                          double(float_row->score.bytes));
+    // The grids drawn under the histograms: a coarse per-tensor format, whose
+    // few levels can be told apart, without and with 0 as a level.
+    std::vector<Sequential> coarse;
+    std::vector<GridPanel> grids;
+    for (const std::string grid : {"minmax", "mse"}) {
+      QuantConfig c{.format = {Scheme::asymmetric, Granularity::tensor, 3, 64}};
+      c.grid = grid;
+      coarse.push_back(quantize_model(model, c));
+    }
+    for (std::size_t g = 0; g < coarse.size(); ++g)
+      grids.push_back({g == 0 ? "minmax" : "mse", &coarse[g]});
+    const std::string svg = plot_quantization(model, grids, sweep, float_row->score.accuracy,
+                                              double(float_row->score.bytes));
     write_text_file_atomically(*plot_path, svg);
     std::cout << "\nwrote " << *plot_path << "\n";
   }
