@@ -28,6 +28,7 @@
 #include "data/mnist.hpp"
 #include "nn/model_file.hpp"
 #include "nn/model_safetensors.hpp"
+#include "quant/mixed_precision.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/quantized_dense.hpp"
 #include "quant/registry.hpp"
@@ -211,10 +212,9 @@ JsonValue row_json(const Row& row) {
 
 // Quantizes `model` with `config` and scores it: the table row, with each
 // layer's weight error and (given calibration inputs) output error.
-Row evaluate(const Sequential& model, const QuantConfig& config, const MethodChoice& method,
-             const Tensor& calibration, const Dataset& test, std::size_t repeats,
-             Sequential& quantized) {
-  quantized = quantize_model(model, config, calibration);
+Row score_quantized(const Sequential& model, Sequential& quantized, const QuantConfig& config,
+                    const MethodChoice& method, const Tensor& calibration, const Dataset& test,
+                    std::size_t repeats) {
   Row row = format_row(config.format, score_model(quantized, test.images, test.labels, repeats));
   row.layers = quantization_report(model, quantized, calibration);
   row.error = total_weight_error(row.layers);
@@ -222,6 +222,77 @@ Row evaluate(const Sequential& model, const QuantConfig& config, const MethodCho
   row.method = method;
   row.calibration = calibration.rank() == 2 ? calibration.dim(0) : 0;
   return row;
+}
+
+Row evaluate(const Sequential& model, const QuantConfig& config, const MethodChoice& method,
+             const Tensor& calibration, const Dataset& test, std::size_t repeats,
+             Sequential& quantized) {
+  quantized = quantize_model(model, config, calibration);
+  return score_quantized(model, quantized, config, method, calibration, test, repeats);
+}
+
+// The formats --budget chooses from for each layer: 2, 3, 4 and 8 bits, one
+// scale per row or per group of 256, 128, 64 or 32 inputs (finer groups cost
+// more scale bits: 64 / G per weight, asymmetric).
+std::vector<QuantFormat> budget_candidates(Scheme scheme) {
+  std::vector<QuantFormat> formats;
+  for (const int bits : sweep_bits) {
+    formats.push_back({scheme, Granularity::channel, bits, 64});
+    for (const std::size_t group : {256, 128, 64, 32})
+      formats.push_back({scheme, Granularity::group, bits, group});
+  }
+  return formats;
+}
+
+// What --budget chose, one line per layer, and every candidate's cost and
+// sensitivity in the report.
+std::string format_plan(const MixedPrecisionPlan& plan, const Sequential& model) {
+  std::string out = "mixed precision: per layer, the format chosen from measured sensitivity\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%-5s %-22s %-28s %12s %12s %14s\n", "layer", "", "format",
+                "bits/weight", "stored bits", "sensitivity");
+  out += line;
+  for (std::size_t l = 0; l < plan.layers.size(); ++l) {
+    const LayerOption& o = plan.options[l][plan.chosen[l]];
+    const std::size_t weights = model.layer(plan.layers[l]).state().find("weight")->element_count();
+    std::snprintf(line, sizeof line, "%-5zu %-22s %-28s %12.3f %12llu %14.3g\n", plan.layers[l],
+                  model.layer(plan.layers[l]).describe().c_str(), to_string(o.format).c_str(),
+                  double(o.stored_bits) / double(weights), (unsigned long long)o.stored_bits,
+                  o.sensitivity);
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "total: %.4f stored bits per weight over %llu weights\n",
+                plan.bits_per_weight(), (unsigned long long)plan.weights);
+  out += line;
+  return out;
+}
+
+JsonValue plan_json(const MixedPrecisionPlan& plan, double budget) {
+  JsonValue layers = JsonValue::array();
+  for (std::size_t l = 0; l < plan.layers.size(); ++l) {
+    JsonValue options = JsonValue::array();
+    for (const LayerOption& o : plan.options[l])
+      options.push(JsonValue::object()
+                       .set("format", format_tag(o.format))
+                       .set("stored_bits", o.stored_bits)
+                       .set("sensitivity", o.sensitivity));
+    const LayerOption& chosen = plan.options[l][plan.chosen[l]];
+    layers.push(JsonValue::object()
+                    .set("index", plan.layers[l])
+                    .set("format", format_tag(chosen.format))
+                    .set("stored_bits", chosen.stored_bits)
+                    .set("sensitivity", chosen.sensitivity)
+                    .set("options", std::move(options)));
+  }
+  return JsonValue::object()
+      .set("budget_bits_per_weight", budget)
+      .set("bits_per_weight", plan.bits_per_weight())
+      .set("weights", plan.weights)
+      .set("stored_bits", plan.stored_bits)
+      .set("sensitivity",
+           "mean KL divergence of the outputs on the calibration inputs, the "
+           "layer alone quantized")
+      .set("layers", std::move(layers));
 }
 
 // The default sweep's formats: every method at every bit width, asymmetric
@@ -269,7 +340,11 @@ int quantize_eval(int argc, const char* const* argv) {
               "how each block's scale and offset are chosen (with --scheme): minmax (span the "
               "block's weights) or mse (clip the range to the least squared error)",
               "minmax");
-  options.add("out", "FILE", "save the quantized model (needs --scheme)");
+  options.add("budget", "BITS",
+              "mixed precision: choose each layer's bits and scale granularity from measured "
+              "sensitivity to fit an average of BITS stored bits per weight, scales included "
+              "(at least 2)");
+  options.add("out", "FILE", "save the quantized model (needs --scheme or --budget)");
   options.add("export", "FILE.safetensors",
               "write the model as safetensors: the quantized one with --scheme, else the "
               "model as loaded");
@@ -285,10 +360,15 @@ int quantize_eval(int argc, const char* const* argv) {
   const bool single = options.given("scheme") || options.given("granularity") ||
                       options.given("bits") || options.given("group-size") ||
                       options.given("keep-float") || options.given("kernel") ||
-                      options.given("grid");
+                      options.given("grid") || options.given("budget");
+  std::optional<double> budget;
+  if (options.given("budget")) budget = options.real_number("budget", 2, 32);
   QuantConfig config;
   if (single) {
-    config.format.scheme = parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
+    config.format.scheme =
+        budget && !options.given("scheme")
+            ? Scheme::asymmetric
+            : parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
     config.format.granularity =
         options.given("granularity")
             ? parse_granularity(options.choice("granularity", {"tensor", "channel", "group"}))
@@ -304,7 +384,8 @@ int quantize_eval(int argc, const char* const* argv) {
     config.grid = options.choice("grid", {"minmax", "mse"});
   }
   const auto out_path = options.optional_text("out");
-  if (out_path && !single) throw UsageError("--out needs --scheme: it saves one quantized model");
+  if (out_path && !single)
+    throw UsageError("--out needs --scheme or --budget: it saves one quantized model");
   if (out_path) require_distinct_paths("model", model_path, "out", *out_path);
   const auto export_path = options.optional_text("export");
   if (export_path) require_distinct_paths("model", model_path, "export", *export_path);
@@ -318,7 +399,7 @@ int quantize_eval(int argc, const char* const* argv) {
   // (none for round-to-nearest unless asked for).
   const MethodChoice single_method{"rtn", config.grid};
   const std::size_t calibration_count =
-      !single || single_method.needs_data() ? default_calibration : 0;
+      !single || budget || single_method.needs_data() ? default_calibration : 0;
 
   Sequential model = load_model(model_path, all_layers());
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
@@ -330,6 +411,7 @@ int quantize_eval(int argc, const char* const* argv) {
   std::vector<Row> rows;
   std::optional<Sequential> saved;  // the single format's model, or the sweep's first
   std::vector<SweepPoint> sweep;    // for --plot
+  std::optional<MixedPrecisionPlan> plan;
   if (is_quantized(model)) {
     if (single) throw UsageError("the model is already quantized; give no scheme options");
     std::cout << "\n";
@@ -351,10 +433,25 @@ int quantize_eval(int argc, const char* const* argv) {
     float_row->granularity = "-";
     float_row->score = score_model(model, test.images, test.labels);
     std::vector<std::pair<QuantConfig, MethodChoice>> formats;
-    if (single)
+    if (budget) {
+      const std::vector<QuantFormat> candidates = budget_candidates(config.format.scheme);
+      ProgressBar measuring(1, "sensitivity");
+      plan = plan_mixed_precision(model, config, candidates, *budget, calibration);
+      measuring.finish();
+      Sequential quantized = quantize_mixed(model, config, *plan, calibration);
+      Row row = score_quantized(model, quantized, config, single_method, calibration, test, 3);
+      char text[32];
+      std::snprintf(text, sizeof text, "mixed-%.3f", plan->bits_per_weight());
+      row.granularity = text;
+      row.bits = 0;
+      rows.push_back(std::move(row));
+      std::cout << format_plan(*plan, model) << "\n" << format_report(rows.back().layers) << "\n";
+      saved = std::move(quantized);
+    } else if (single) {
       formats.emplace_back(config, single_method);
-    else
+    } else {
       formats = sweep_formats();
+    }
     ProgressBar bar(formats.size(), "formats");
     for (const auto& [c, method] : formats) {
       Sequential quantized;
@@ -420,6 +517,7 @@ int quantize_eval(int argc, const char* const* argv) {
                        .set("samples_per_second", float_row->score.samples_per_second);
     JsonValue report = JsonValue::object();
     report.set("model", model_path).set("float", float_json).set("results", std::move(results));
+    if (plan) report.set("mixed_precision", plan_json(*plan, *budget));
     const std::string text = to_json(report);
     write_text_file_atomically(*report_path, text);
   }
