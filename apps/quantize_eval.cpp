@@ -25,6 +25,7 @@
 #include "data/mnist.hpp"
 #include "nn/model_file.hpp"
 #include "nn/model_safetensors.hpp"
+#include "quant/calibration.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/quantized_dense.hpp"
 #include "quant/registry.hpp"
@@ -139,8 +140,21 @@ int quantize_eval(int argc, const char* const* argv) {
               "weight_only");
   options.add("grid", "NAME",
               "how each block's scale and offset are chosen (with --scheme): minmax (span the "
-              "block's weights) or mse (clip the range to the least squared error)",
+              "block's weights), zero-exact (asymmetric: an integer zero point, so 0 is a "
+              "level) or search (the scale and zero point of least squared error, weighted by "
+              "E[x^2] with calibration data; mse is another name for it)",
               "minmax");
+  options.add("method", "NAME",
+              "rtn (round to nearest), awq (activation-aware scaling), gptq (error-compensating "
+              "rounding) or awq+gptq; all but rtn use calibration data (with --scheme)",
+              "rtn");
+  options.add("calibration", "N",
+              "training images passed through the model for the data-aware methods (and to "
+              "weight --grid search); any N from 1 to the training set size",
+              "1024");
+  options.add("seed", "S", "seed for choosing the calibration images", "1");
+  options.add("damp", "X", "GPTQ damping: fraction of the mean diagonal of H added to it", "0.01");
+  options.add_flag("act-order", "GPTQ: round columns in order of decreasing H_cc");
   options.add("out", "FILE", "save the quantized model (needs --scheme)");
   options.add("export", "FILE.safetensors",
               "write the model as safetensors: the quantized one with --scheme, else the "
@@ -154,10 +168,11 @@ int quantize_eval(int argc, const char* const* argv) {
   if (!options.parse(argc, argv)) return 0;
 
   const std::string model_path = options.text("model");
-  const bool single = options.given("scheme") || options.given("granularity") ||
-                      options.given("bits") || options.given("group-size") ||
-                      options.given("keep-float") || options.given("kernel") ||
-                      options.given("grid");
+  const bool single =
+      options.given("scheme") || options.given("granularity") || options.given("bits") ||
+      options.given("group-size") || options.given("keep-float") || options.given("kernel") ||
+      options.given("grid") || options.given("method") || options.given("calibration") ||
+      options.given("damp") || options.flag("act-order");
   QuantConfig config;
   if (single) {
     config.format.scheme = parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
@@ -173,8 +188,16 @@ int quantize_eval(int argc, const char* const* argv) {
                        options.text("group-size") + "'");
     if (options.given("keep-float")) config.keep_float = options.number_list("keep-float", 0, 1024);
     config.kernel = parse_kernel(options.choice("kernel", {"weight_only", "dynamic_int8"}));
-    config.grid = options.choice("grid", {"minmax", "mse"});
+    config.grid = options.choice("grid", {"minmax", "zero-exact", "search", "mse"});
+    config.method = options.choice("method", {"rtn", "awq", "gptq", "awq+gptq"});
+    config.damp = options.real_number("damp", 0.0, 1e6);
+    config.act_order = options.flag("act-order");
   }
+  // Calibration data: for the data-aware methods, or when asked for (to
+  // weight the grid search). Its size is checked against the training set below.
+  const bool calibrate = single && (config.method != "rtn" || options.given("calibration"));
+  std::size_t calibration_size = options.whole_number("calibration", 1, 1u << 30);
+  const std::uint64_t seed = options.whole_number("seed", 0, UINT64_MAX);
   const auto out_path = options.optional_text("out");
   if (out_path && !single) throw UsageError("--out needs --scheme: it saves one quantized model");
   if (out_path) require_distinct_paths("model", model_path, "out", *out_path);
@@ -191,6 +214,16 @@ int quantize_eval(int argc, const char* const* argv) {
   const Dataset test = load_mnist_split(folder, "t10k");
   std::cout << "model: " << model_path << ": " << model.describe() << "\n"
             << "data: " << folder.string() << " (" << test.size() << " test images)\n\n";
+  Tensor calibration;
+  if (calibrate) {
+    const Dataset train = load_mnist_split(folder, "train");
+    // The default (1024) shrinks to a smaller training set; a given N does not.
+    if (!options.given("calibration")) calibration_size = std::min(calibration_size, train.size());
+    if (calibration_size > train.size())
+      throw UsageError("option --calibration: expected 1 to " + std::to_string(train.size()) +
+                       " (the training set), found '" + options.text("calibration") + "'");
+    calibration = calibration_rows(train.images, calibration_size, seed);
+  }
 
   std::optional<Row> float_row;
   std::vector<Row> rows;
@@ -218,7 +251,7 @@ int quantize_eval(int argc, const char* const* argv) {
     }
     ProgressBar bar(configs.size(), "formats");
     for (const auto& c : configs) {
-      Sequential quantized = quantize_model(model, c);
+      Sequential quantized = quantize_model(model, c, calibration);
       const std::vector<LayerReport> layers = quantization_report(model, quantized);
       rows.push_back({to_string(c.format.scheme), granularity_text(c.format), c.format.bits,
                       c.format.granularity == Granularity::group ? c.format.group_size : 0,
