@@ -16,7 +16,6 @@
 #include <thread>
 #include <vector>
 
-#include "apps/calibration_set.hpp"
 #include "apps/data_location.hpp"
 #include "apps/model_evaluation.hpp"
 #include "apps/options.hpp"
@@ -29,6 +28,9 @@
 #include "data/mnist.hpp"
 #include "nn/model_file.hpp"
 #include "nn/model_safetensors.hpp"
+#include "quant/awq.hpp"
+#include "quant/calibration.hpp"
+#include "quant/methods.hpp"
 #include "quant/mixed_precision.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/quantized_dense.hpp"
@@ -38,16 +40,18 @@
 namespace tinyq {
 namespace {
 
-// The methods the default sweep compares, side by side.
+// The methods the default sweep compares, side by side: round to nearest on
+// the min-max grid (the seed's method), on a grid with 0 as a level, and on
+// the searched grid; then the data-aware methods, on the zero-exact grid
+// (the one they do best on here at 2 bits).
 std::vector<MethodChoice> sweep_methods() {
-  return {{"rtn", "minmax"}, {"rtn", "mse"}};
+  return {{"rtn", "minmax"},      {"rtn", "zero-exact"}, {"rtn", "search"},
+          {"gptq", "zero-exact"}, {"awq", "zero-exact"}, {"awq+gptq", "zero-exact"}};
 }
 constexpr int sweep_bits[] = {2, 3, 4, 8};
-// Calibration images when none are asked for (the sweep's data-aware methods
-// and output errors need some).
-constexpr std::size_t default_calibration = 1024;
 
 QuantConfig with_method(QuantConfig config, const MethodChoice& method) {
+  config.method = method.method;
   config.grid = method.grid;
   return config;
 }
@@ -59,13 +63,15 @@ std::optional<QuantFormat> format_of(const Sequential& model) {
   return std::nullopt;
 }
 
-// Quantizes `model` with `config` and scores it: the table row, with each
-// layer's weight error and (given calibration inputs) output error.
-Row score_quantized(const Sequential& model, Sequential& quantized, const QuantConfig& config,
+// Scores a quantized model: the table row, with each layer's weight error
+// and (given calibration inputs) output error against `reference`, the float
+// model the quantization started from (AWQ's rescaled one: its weights and
+// each layer's outputs are scaled, the model's function is not).
+Row score_quantized(const Sequential& reference, Sequential& quantized, const QuantConfig& config,
                     const MethodChoice& method, const Tensor& calibration, const Dataset& test,
                     std::size_t repeats) {
   Row row = format_row(config.format, score_model(quantized, test.images, test.labels, repeats));
-  row.layers = quantization_report(model, quantized, calibration);
+  row.layers = quantization_report(reference, quantized, calibration);
   row.error = total_weight_error(row.layers);
   row.kernel = config.kernel;
   row.method = method;
@@ -77,7 +83,9 @@ Row evaluate(const Sequential& model, const QuantConfig& config, const MethodCho
              const Tensor& calibration, const Dataset& test, std::size_t repeats,
              Sequential& quantized) {
   quantized = quantize_model(model, config, calibration);
-  return score_quantized(model, quantized, config, method, calibration, test, repeats);
+  Sequential reference = model;
+  if (uses_awq(config)) awq_rescale(reference, config, calibration);  // as quantize_model did
+  return score_quantized(reference, quantized, config, method, calibration, test, repeats);
 }
 
 // The formats --budget chooses from for each layer: 2, 3, 4 and 8 bits, one
@@ -136,8 +144,21 @@ int quantize_eval(int argc, const char* const* argv) {
               "weight_only");
   options.add("grid", "NAME",
               "how each block's scale and offset are chosen (with --scheme): minmax (span the "
-              "block's weights) or mse (clip the range to the least squared error)",
+              "block's weights), zero-exact (asymmetric: an integer zero point, so 0 is a "
+              "level) or search (the scale and zero point of least squared error, weighted by "
+              "E[x^2] with calibration data; mse is another name for it)",
               "minmax");
+  options.add("method", "NAME",
+              "rtn (round to nearest), awq (activation-aware scaling), gptq (error-compensating "
+              "rounding) or awq+gptq; all but rtn use calibration data (with --scheme)",
+              "rtn");
+  options.add("calibration", "N",
+              "training images passed through the model for the data-aware methods (and to "
+              "weight --grid search); any N from 1 to the training set size",
+              "1024");
+  options.add("seed", "S", "seed for choosing the calibration images", "1");
+  options.add("damp", "X", "GPTQ damping: fraction of the mean diagonal of H added to it", "0.01");
+  options.add_flag("act-order", "GPTQ: round columns in order of decreasing H_cc");
   options.add("budget", "BITS",
               "mixed precision: choose each layer's bits and scale granularity from measured "
               "sensitivity to fit an average of BITS stored bits per weight, scales included "
@@ -155,10 +176,11 @@ int quantize_eval(int argc, const char* const* argv) {
   if (!options.parse(argc, argv)) return 0;
 
   const std::string model_path = options.text("model");
-  const bool single = options.given("scheme") || options.given("granularity") ||
-                      options.given("bits") || options.given("group-size") ||
-                      options.given("keep-float") || options.given("kernel") ||
-                      options.given("grid") || options.given("budget");
+  const bool single =
+      options.given("scheme") || options.given("granularity") || options.given("bits") ||
+      options.given("group-size") || options.given("keep-float") || options.given("kernel") ||
+      options.given("grid") || options.given("method") || options.given("calibration") ||
+      options.given("damp") || options.flag("act-order") || options.given("budget");
   std::optional<double> budget;
   if (options.given("budget")) budget = options.real_number("budget", 2, 32);
   QuantConfig config;
@@ -179,8 +201,18 @@ int quantize_eval(int argc, const char* const* argv) {
                        options.text("group-size") + "'");
     if (options.given("keep-float")) config.keep_float = options.number_list("keep-float", 0, 1024);
     config.kernel = parse_kernel(options.choice("kernel", {"weight_only", "dynamic_int8"}));
-    config.grid = options.choice("grid", {"minmax", "mse"});
+    config.grid = options.choice("grid", {"minmax", "zero-exact", "search", "mse"});
+    config.method = options.choice("method", {"rtn", "awq", "gptq", "awq+gptq"});
+    config.damp = options.real_number("damp", 0.0, 1e6);
+    config.act_order = options.flag("act-order");
   }
+  // Calibration data: for the data-aware methods, the sweep (which has some),
+  // mixed precision and the plot (the sweep again), or when asked for (to
+  // weight the grid search). Its size is checked against the training set below.
+  const bool calibrate = !single || budget || config.method != "rtn" ||
+                         options.given("calibration") || options.given("plot");
+  std::size_t calibration_size = options.whole_number("calibration", 1, 1u << 30);
+  const std::uint64_t seed = options.whole_number("seed", 0, UINT64_MAX);
   const auto out_path = options.optional_text("out");
   if (out_path && !single)
     throw UsageError("--out needs --scheme or --budget: it saves one quantized model");
@@ -193,11 +225,10 @@ int quantize_eval(int argc, const char* const* argv) {
   if (plot_path) require_distinct_paths("model", model_path, "plot", *plot_path);
   set_num_threads(options.whole_number("threads", 1, 256));
 
-  // The single format's method; the calibration images it and the report see
-  // (none for round-to-nearest unless asked for).
-  const MethodChoice single_method{"rtn", config.grid};
-  const std::size_t calibration_count =
-      !single || budget || single_method.needs_data() ? default_calibration : 0;
+  // The single format's method, and whether it (and its report) sees the
+  // calibration images: round-to-nearest only when they are asked for.
+  const MethodChoice single_method{config.method, config.grid};
+  const bool single_calibrated = budget || config.method != "rtn" || options.given("calibration");
 
   Sequential model = load_model(model_path, all_layers());
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
@@ -217,13 +248,17 @@ int quantize_eval(int argc, const char* const* argv) {
     rows.push_back(format_row(format, score_model(model, test.images, test.labels)));
   } else {
     Tensor calibration;
-    if (calibration_count || plot_path) {
-      const Tensor train = load_mnist_split(folder, "train").images;
-      // The default is at most the training set (a small one has fewer).
-      const std::size_t count =
-          std::min(calibration_count ? calibration_count : default_calibration, train.dim(0));
-      calibration = calibration_sample(train, count);
-      std::cout << "calibration: " << count << " training images (seed 1)\n";
+    if (calibrate) {
+      const Dataset train = load_mnist_split(folder, "train");
+      // The default (1024) shrinks to a smaller training set; a given N does not.
+      if (!options.given("calibration"))
+        calibration_size = std::min(calibration_size, train.size());
+      if (calibration_size > train.size())
+        throw UsageError("option --calibration: expected 1 to " + std::to_string(train.size()) +
+                         " (the training set), found '" + options.text("calibration") + "'");
+      calibration = calibration_rows(train.images, calibration_size, seed);
+      std::cout << "calibration: " << calibration_size << " training images (seed " << seed
+                << ")\n";
     }
     std::cout << "\n";
     float_row.emplace();
@@ -237,7 +272,8 @@ int quantize_eval(int argc, const char* const* argv) {
       plan = plan_mixed_precision(model, config, candidates, *budget, calibration);
       measuring.finish();
       Sequential quantized = quantize_mixed(model, config, *plan, calibration);
-      Row row = score_quantized(model, quantized, config, single_method, calibration, test, 3);
+      Row row = score_quantized(mixed_reference(model, config, *plan, calibration), quantized,
+                                config, single_method, calibration, test, 3);
       char text[32];
       std::snprintf(text, sizeof text, "mixed-%.3f", plan->bits_per_weight());
       row.granularity = text;
@@ -254,7 +290,8 @@ int quantize_eval(int argc, const char* const* argv) {
     for (const auto& [c, method] : formats) {
       Sequential quantized;
       // The sweep's many rows are timed once each; a single format three times.
-      rows.push_back(evaluate(model, c, method, calibration_count ? calibration : Tensor(), test,
+      rows.push_back(evaluate(model, c, method,
+                              !single || single_calibrated ? calibration : Tensor(), test,
                               single ? 3 : 1, quantized));
       bar.update(rows.size());
       if (single) {

@@ -24,7 +24,7 @@ Row format_row(const QuantFormat& format, const ModelScore& score) {
 }
 
 void print_table(const std::optional<Row>& float_row, const std::vector<Row>& rows) {
-  std::printf("%-11s %-12s %-16s %4s  %8s  %7s  %9s  %6s  %10s  %7s  %9s  %11s\n", "scheme",
+  std::printf("%-11s %-12s %-20s %4s  %8s  %7s  %9s  %6s  %10s  %7s  %9s  %11s\n", "scheme",
               "granularity", "method", "bits", "accuracy", "change", "bytes", "ratio", "weight RMS",
               "SQNR", "out SQNR", "samples/s");
   auto print = [&](const Row& row) {
@@ -48,7 +48,7 @@ void print_table(const std::optional<Row>& float_row, const std::vector<Row>& ro
     const std::string scheme =
         row.kernel == QuantizedKernel::dynamic_int8 ? "dyn-int8" : row.scheme;
     const std::string method = row.error ? row.method.label() : "-";
-    std::printf("%-11s %-12s %-16s %4d  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %9s  %11.0f\n",
+    std::printf("%-11s %-12s %-20s %4d  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %9s  %11.0f\n",
                 scheme.c_str(), row.granularity.c_str(), method.c_str(), row.bits,
                 100.0 * row.score.accuracy, change, row.score.bytes, ratio, rms, sqnr, out_sqnr,
                 row.score.samples_per_second);
@@ -66,7 +66,7 @@ void print_method_summary(const std::vector<Row>& rows, double float_accuracy,
       methods.push_back(row.method.label());
   std::printf("\naccuracy (%%) by method and bits, asymmetric per-channel (float %.2f%%)\n",
               100.0 * float_accuracy);
-  std::printf("%-16s", "method");
+  std::printf("%-20s", "method");
   for (const int bits : bits_list) std::printf("  %7d-bit", bits);
   std::printf("\n");
   auto find = [&](const std::string& method, int bits) -> const Row* {
@@ -77,7 +77,7 @@ void print_method_summary(const std::vector<Row>& rows, double float_accuracy,
     return nullptr;
   };
   for (const std::string& method : methods) {
-    std::printf("%-16s", method.c_str());
+    std::printf("%-20s", method.c_str());
     for (const int bits : bits_list) {
       const Row* row = find(method, bits);
       if (row)
@@ -87,7 +87,7 @@ void print_method_summary(const std::vector<Row>& rows, double float_accuracy,
     }
     std::printf("\n");
   }
-  std::printf("%-16s", "bytes");
+  std::printf("%-20s", "bytes");
   for (const int bits : bits_list) {
     const Row* row = methods.empty() ? nullptr : find(methods.front(), bits);
     std::printf("  %11zu", row ? row->score.bytes : std::size_t{0});

@@ -22,7 +22,6 @@ struct MethodChoice {
   std::string method = "rtn";
   std::string grid = "minmax";
   std::string label() const { return method + "/" + grid; }
-  bool needs_data() const { return method != "rtn"; }
 };
 
 struct Row {

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "quant/awq.hpp"
+#include "quant/methods.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/registry.hpp"
 
@@ -134,16 +136,43 @@ MixedPrecisionPlan plan_mixed_precision(const Sequential& model, const QuantConf
   return plan;
 }
 
+namespace {
+
+// base with only layer l of the plan quantized, in its chosen format.
+QuantConfig only_layer(const QuantConfig& base, const MixedPrecisionPlan& plan, std::size_t l) {
+  QuantConfig step = base;
+  step.format = plan.options[l][plan.chosen[l]].format;
+  for (std::size_t other = 0; other < plan.layers.size(); ++other)
+    if (other != l) step.keep_float.push_back(plan.layers[other]);
+  return step;
+}
+
+}  // namespace
+
+Sequential mixed_reference(const Sequential& model, const QuantConfig& base,
+                           const MixedPrecisionPlan& plan, const Tensor& calibration) {
+  Sequential reference = model;
+  if (uses_awq(base))
+    for (std::size_t l = 0; l < plan.layers.size(); ++l)
+      awq_rescale(reference, only_layer(base, plan, l), calibration);
+  return reference;
+}
+
 Sequential quantize_mixed(const Sequential& model, const QuantConfig& base,
                           const MixedPrecisionPlan& plan, const Tensor& calibration) {
-  Sequential quantized = model;
+  // AWQ folds each layer's scales into the float layer before it, so all of
+  // it happens first, on the float model; then only the rounding is left.
+  QuantConfig rounding = base;
+  if (uses_awq(base)) rounding.method = uses_gptq(base) ? "gptq" : "rtn";
+  Sequential quantized = mixed_reference(model, base, plan, calibration);
   for (std::size_t l = 0; l < plan.layers.size(); ++l) {
     // Only layer l: the later ones wait in float, the earlier ones are
     // already quantized (quantize_model passes quantized layers by).
-    QuantConfig step = base;
-    step.format = plan.options[l][plan.chosen[l]].format;
-    for (std::size_t later = l + 1; later < plan.layers.size(); ++later)
-      step.keep_float.push_back(plan.layers[later]);
+    QuantConfig step = only_layer(rounding, plan, l);
+    step.keep_float.erase(
+        std::remove_if(step.keep_float.begin(), step.keep_float.end(),
+                       [&](std::size_t index) { return is_quantized(quantized.layer(index)); }),
+        step.keep_float.end());
     quantized = quantize_model(quantized, step, calibration);
   }
   return quantized;

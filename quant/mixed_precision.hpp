@@ -67,9 +67,17 @@ MixedPrecisionPlan plan_mixed_precision(const Sequential& model, const QuantConf
                                         std::span<const QuantFormat> candidates,
                                         double budget_bits_per_weight, const Tensor& calibration);
 
-// The model quantized as planned: layer by layer, in order, each with its own
-// format and base's method, on calibration inputs through the layers before it
-// as already quantized (as quantize_model does for one format).
+// The float model as the plan's quantization starts from it: itself, or with
+// AWQ (base.method awq or awq+gptq) rescaled, each layer's scales searched
+// for its own chosen format. The same function as `model`; what the
+// quantized model's weight and output errors are measured against.
+Sequential mixed_reference(const Sequential& model, const QuantConfig& base,
+                           const MixedPrecisionPlan& plan, const Tensor& calibration);
+
+// The model quantized as planned: mixed_reference, then layer by layer, in
+// order, each with its own format and base's rounding (GPTQ or nearest), on
+// calibration inputs through the layers before it as already quantized (as
+// quantize_model does for one format).
 Sequential quantize_mixed(const Sequential& model, const QuantConfig& base,
                           const MixedPrecisionPlan& plan, const Tensor& calibration);
 
