@@ -16,12 +16,15 @@ namespace tinyq {
 namespace {
 
 // In-place lower Cholesky factor (H = L Lᵀ) of a symmetric [n, n] matrix.
-// False when a pivot is not positive: the matrix is not positive definite.
+// False when a pivot is not positive, or is lost in rounding (below 1e-12 of
+// its diagonal entry: the matrix is singular to working precision, and its
+// inverse would be noise).
 bool cholesky_lower(std::vector<double>& a, std::size_t n) {
   for (std::size_t j = 0; j < n; ++j) {
     double pivot = a[j * n + j];
+    const double diagonal = pivot;
     for (std::size_t k = 0; k < j; ++k) pivot -= a[j * n + k] * a[j * n + k];
-    if (!(pivot > 0.0) || !std::isfinite(pivot)) return false;
+    if (!(pivot > 1e-12 * diagonal) || !std::isfinite(pivot)) return false;
     const double d = std::sqrt(pivot);
     a[j * n + j] = d;
     for (std::size_t i = j + 1; i < n; ++i) {
