@@ -64,6 +64,24 @@ Tensor correlated_inputs(std::size_t samples, std::size_t width, std::uint64_t s
 
 }  // namespace
 
+TEST_CASE("the Hessian is 2/n · Σ x xᵀ, symmetric, at any thread count") {
+  Tensor x = correlated_inputs(30, 9, 6);  // an odd width: a middle row without a pair
+  for (std::size_t s = 0; s < 30; s += 2) x(s, s % 9) = 0.0f;
+  const std::size_t threads = num_threads();
+  for (const std::size_t t : {1, 3}) {
+    set_num_threads(t);
+    const std::vector<double> h = gptq_hessian(x);
+    for (std::size_t i = 0; i < 9; ++i)
+      for (std::size_t j = 0; j < 9; ++j) {
+        double expected = 0.0;
+        for (std::size_t s = 0; s < 30; ++s) expected += double(x(s, i)) * x(s, j);
+        CHECK(h[i * 9 + j] == doctest::Approx(2.0 * expected / 30));
+        CHECK(h[i * 9 + j] == h[j * 9 + i]);
+      }
+  }
+  set_num_threads(threads);
+}
+
 TEST_CASE("the upper factor of H⁻¹ multiplies back to H⁻¹, worked by hand") {
   // H = [[2, -1, 0], [-1, 2, -1], [0, -1, 2]] has H⁻¹ = [[3, 2, 1], [2, 4, 2], [1, 2, 3]] / 4,
   // so U's first row is H⁻¹'s first row over sqrt(3/4).
