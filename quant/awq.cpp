@@ -61,9 +61,14 @@ std::vector<AwqChoice> awq_rescale(Sequential& model, const QuantConfig& config,
   for (std::size_t i = 0; i < model.size(); ++i) {
     auto* dense = dynamic_cast<Dense*>(&model.layer(i));
     auto* previous = i >= 2 ? dynamic_cast<Dense*>(&model.layer(i - 2)) : nullptr;
-    const bool quantized =
-        std::find(config.keep_float.begin(), config.keep_float.end(), i) == config.keep_float.end();
-    if (dense && previous && quantized && model.layer(i - 1).kind() == "relu") {
+    const auto is_kept = [&](std::size_t k) {
+      return std::find(config.keep_float.begin(), config.keep_float.end(), k) !=
+             config.keep_float.end();
+    };
+    // Row scales are free for the layer before unless it has one grid for all rows.
+    const bool fold_is_free =
+        config.format.granularity != Granularity::tensor || (i >= 2 && is_kept(i - 2));
+    if (dense && previous && !is_kept(i) && fold_is_free && model.layer(i - 1).kind() == "relu") {
       const std::size_t n = inputs.dim(1), samples = inputs.dim(0);
       std::vector<double> mean_abs(n, 0.0);
       std::vector<float> importance(n, 0.0f);

@@ -16,6 +16,13 @@
 // it (the first layer) is left unscaled: keeping a per-input scale vector in
 // the quantized layer would change the stored format, and the first layer's
 // inputs are pixels of similar scale anyway.
+//
+// The fold is free for the layer before only when its grids are per row
+// (channel or group granularity): row c divided by s_c divides that row's
+// grid with it. One grid per tensor would be stretched by the largest 1 / s_c
+// and coarsened for every other row (on a test model, the error of the pair
+// grew 100-fold), so with tensor granularity AWQ scales a layer only when
+// the layer before it is kept in float.
 #pragma once
 
 #include "core/tensor.hpp"

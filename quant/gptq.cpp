@@ -15,35 +15,45 @@ namespace tinyq {
 
 namespace {
 
-// In-place lower Cholesky factor (H = L Lᵀ) of a symmetric [n, n] matrix.
-// False when a pivot is not positive: the matrix is not positive definite.
-bool cholesky_lower(std::vector<double>& a, std::size_t n) {
-  for (std::size_t j = 0; j < n; ++j) {
-    double pivot = a[j * n + j];
-    for (std::size_t k = 0; k < j; ++k) pivot -= a[j * n + k] * a[j * n + k];
-    if (!(pivot > 0.0) || !std::isfinite(pivot)) return false;
+// In-place upper Cholesky factor (A = Uᵀ U) of a symmetric [n, n] matrix,
+// right-looking: row k of U is row k of what is left of A over sqrt(A_kk),
+// then row k's outer product leaves A (contiguous row updates that
+// vectorize). Only the upper triangle is read and written. False when a
+// pivot is not positive, or is lost in rounding (below 1e-12 of its original
+// diagonal entry: singular to working precision, its inverse would be noise).
+bool cholesky_upper(std::vector<double>& a, std::size_t n) {
+  std::vector<double> diagonal(n);
+  for (std::size_t i = 0; i < n; ++i) diagonal[i] = a[i * n + i];
+  for (std::size_t k = 0; k < n; ++k) {
+    double* row = a.data() + k * n;
+    const double pivot = row[k];
+    if (!(pivot > 1e-12 * diagonal[k]) || !std::isfinite(pivot)) return false;
     const double d = std::sqrt(pivot);
-    a[j * n + j] = d;
-    for (std::size_t i = j + 1; i < n; ++i) {
-      double s = a[i * n + j];
-      for (std::size_t k = 0; k < j; ++k) s -= a[i * n + k] * a[j * n + k];
-      a[i * n + j] = s / d;
+    for (std::size_t j = k; j < n; ++j) row[j] /= d;
+    for (std::size_t i = k + 1; i < n; ++i) {
+      const double f = row[i];
+      double* target = a.data() + i * n;
+      for (std::size_t j = i; j < n; ++j) target[j] -= f * row[j];
     }
   }
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < i; ++j) a[i * n + j] = 0.0;
   return true;
 }
 
-// M = L⁻¹ for a lower-triangular L, column by column: L M = I gives
-// M_ij = -(Σ_{j<=k<i} L_ik M_kj) / L_ii below the diagonal, M_jj = 1 / L_jj.
-std::vector<double> inverse_lower(const std::vector<double>& l, std::size_t n) {
+// M = U⁻¹ for an upper-triangular U, row by row from the last: U M = I gives
+// row i of M = (e_i - Σ_{k>i} U_ik · row k of M) / U_ii (contiguous row updates).
+std::vector<double> inverse_upper(const std::vector<double>& u, std::size_t n) {
   std::vector<double> m(n * n, 0.0);
-  for (std::size_t j = 0; j < n; ++j) {
-    m[j * n + j] = 1.0 / l[j * n + j];
-    for (std::size_t i = j + 1; i < n; ++i) {
-      double s = 0.0;
-      for (std::size_t k = j; k < i; ++k) s -= l[i * n + k] * m[k * n + j];
-      m[i * n + j] = s / l[i * n + i];
+  for (std::size_t i = n; i-- > 0;) {
+    double* row = m.data() + i * n;
+    row[i] = 1.0;
+    for (std::size_t k = i + 1; k < n; ++k) {
+      const double f = u[i * n + k];
+      const double* other = m.data() + k * n;
+      for (std::size_t j = k; j < n; ++j) row[j] -= f * other[j];
     }
+    for (std::size_t j = i; j < n; ++j) row[j] /= u[i * n + i];
   }
   return m;
 }
@@ -57,24 +67,27 @@ double level_of(std::int32_t q, const BlockGrid& grid) {
 std::vector<double> gptq_hessian(const Tensor& inputs) {
   inputs.require_rank(2, "gptq_hessian");
   const std::size_t n = inputs.dim(0), in = inputs.dim(1);
-  std::vector<double> h(in * in, 0.0);
-  // Σ x xᵀ over samples, upper triangle, skipping zero inputs (most pixels,
-  // and every input a ReLU cut off).
-  std::vector<std::size_t> index;
-  std::vector<double> value;
-  for (std::size_t s = 0; s < n; ++s) {
-    index.clear();
-    value.clear();
-    for (std::size_t c = 0; c < in; ++c)
-      if (inputs(s, c) != 0.0f) {
-        index.push_back(c);
-        value.push_back(inputs(s, c));
+  std::vector<double> h(in * in, 0.0), x(n * in);
+  for (std::size_t i = 0; i < n * in; ++i) x[i] = inputs[i];
+  // Σ x xᵀ over samples, upper triangle: row a gains x_a · x[a..], skipped
+  // when x_a = 0 (most pixels, and every input a ReLU cut off). Each thread
+  // owns whole rows of H and adds the samples in order: the same bits at any
+  // thread count. Rows go in pairs a and in - 1 - a, whose lengths sum to
+  // in + 1, so that every thread gets the same work.
+  parallel_for((in + 1) / 2, 4, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t s = 0; s < n; ++s) {
+      const double* sample = x.data() + s * in;
+      for (std::size_t pair = begin; pair < end; ++pair) {
+        const std::size_t mirror = in - 1 - pair;
+        for (const std::size_t a : {pair, mirror}) {
+          if (sample[a] == 0.0) continue;
+          double* row = h.data() + a * in;
+          for (std::size_t b = a; b < in; ++b) row[b] += sample[a] * sample[b];
+          if (mirror == pair) break;  // the middle row of an odd width, once
+        }
       }
-    for (std::size_t a = 0; a < index.size(); ++a) {
-      double* row = h.data() + index[a] * in;
-      for (std::size_t b = a; b < index.size(); ++b) row[index[b]] += value[a] * value[b];
     }
-  }
+  });
   const double scale = n == 0 ? 0.0 : 2.0 / static_cast<double>(n);
   for (std::size_t i = 0; i < in; ++i)
     for (std::size_t j = i; j < in; ++j) h[j * in + i] = h[i * in + j] *= scale;
@@ -85,22 +98,24 @@ InverseFactor inverse_cholesky_upper(std::vector<double> hessian, std::size_t n,
   double mean_diagonal = 0.0;
   for (std::size_t i = 0; i < n; ++i) mean_diagonal += hessian[i * n + i];
   mean_diagonal = n == 0 ? 0.0 : mean_diagonal / static_cast<double>(n);
-  // The upper factor of H⁻¹ from the lower factor of H reversed: with J the
-  // reversal permutation (J = J⁻¹ = Jᵀ) and J H J = L Lᵀ, the matrix
-  // U = J L⁻¹ J is upper triangular and Uᵀ U = J L⁻ᵀ L⁻¹ J = J (J H J)⁻¹ J
-  // = H⁻¹. One factorization and one triangular inverse.
+  // H = Rᵀ R (R upper) gives H⁻¹ = R⁻¹ R⁻ᵀ, a product the wrong way round
+  // for an upper factor of H⁻¹. Reversing the order of rows and columns
+  // (J, the reversal permutation, J = J⁻¹ = Jᵀ) turns it round: with
+  // J H J = Rᵀ R, the matrix U = J R⁻ᵀ J is upper triangular and
+  // Uᵀ U = J R⁻¹ R⁻ᵀ J = J (J H J)⁻¹ J = H⁻¹. One factorization and one
+  // triangular inverse.
   for (;;) {
     std::vector<double> reversed(n * n);
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < n; ++j)
         reversed[(n - 1 - i) * n + (n - 1 - j)] =
             hessian[i * n + j] + (i == j ? damp * mean_diagonal : 0.0);
-    if (cholesky_lower(reversed, n)) {
-      const std::vector<double> inverse = inverse_lower(reversed, n);
+    if (cholesky_upper(reversed, n)) {
+      const std::vector<double> inverse = inverse_upper(reversed, n);
       InverseFactor factor{std::vector<double>(n * n), damp};
       for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < n; ++j)
-          factor.upper[i * n + j] = inverse[(n - 1 - i) * n + (n - 1 - j)];
+        for (std::size_t j = 0; j < n; ++j)  // U_ij = (R⁻ᵀ)_(n-1-i)(n-1-j) = (R⁻¹)_(n-1-j)(n-1-i)
+          factor.upper[i * n + j] = inverse[(n - 1 - j) * n + (n - 1 - i)];
       return factor;
     }
     const double raised = std::max(10.0 * damp, 1e-6);
@@ -156,7 +171,11 @@ RoundedMatrix gptq_round(std::span<const float> w, const QuantizedMatrix& layout
   const std::size_t block_columns =
       group ? std::max(options.block_columns / group_size, std::size_t{1}) * group_size
             : options.block_columns;
-  std::vector<double> work(weights.begin(), weights.end());  // the weights as updated so far
+  // The weights as updated so far, columns in pass order (so the updates run
+  // over contiguous memory; with act-order off the order is the natural one).
+  std::vector<double> work(rows * n);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t k = 0; k < n; ++k) work[r * n + k] = weights[r * n + order[k]];
   std::vector<double> errors(rows * block_columns);
   for (std::size_t i1 = 0; i1 < n; i1 += block_columns) {
     const std::size_t i2 = std::min(i1 + block_columns, n);
@@ -167,14 +186,14 @@ RoundedMatrix gptq_round(std::span<const float> w, const QuantizedMatrix& layout
         double* e = errors.data() + r * block_columns;
         for (std::size_t i = i1; i < i2; ++i) {
           const std::size_t c = order[i];
-          if (!grids_up_front && c % group_size == 0) {
+          if (!grids_up_front && c % group_size == 0) {  // natural order: c == i
             const std::size_t length = std::min(group_size, n - c);
             group_weights.assign(row + c, row + c + length);
             out.grids[layout.block_index(r, c / group_size)] = choose_grid(
                 group_weights, block_importance(column_importance, n, c, length), scheme, bits);
           }
           const BlockGrid& grid = out.grids[layout.block_index(r, group ? c / group_size : 0)];
-          const std::int32_t q = nearest_code(static_cast<float>(row[c]), grid, scheme, bits);
+          const std::int32_t q = nearest_code(static_cast<float>(row[i]), grid, scheme, bits);
           out.codes[r * n + c] = q;
           // The OBS step. Rounding weight q of the row (all others free)
           // to w_q' raises the output error (w - w')ᵀ H (w - w') / 2 least
@@ -189,13 +208,13 @@ RoundedMatrix gptq_round(std::span<const float> w, const QuantizedMatrix& layout
           // inverse after the columns before i were eliminated divided by its
           // diagonal, so the whole sequence of updates is
           //   err = (w_i - w_i') / U_ii,   w_j -= err · U_ij  for j > i.
-          const double err = (row[c] - level_of(q, grid)) / u[i * n + i];
-          for (std::size_t j = i + 1; j < i2; ++j) row[order[j]] -= err * u[i * n + j];
+          const double err = (row[i] - level_of(q, grid)) / u[i * n + i];
+          for (std::size_t j = i + 1; j < i2; ++j) row[j] -= err * u[i * n + j];
           e[i - i1] = err;
         }
         // The block's errors reach the later columns in one lazy update.
         for (std::size_t i = i1; i < i2; ++i)
-          for (std::size_t j = i2; j < n; ++j) row[order[j]] -= e[i - i1] * u[i * n + j];
+          for (std::size_t j = i2; j < n; ++j) row[j] -= e[i - i1] * u[i * n + j];
       }
     });
   }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "quant/rounding.hpp"
 
@@ -64,10 +65,18 @@ double squared_error(std::span<const float> block, const BlockGrid& grid, Scheme
   return sum;
 }
 
-BlockGrid search_grid(std::span<const float> block, std::span<const float> importance,
+BlockGrid search_grid(std::span<const float> block, std::span<const float> data_importance,
                       Scheme scheme, int bits) {
   const BlockGrid full = zero_exact_grid(block, scheme, bits);
   if (!full.usable()) return full;
+  double sigma2 = 0.0;
+  for (const float w : block) sigma2 += double(w) * w / double(block.size());
+  std::vector<float> weights(block.size());
+  for (std::size_t i = 0; i < block.size(); ++i) {
+    const double own = sigma2 + double(block[i]) * block[i];
+    weights[i] = float(data_importance.empty() ? own : data_importance[i] * std::sqrt(own));
+  }
+  const std::span<const float> importance(weights);
   Fit best{full, squared_error(block, full, scheme, bits, importance)};
   const int levels = highest_code(scheme, bits);
   if (scheme == Scheme::symmetric) {

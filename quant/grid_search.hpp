@@ -8,9 +8,16 @@
 // everywhere else.
 //
 // search_grid minimizes the weighted squared error Σ a_i (w_i - w'_i)² of
-// the block rounded to nearest (a_i = 1 without importance, else E[x_i²] of
-// the input weight i multiplies: the expected squared error the block adds
-// to a neuron's output, if the inputs were uncorrelated). Candidates:
+// the block rounded to nearest, with llama.cpp's weights (ggml-quants.c):
+//   without data  a_i = σ² + w_i²,              σ² = mean of w² over the block;
+//   with data     a_i = E[x_i²] · sqrt(σ² + w_i²),
+// E[x_i²] being the importance of the input weight i multiplies (the
+// squared error a block adds to a neuron's output, were the inputs
+// uncorrelated). The w_i² term makes the large weights, which carry most of
+// a neuron's output, count more than their share: with plain a_i = 1 the
+// least-error 2-bit symmetric grids clip so hard that Fashion-MNIST falls to
+// 73% per channel; with σ² + w_i² it keeps 82.6% (min-max: 35.8%).
+// Candidates:
 //  - ranges from the full one down to 20% of it, in steps of 1%, and for a
 //    symmetric grid also max |w| · L / (L + 1/2) (top level half a step
 //    inside the largest weight); an asymmetric range shrinks around the
@@ -28,13 +35,13 @@
 
 namespace tinyq {
 
-// importance: empty, or one weight >= 0 per entry of block.
+// importance: empty, or E[x_i²] >= 0 per entry of block.
 BlockGrid search_grid(std::span<const float> block, std::span<const float> importance,
                       Scheme scheme, int bits);
 
-// Σ a_i (w_i - w'_i)² for the block rounded to nearest on `grid` (a_i = 1
-// when importance is empty).
+// Σ a_i (w_i - w'_i)² for the block rounded to nearest on `grid`, with the
+// weights a_i given (a_i = 1 when `weights` is empty).
 double squared_error(std::span<const float> block, const BlockGrid& grid, Scheme scheme, int bits,
-                     std::span<const float> importance = {});
+                     std::span<const float> weights = {});
 
 }  // namespace tinyq

@@ -267,18 +267,29 @@ TEST_CASE("check_consistent refuses bad scales, padding bits and out-of-range co
   CHECK_THROWS_AS(check_consistent(bad, "m"), Error);
 }
 
-TEST_CASE("the search grid clips a block to the range of least squared error, worked by hand") {
+TEST_CASE("the search grid clips a block to the range of least weighted error, worked by hand") {
   // Symmetric 2-bit levels are -r, 0, r. For [1, 0.5, 0.5, 0.5, 0.5] the
-  // min-max r = 1 puts every 0.5 halfway and rounds it up: error 4 · 0.5² = 1.
-  // With r in [0.5, 1] the error is (1 - r)² + 4 (0.5 - r)², least at r = 0.6:
-  // 0.16 + 4 · 0.01 = 0.2.
+  // weights are a_i = σ² + w_i² with σ² = (1 + 4 · 0.25) / 5 = 0.4: 1.4 for
+  // the 1 and 0.65 for each 0.5. The min-max r = 1 puts every 0.5 halfway
+  // and rounds it up: error 4 · 0.65 · 0.5² = 0.65. With r in [0.5, 1] the
+  // error is 1.4 (1 - r)² + 2.6 (0.5 - r)², least where its derivative
+  // -2.8 (1 - r) + 5.2 (r - 0.5) is 0: r = 5.4 / 8 = 0.675, error
+  // 1.4 · 0.105625 + 2.6 · 0.030625 = 0.2275.
   const std::vector<float> block{1.0f, 0.5f, 0.5f, 0.5f, 0.5f};
+  const std::vector<float> a{1.4f, 0.65f, 0.65f, 0.65f, 0.65f};
   const BlockGrid minmax = minmax_grid(block, Scheme::symmetric, 2);
-  CHECK(squared_error(block, minmax, Scheme::symmetric, 2) == doctest::Approx(1.0));
+  CHECK(squared_error(block, minmax, Scheme::symmetric, 2, a) == doctest::Approx(0.65));
   const BlockGrid best = search_grid(block, {}, Scheme::symmetric, 2);
-  CHECK(best.range == doctest::Approx(0.6).epsilon(1e-12));
+  CHECK(best.range == doctest::Approx(0.675).epsilon(1e-7));
   CHECK(best.offset == 0.0);
-  CHECK(squared_error(block, best, Scheme::symmetric, 2) == doctest::Approx(0.2).epsilon(1e-9));
+  CHECK(squared_error(block, best, Scheme::symmetric, 2, a) ==
+        doctest::Approx(0.2275).epsilon(1e-6));
+  // With data, each weight's a_i is also multiplied by its input's E[x²]
+  // (and the w² term enters as sqrt): an input that is never active costs
+  // nothing, so the grid fits the other four weights, all 0.5, exactly.
+  const std::vector<float> importance{0.0f, 1.0f, 1.0f, 1.0f, 1.0f};
+  const BlockGrid fitted = search_grid(block, importance, Scheme::symmetric, 2);
+  CHECK(fitted.range == doctest::Approx(0.5));
 }
 
 TEST_CASE(
@@ -292,11 +303,15 @@ TEST_CASE(
         for (float& w : block)
           w = (rng.uniform(-1, 1) + rng.uniform(-1, 1) + rng.uniform(-1, 1)) / 3;
         block[rng.below(64)] = rng.uniform(-3, 3);
+        double sigma2 = 0.0;
+        for (const float w : block) sigma2 += double(w) * w / 64;
+        std::vector<float> a;
+        for (const float w : block) a.push_back(float(sigma2 + double(w) * w));
         const double full =
-            squared_error(block, zero_exact_grid(block, scheme, bits), scheme, bits);
+            squared_error(block, zero_exact_grid(block, scheme, bits), scheme, bits, a);
         const BlockGrid grid = search_grid(block, {}, scheme, bits);
         CAPTURE(bits);
-        CHECK(squared_error(block, grid, scheme, bits) <= full);
+        CHECK(squared_error(block, grid, scheme, bits, a) <= full * (1 + 1e-6));
         // 0 is still a level: the level of the code nearest 0 is exactly 0 in double.
         const double zero = -grid.offset * grid.levels / grid.range;
         CHECK(grid.offset + std::round(zero) * grid.range / grid.levels == 0.0);
