@@ -179,16 +179,18 @@ std::string plot_quantization(const Sequential& float_model, const std::vector<G
       h.values.assign(values.begin(), values.end());
       h.values_label = "float32 weights";
       h.levels = every_kth(levels, stride);
-      h.levels_label = levels_label(*q, stride) + ", " + grid.label;
+      h.levels_label = levels_label(*q, stride);
       // With one grid for the layer (per tensor), the share on the busiest
       // level is exact; with more, it is that of the drawn first block's grid.
       const BusiestLevel busiest = busiest_level(values, levels);
-      const bool zero_level =
-          std::any_of(levels.begin(), levels.end(), [](double v) { return std::fabs(v) < 1e-9; });
+      char level[32];
+      if (std::fabs(busiest.level) < 1e-9)
+        std::snprintf(level, sizeof level, "0");
+      else
+        std::snprintf(level, sizeof level, "%+.3f", busiest.level);
       char title[200];
-      std::snprintf(title, sizeof title, "layer %zu, %s: %.0f%% of weights on level %+.3f%s", i,
-                    grid.label.c_str(), 100.0 * busiest.share, busiest.level,
-                    zero_level ? " (0 is a level)" : "");
+      std::snprintf(title, sizeof title, "layer %zu, %s: %.0f%% on %s", i, grid.label.c_str(),
+                    100.0 * busiest.share, level);
       h.title = title;
       panels.push_back(render_histogram(h));
     }

@@ -35,7 +35,7 @@ struct GridPanel {
 // For each Dense of float_model, one histogram of its float weights per grid
 // panel, with the levels of the same layer's first block in that panel's
 // model drawn over it, and in the title the share of the weights that land on
-// the busiest level (and whether 0 is a level); then accuracy and size
+// the busiest level, and that level; then accuracy and size
 // against bits for every series of the sweep. float_accuracy and float_bytes
 // draw the float model as a reference line.
 std::string plot_quantization(const Sequential& float_model, const std::vector<GridPanel>& grids,

@@ -317,16 +317,20 @@ int quantize_eval(int argc, const char* const* argv) {
   if (plot_path) {
     if (!float_row) throw UsageError("--plot needs a float model (it compares against float)");
     // The grids drawn under the histograms: a coarse per-tensor format, whose
-    // few levels can be told apart, without and with 0 as a level.
+    // few levels can be told apart, without and with 0 as a level; each
+    // labelled with the accuracy of the whole model quantized so.
     std::vector<Sequential> coarse;
     std::vector<GridPanel> grids;
-    for (const std::string grid : {"minmax", "mse"}) {
+    for (const std::string grid : {"minmax", "zero-exact"}) {
       QuantConfig c{.format = {Scheme::asymmetric, Granularity::tensor, 3, 64}};
       c.grid = grid;
       coarse.push_back(quantize_model(model, c));
+      char label[64];
+      std::snprintf(label, sizeof label, "%s, model %.2f%%", grid.c_str(),
+                    100.0 * score_model(coarse.back(), test.images, test.labels, 1).accuracy);
+      grids.push_back({label, nullptr});
     }
-    for (std::size_t g = 0; g < coarse.size(); ++g)
-      grids.push_back({g == 0 ? "minmax" : "mse", &coarse[g]});
+    for (std::size_t g = 0; g < coarse.size(); ++g) grids[g].model = &coarse[g];
     const std::string svg = plot_quantization(model, grids, sweep, float_row->score.accuracy,
                                               double(float_row->score.bytes));
     write_text_file_atomically(*plot_path, svg);

@@ -4,15 +4,16 @@
 Trains a ReLU MLP of other widths with PyTorch (default 784-512-256-10), saves
 its state_dict as safetensors with PyTorch's own names (0.weight, 0.bias,
 2.weight, ...), then has quantize_eval quantize that file, and optionally a
-tinyq model too, with round-to-nearest and with GPTQ at 2, 3 and 4 bits
-(asymmetric, one scale per output channel), and prints the accuracies side
-by side with GPTQ's gain in points.
+tinyq model too, with round-to-nearest (min-max grid, the seed's method) and
+with GPTQ (zero-exact grid, act-order) at 2, 3 and 4 bits (asymmetric, one
+scale per output channel), and prints the accuracies side by side with
+GPTQ's gain in points.
 
 Needs PyTorch and numpy (Debian: python3-torch, python3-numpy) and a built
 quantize_eval:
 
   /usr/bin/python3 apps/torch_generalization.py --data /usr/share/datasets/fashion-mnist \
-      --build build [--tinyq-model build/runs/fashion.tqm] [--out torch_mlp.safetensors]
+      --build build [--epochs 5] [--tinyq-model build/runs/fashion.tqm] [--out FILE.safetensors]
 """
 import argparse
 import functools
@@ -59,7 +60,7 @@ def main():
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--build", default="build", help="meson build folder with apps/")
     parser.add_argument("--hidden", default="512,256", help="hidden widths, e.g. 512,256")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--bits", default="2,3,4")
     parser.add_argument("--tinyq-model", help="also compare this tinyq model (.tqm)")
@@ -97,7 +98,7 @@ def main():
         for bits in (int(b) for b in args.bits.split(",")):
             common = ["--scheme", "asymmetric", "--granularity", "channel", "--bits", str(bits)]
             float_accuracy, rtn = run(path, *common)
-            _, gptq = run(path, *common, "--method", "gptq")
+            _, gptq = run(path, *common, "--method", "gptq", "--grid", "zero-exact", "--act-order")
             rows.append({"model": label, "bits": bits, "float": float_accuracy, "rtn": rtn,
                          "gptq": gptq})
             print(f"{label:<28} {bits:>4} {100 * float_accuracy:>6.2f}% {100 * rtn:>6.2f}% "
