@@ -21,7 +21,7 @@ formats=("asymmetric tensor" "asymmetric channel" "asymmetric group --group-size
   "symmetric channel")
 methods=("--method rtn --grid minmax" "--method rtn --grid zero-exact" "--method rtn --grid search"
   "--method gptq --grid zero-exact --act-order" "--method gptq --grid search --act-order"
-  "--method awq --grid zero-exact" "--method awq+gptq --grid zero-exact --act-order")
+  "--method awq+gptq --grid zero-exact --act-order")
 
 accuracy() { sed -n 's/.*"accuracy": \([0-9.]*\).*/\1/p' "$report" | sed -n 2p; }
 
