@@ -184,7 +184,9 @@ std::string plot_quantization(const Sequential& float_model, const std::vector<G
       // level is exact; with more, it is that of the drawn first block's grid.
       const BusiestLevel busiest = busiest_level(values, levels);
       char level[32];
-      if (std::fabs(busiest.level) < 1e-9)
+      // A zero-exact grid's 0 comes back from float scale and offset within
+      // float rounding of the range, not as exactly 0.0.
+      if (std::fabs(busiest.level) <= 1e-6 * (levels.back() - levels.front()))
         std::snprintf(level, sizeof level, "0");
       else
         std::snprintf(level, sizeof level, "%+.3f", busiest.level);

@@ -246,6 +246,12 @@ int quantize_eval(int argc, const char* const* argv) {
     std::cout << "\n";
     const QuantFormat format = *format_of(model);
     rows.push_back(format_row(format, score_model(model, test.images, test.labels)));
+    for (std::size_t i = 0; i < model.size(); ++i)
+      if (const QuantizedMatrix* weight = quantized_weight(model.layer(i));
+          weight && !(weight->format == format)) {  // mixed precision (--budget)
+        rows.back().granularity = "mixed";
+        rows.back().bits = 0;
+      }
   } else {
     Tensor calibration;
     if (calibrate) {

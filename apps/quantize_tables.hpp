@@ -26,7 +26,7 @@ struct MethodChoice {
 
 struct Row {
   std::string scheme, granularity;
-  int bits = 32;
+  int bits = 32;  // 0: a different width per layer (mixed precision)
   std::size_t group_size = 0;
   ModelScore score;
   std::optional<ErrorStats> error;  // absent for float, and for a model loaded quantized
