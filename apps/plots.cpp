@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 #include "apps/svg_plot.hpp"
@@ -141,27 +142,60 @@ LineChart sweep_chart(const std::vector<SweepPoint>& sweep, const std::string& t
 
 }  // namespace
 
-std::string plot_quantization(const Sequential& float_model, const Sequential& quantized_model,
+BusiestLevel busiest_level(const std::vector<float>& weights, const std::vector<double>& levels) {
+  BusiestLevel busiest;
+  if (levels.empty() || weights.empty()) return busiest;
+  std::vector<std::size_t> counts(levels.size(), 0);
+  for (const float w : weights) {
+    std::size_t nearest = 0;
+    for (std::size_t k = 1; k < levels.size(); ++k)
+      if (std::fabs(w - levels[k]) < std::fabs(w - levels[nearest])) nearest = k;
+    ++counts[nearest];
+  }
+  const auto top = std::max_element(counts.begin(), counts.end()) - counts.begin();
+  busiest.level = levels[std::size_t(top)];
+  busiest.share = double(counts[std::size_t(top)]) / double(weights.size());
+  return busiest;
+}
+
+std::string plot_quantization(const Sequential& float_model, const std::vector<GridPanel>& grids,
                               const std::vector<SweepPoint>& sweep, double float_accuracy,
                               double float_bytes) {
   std::vector<std::string> panels;
-  for (std::size_t i = 0; i < float_model.size() && i < quantized_model.size(); ++i) {
-    const QuantizedMatrix* q = quantized_weight(quantized_model.layer(i));
+  for (std::size_t i = 0; i < float_model.size(); ++i) {
     const StateDict float_state = float_model.layer(i).state();
     const StateTensor* weight = float_state.find("weight");
-    if (!q || !weight || weight->dtype != Dtype::f32) continue;
-    Histogram h;
-    h.title = "layer " + std::to_string(i) + ": " + float_model.layer(i).describe() + " weights";
-    h.x_label = "weight value";
-    h.width = 560;  // room in the legend for the grid's label
+    if (!weight || weight->dtype != Dtype::f32) continue;
     const std::vector<float> values = weight->floats();
-    h.values.assign(values.begin(), values.end());
-    h.values_label = "float32 weights";
-    const std::vector<double> levels = first_block_levels(*q);
-    const std::size_t stride = level_stride(levels.size());
-    h.levels = every_kth(levels, stride);
-    h.levels_label = levels_label(*q, stride);
-    panels.push_back(render_histogram(h));
+    for (const GridPanel& grid : grids) {
+      if (i >= grid.model->size()) continue;
+      const QuantizedMatrix* q = quantized_weight(grid.model->layer(i));
+      if (!q) continue;
+      const std::vector<double> levels = first_block_levels(*q);
+      const std::size_t stride = level_stride(levels.size());
+      Histogram h;
+      h.x_label = "weight value";
+      h.width = 560;  // room in the legend for the grid's label
+      h.values.assign(values.begin(), values.end());
+      h.values_label = "float32 weights";
+      h.levels = every_kth(levels, stride);
+      h.levels_label = levels_label(*q, stride);
+      // With one grid for the layer (per tensor), the share on the busiest
+      // level is exact; with more, it is that of the drawn first block's grid.
+      const BusiestLevel busiest = busiest_level(values, levels);
+      char level[32];
+      // A zero-exact grid's 0 comes back from float scale and offset within
+      // float rounding of the range, not as exactly 0.0.
+      if (std::fabs(busiest.level) <= 1e-6 * (levels.back() - levels.front()))
+        std::snprintf(level, sizeof level, "0");
+      else
+        std::snprintf(level, sizeof level, "%+.3f", busiest.level);
+      char title[200];
+      std::snprintf(title, sizeof title, "layer %zu, %s: %.0f%% on %s", i, grid.label.c_str(),
+                    100.0 * busiest.share, level);
+      h.title = title;
+      panels.push_back(render_histogram(h));
+    }
   }
   if (!sweep.empty()) {
     panels.push_back(render_line_chart(sweep_chart(

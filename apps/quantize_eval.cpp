@@ -1,10 +1,12 @@
 // quantize_eval: quantize a trained model and show what it costs and buys.
 //
-// Given a float model and no scheme options it runs the default sweep (the
-// original per-tensor asymmetric 8-bit method, symmetric per-channel 8-bit,
-// and 4-bit per-group) and prints one table against the float model. With a
-// scheme option it evaluates that one format (on the kernel --kernel names),
-// and --out saves that quantized model. Given an already quantized model it evaluates it as it is.
+// Given a float model and no scheme options it runs the default sweep: every
+// method of sweep_methods() at 2, 3, 4 and 8 bits (asymmetric per-channel),
+// plus the dynamic int8 kernel at 8 bits, in one table against the float
+// model and one accuracy-by-method-and-bits summary. With a scheme option it
+// evaluates that one format (on the kernel --kernel names), and --out saves
+// that quantized model. Given an already quantized model it evaluates it as
+// it is.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,12 +21,17 @@
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
+#include "apps/quantize_tables.hpp"
 #include "core/io/file_io.hpp"
 #include "core/io/json_writer.hpp"
 #include "core/thread_pool.hpp"
 #include "data/mnist.hpp"
 #include "nn/model_file.hpp"
 #include "nn/model_safetensors.hpp"
+#include "quant/awq.hpp"
+#include "quant/calibration.hpp"
+#include "quant/methods.hpp"
+#include "quant/mixed_precision.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/quantized_dense.hpp"
 #include "quant/registry.hpp"
@@ -33,15 +40,21 @@
 namespace tinyq {
 namespace {
 
-struct Row {
-  std::string scheme, granularity;
-  int bits = 32;
-  std::size_t group_size = 0;
-  ModelScore score;
-  std::optional<ErrorStats> error;  // absent for float, and for a model loaded quantized
-  QuantizedKernel kernel = QuantizedKernel::weight_only;
-  std::string grid = "minmax";
-};
+// The methods the default sweep compares, side by side: round to nearest on
+// the min-max grid (the seed's method), on a grid with 0 as a level, and on
+// the searched grid; then the data-aware methods, on the zero-exact grid
+// (the one they do best on here at 2 bits).
+std::vector<MethodChoice> sweep_methods() {
+  return {{"rtn", "minmax"},      {"rtn", "zero-exact"}, {"rtn", "search"},
+          {"gptq", "zero-exact"}, {"awq", "zero-exact"}, {"awq+gptq", "zero-exact"}};
+}
+constexpr int sweep_bits[] = {2, 3, 4, 8};
+
+QuantConfig with_method(QuantConfig config, const MethodChoice& method) {
+  config.method = method.method;
+  config.grid = method.grid;
+  return config;
+}
 
 // The format of a quantized model's first quantized layer (for its table row).
 std::optional<QuantFormat> format_of(const Sequential& model) {
@@ -50,73 +63,65 @@ std::optional<QuantFormat> format_of(const Sequential& model) {
   return std::nullopt;
 }
 
-std::string granularity_text(const QuantFormat& format) {
-  return format.granularity == Granularity::group ? "group-" + std::to_string(format.group_size)
-                                                  : to_string(format.granularity);
+// Scores a quantized model: the table row, with each layer's weight error
+// and (given calibration inputs) output error against `reference`, the float
+// model the quantization started from (AWQ's rescaled one: its weights and
+// each layer's outputs are scaled, the model's function is not).
+Row score_quantized(const Sequential& reference, Sequential& quantized, const QuantConfig& config,
+                    const MethodChoice& method, const Tensor& calibration, const Dataset& test,
+                    std::size_t repeats) {
+  Row row = format_row(config.format, score_model(quantized, test.float_images(), test.labels, repeats));
+  row.layers = quantization_report(reference, quantized, calibration);
+  row.error = total_weight_error(row.layers);
+  row.kernel = config.kernel;
+  row.method = method;
+  row.calibration = calibration.rank() == 2 ? calibration.dim(0) : 0;
+  return row;
 }
 
-void print_table(const std::optional<Row>& float_row, const std::vector<Row>& rows) {
-  std::printf("%-11s %-12s %4s  %8s  %7s  %9s  %6s  %10s  %7s  %11s\n", "scheme", "granularity",
-              "bits", "accuracy", "change", "bytes", "ratio", "weight RMS", "SQNR", "samples/s");
-  auto print = [&](const Row& row) {
-    char change[16] = "", ratio[16] = "", rms[16] = "", sqnr[16] = "";
-    if (float_row && &row != &*float_row) {
-      std::snprintf(change, sizeof change, "%+.2f",
-                    100.0 * (row.score.accuracy - float_row->score.accuracy));
-      std::snprintf(ratio, sizeof ratio, "%.2fx",
-                    double(float_row->score.bytes) / double(row.score.bytes));
-    }
-    if (row.error) {
-      std::snprintf(rms, sizeof rms, "%.3g", row.error->rms_error);
-      if (std::isfinite(row.error->sqnr_db))
-        std::snprintf(sqnr, sizeof sqnr, "%.1f dB", row.error->sqnr_db);
-      else
-        std::snprintf(sqnr, sizeof sqnr, "exact");
-    }
-    // The dynamic int8 row (8-bit activations too) is marked in the scheme column.
-    const std::string scheme =
-        row.kernel == QuantizedKernel::dynamic_int8 ? "dyn-int8" : row.scheme;
-    std::printf("%-11s %-12s %4d  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %11.0f\n", scheme.c_str(),
-                row.granularity.c_str(), row.bits, 100.0 * row.score.accuracy, change,
-                row.score.bytes, ratio, rms, sqnr, row.score.samples_per_second);
-  };
-  if (float_row) print(*float_row);
-  for (const auto& row : rows) print(row);
+Row evaluate(const Sequential& model, const QuantConfig& config, const MethodChoice& method,
+             const Tensor& calibration, const Dataset& test, std::size_t repeats,
+             Sequential& quantized) {
+  quantized = quantize_model(model, config, calibration);
+  Sequential reference = model;
+  if (uses_awq(config)) awq_rescale(reference, config, calibration);  // as quantize_model did
+  return score_quantized(reference, quantized, config, method, calibration, test, repeats);
 }
 
-JsonValue row_json(const Row& row) {
-  JsonValue j = JsonValue::object();
-  j.set("scheme", row.scheme)
-      .set("granularity", row.granularity)
-      .set("kernel", to_string(row.kernel))
-      .set("grid", row.grid)
-      .set("bits", row.bits)
-      .set("group_size", row.group_size)
-      .set("accuracy", row.score.accuracy)
-      .set("bytes", row.score.bytes)
-      .set("weight_rmse", row.error ? JsonValue(row.error->rms_error) : JsonValue())
-      .set("sqnr_db", row.error ? JsonValue(row.error->sqnr_db) : JsonValue())
-      .set("samples_per_second", row.score.samples_per_second);
-  return j;
-}
-
-// Accuracy and size at 2..8 bits for the three formats of the default sweep.
-std::vector<SweepPoint> bits_sweep(const Sequential& model, const Dataset& test) {
-  const QuantConfig families[] = {{.format = {Scheme::asymmetric, Granularity::tensor, 8, 64}},
-                                  {.format = {Scheme::symmetric, Granularity::channel, 8, 64}},
-                                  {.format = {Scheme::asymmetric, Granularity::group, 8, 64}}};
-  std::vector<SweepPoint> points;
-  ProgressBar bar(std::size(families) * 7, "formats");
-  for (QuantConfig config : families) {
-    for (int bits = 2; bits <= 8; ++bits) {
-      config.format.bits = bits;
-      Sequential quantized = quantize_model(model, config);
-      const ModelScore score = score_model(quantized, test.float_images(), test.labels, 1);
-      points.push_back({to_string(config.format.scheme) + "/" + granularity_text(config.format),
-                        bits, score.accuracy, double(score.bytes)});
-      bar.update(points.size());
-    }
+// The formats --budget chooses from for each layer: 2, 3, 4 and 8 bits, one
+// scale per row or per group of 256, 128, 64 or 32 inputs (finer groups cost
+// more scale bits: 64 / G per weight, asymmetric).
+std::vector<QuantFormat> budget_candidates(Scheme scheme) {
+  std::vector<QuantFormat> formats;
+  for (const int bits : sweep_bits) {
+    formats.push_back({scheme, Granularity::channel, bits, 64});
+    for (const std::size_t group : {256, 128, 64, 32})
+      formats.push_back({scheme, Granularity::group, bits, group});
   }
+  return formats;
+}
+
+// The default sweep's formats: every method at every bit width, asymmetric
+// per-channel, then PyTorch's dynamic quantization (8-bit weights and, per
+// row at run time, 8-bit activations with int32 sums).
+std::vector<std::pair<QuantConfig, MethodChoice>> sweep_formats() {
+  std::vector<std::pair<QuantConfig, MethodChoice>> formats;
+  for (const MethodChoice& method : sweep_methods())
+    for (const int bits : sweep_bits) {
+      QuantConfig config{.format = {Scheme::asymmetric, Granularity::channel, bits, 64}};
+      formats.emplace_back(with_method(config, method), method);
+    }
+  formats.emplace_back(QuantConfig{.format = {Scheme::asymmetric, Granularity::channel, 8, 64},
+                                   .kernel = QuantizedKernel::dynamic_int8},
+                       MethodChoice{});
+  return formats;
+}
+
+std::vector<SweepPoint> sweep_points(const std::vector<Row>& rows) {
+  std::vector<SweepPoint> points;
+  for (const Row& row : rows)
+    if (row.kernel == QuantizedKernel::weight_only && row.error)
+      points.push_back({row.method.label(), row.bits, row.score.accuracy, double(row.score.bytes)});
   return points;
 }
 
@@ -139,9 +144,26 @@ int quantize_eval(int argc, const char* const* argv) {
               "weight_only");
   options.add("grid", "NAME",
               "how each block's scale and offset are chosen (with --scheme): minmax (span the "
-              "block's weights) or mse (clip the range to the least squared error)",
+              "block's weights), zero-exact (asymmetric: an integer zero point, so 0 is a "
+              "level) or search (the scale and zero point of least squared error, weighted by "
+              "E[x^2] with calibration data; mse is another name for it)",
               "minmax");
-  options.add("out", "FILE", "save the quantized model (needs --scheme)");
+  options.add("method", "NAME",
+              "rtn (round to nearest), awq (activation-aware scaling), gptq (error-compensating "
+              "rounding) or awq+gptq; all but rtn use calibration data (with --scheme)",
+              "rtn");
+  options.add("calibration", "N",
+              "training images passed through the model for the data-aware methods (and to "
+              "weight --grid search); any N from 1 to the training set size",
+              "1024");
+  options.add("seed", "S", "seed for choosing the calibration images", "1");
+  options.add("damp", "X", "GPTQ damping: fraction of the mean diagonal of H added to it", "0.01");
+  options.add_flag("act-order", "GPTQ: round columns in order of decreasing H_cc");
+  options.add("budget", "BITS",
+              "mixed precision: choose each layer's bits and scale granularity from measured "
+              "sensitivity to fit an average of BITS stored bits per weight, scales included "
+              "(at least 2)");
+  options.add("out", "FILE", "save the quantized model (needs --scheme or --budget)");
   options.add("export", "FILE.safetensors",
               "write the model as safetensors: the quantized one with --scheme, else the "
               "model as loaded");
@@ -154,13 +176,19 @@ int quantize_eval(int argc, const char* const* argv) {
   if (!options.parse(argc, argv)) return 0;
 
   const std::string model_path = options.text("model");
-  const bool single = options.given("scheme") || options.given("granularity") ||
-                      options.given("bits") || options.given("group-size") ||
-                      options.given("keep-float") || options.given("kernel") ||
-                      options.given("grid");
+  const bool single =
+      options.given("scheme") || options.given("granularity") || options.given("bits") ||
+      options.given("group-size") || options.given("keep-float") || options.given("kernel") ||
+      options.given("grid") || options.given("method") || options.given("calibration") ||
+      options.given("damp") || options.flag("act-order") || options.given("budget");
+  std::optional<double> budget;
+  if (options.given("budget")) budget = options.real_number("budget", 2, 32);
   QuantConfig config;
   if (single) {
-    config.format.scheme = parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
+    config.format.scheme =
+        budget && !options.given("scheme")
+            ? Scheme::asymmetric
+            : parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
     config.format.granularity =
         options.given("granularity")
             ? parse_granularity(options.choice("granularity", {"tensor", "channel", "group"}))
@@ -173,10 +201,21 @@ int quantize_eval(int argc, const char* const* argv) {
                        options.text("group-size") + "'");
     if (options.given("keep-float")) config.keep_float = options.number_list("keep-float", 0, 1024);
     config.kernel = parse_kernel(options.choice("kernel", {"weight_only", "dynamic_int8"}));
-    config.grid = options.choice("grid", {"minmax", "mse"});
+    config.grid = options.choice("grid", {"minmax", "zero-exact", "search", "mse"});
+    config.method = options.choice("method", {"rtn", "awq", "gptq", "awq+gptq"});
+    config.damp = options.real_number("damp", 0.0, 1e6);
+    config.act_order = options.flag("act-order");
   }
+  // Calibration data: for the data-aware methods, the sweep (which has some),
+  // mixed precision and the plot (the sweep again), or when asked for (to
+  // weight the grid search). Its size is checked against the training set below.
+  const bool calibrate = !single || budget || config.method != "rtn" ||
+                         options.given("calibration") || options.given("plot");
+  std::size_t calibration_size = options.whole_number("calibration", 1, 1u << 30);
+  const std::uint64_t seed = options.whole_number("seed", 0, UINT64_MAX);
   const auto out_path = options.optional_text("out");
-  if (out_path && !single) throw UsageError("--out needs --scheme: it saves one quantized model");
+  if (out_path && !single)
+    throw UsageError("--out needs --scheme or --budget: it saves one quantized model");
   if (out_path) require_distinct_paths("model", model_path, "out", *out_path);
   const auto export_path = options.optional_text("export");
   if (export_path) require_distinct_paths("model", model_path, "export", *export_path);
@@ -186,60 +225,120 @@ int quantize_eval(int argc, const char* const* argv) {
   if (plot_path) require_distinct_paths("model", model_path, "plot", *plot_path);
   set_num_threads(options.whole_number("threads", 1, 256));
 
+  // The single format's method, and whether it (and its report) sees the
+  // calibration images: round-to-nearest only when they are asked for.
+  const MethodChoice single_method{config.method, config.grid};
+  const bool single_calibrated = budget || config.method != "rtn" || options.given("calibration");
+
   Sequential model = load_model(model_path, all_layers());
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
   const Dataset test = load_mnist_split(folder, "t10k");
   std::cout << "model: " << model_path << ": " << model.describe() << "\n"
-            << "data: " << folder.string() << " (" << test.size() << " test images)\n\n";
+            << "data: " << folder.string() << " (" << test.size() << " test images)\n";
 
   std::optional<Row> float_row;
   std::vector<Row> rows;
   std::optional<Sequential> saved;  // the single format's model, or the sweep's first
+  std::vector<SweepPoint> sweep;    // for --plot
+  std::optional<MixedPrecisionPlan> plan;
   if (is_quantized(model)) {
     if (single) throw UsageError("the model is already quantized; give no scheme options");
+    std::cout << "\n";
     const QuantFormat format = *format_of(model);
-    rows.push_back({to_string(format.scheme), granularity_text(format), format.bits,
-                    format.granularity == Granularity::group ? format.group_size : 0,
-                    score_model(model, test.float_images(), test.labels), std::nullopt});
+    rows.push_back(format_row(format, score_model(model, test.float_images(), test.labels)));
+    for (std::size_t i = 0; i < model.size(); ++i)
+      if (const QuantizedMatrix* weight = quantized_weight(model.layer(i));
+          weight && !(weight->format == format)) {  // mixed precision (--budget)
+        rows.back().granularity = "mixed";
+        rows.back().bits = 0;
+      }
   } else {
-    float_row = Row{"float",     "-", 32, 0, score_model(model, test.float_images(), test.labels),
-                    std::nullopt};
-    std::vector<QuantConfig> configs;
-    if (single) {
-      configs.push_back(config);
-    } else {
-      configs.push_back({.format = {Scheme::asymmetric, Granularity::tensor, 8, 64}});
-      configs.push_back({.format = {Scheme::symmetric, Granularity::channel, 8, 64}});
-      configs.push_back({.format = {Scheme::asymmetric, Granularity::group, 4, 64}});
-      // PyTorch's dynamic quantization: 8-bit weights and, per row at run
-      // time, 8-bit activations with int32 sums.
-      configs.push_back({.format = {Scheme::asymmetric, Granularity::channel, 8, 64},
-                         .kernel = QuantizedKernel::dynamic_int8});
+    Tensor calibration;
+    if (calibrate) {
+      const Dataset train = load_mnist_split(folder, "train");
+      // The default (1024) shrinks to a smaller training set; a given N does not.
+      if (!options.given("calibration"))
+        calibration_size = std::min(calibration_size, train.size());
+      if (calibration_size > train.size())
+        throw UsageError("option --calibration: expected 1 to " + std::to_string(train.size()) +
+                         " (the training set), found '" + options.text("calibration") + "'");
+      calibration = calibration_rows(train.float_images(), calibration_size, seed);
+      std::cout << "calibration: " << calibration_size << " training images (seed " << seed
+                << ")\n";
     }
-    ProgressBar bar(configs.size(), "formats");
-    for (const auto& c : configs) {
-      Sequential quantized = quantize_model(model, c);
-      const std::vector<LayerReport> layers = quantization_report(model, quantized);
-      rows.push_back({to_string(c.format.scheme), granularity_text(c.format), c.format.bits,
-                      c.format.granularity == Granularity::group ? c.format.group_size : 0,
-                      score_model(quantized, test.float_images(), test.labels),
-                      total_weight_error(layers), c.kernel, c.grid});
+    std::cout << "\n";
+    float_row.emplace();
+    float_row->scheme = "float";
+    float_row->granularity = "-";
+    float_row->score = score_model(model, test.float_images(), test.labels);
+    std::vector<std::pair<QuantConfig, MethodChoice>> formats;
+    if (budget) {
+      const std::vector<QuantFormat> candidates = budget_candidates(config.format.scheme);
+      ProgressBar measuring(1, "sensitivity");
+      plan = plan_mixed_precision(model, config, candidates, *budget, calibration);
+      measuring.finish();
+      Sequential quantized = quantize_mixed(model, config, *plan, calibration);
+      Row row = score_quantized(mixed_reference(model, config, *plan, calibration), quantized,
+                                config, single_method, calibration, test, 3);
+      char text[32];
+      std::snprintf(text, sizeof text, "mixed-%.3f", plan->bits_per_weight());
+      row.granularity = text;
+      row.bits = 0;
+      rows.push_back(std::move(row));
+      std::cout << format_plan(*plan, model) << "\n" << format_report(rows.back().layers) << "\n";
+      saved = std::move(quantized);
+    } else if (single) {
+      formats.emplace_back(config, single_method);
+    } else {
+      formats = sweep_formats();
+    }
+    ProgressBar bar(formats.size(), "formats");
+    for (const auto& [c, method] : formats) {
+      Sequential quantized;
+      // The sweep's many rows are timed once each; a single format three times.
+      rows.push_back(evaluate(model, c, method,
+                              !single || single_calibrated ? calibration : Tensor(), test,
+                              single ? 3 : 1, quantized));
       bar.update(rows.size());
       if (single) {
-        if (c.grid != "minmax") std::cout << "grid: " << c.grid << "\n";
-        std::cout << format_report(layers) << "\n";
+        if (method.label() != "rtn/minmax") std::cout << "method: " << method.label() << "\n";
+        std::cout << format_report(rows.back().layers) << "\n";
       }
       if (!saved) saved = std::move(quantized);
     }
     bar.finish();
+    sweep = sweep_points(rows);
+    if (plot_path && single) {  // the plot's accuracy-by-method panel
+      for (const auto& [c, method] : sweep_formats()) {
+        if (c.kernel != QuantizedKernel::weight_only) continue;
+        Sequential quantized;
+        const Row row = evaluate(model, c, method, calibration, test, 1, quantized);
+        sweep.push_back({method.label(), row.bits, row.score.accuracy, double(row.score.bytes)});
+      }
+    }
   }
   print_table(float_row, rows);
+  if (float_row && !single) print_method_summary(rows, float_row->score.accuracy, sweep_bits);
 
   if (plot_path) {
     if (!float_row) throw UsageError("--plot needs a float model (it compares against float)");
-    const std::string svg =
-        plot_quantization(model, *saved, bits_sweep(model, test), float_row->score.accuracy,
-                          double(float_row->score.bytes));
+    // The grids drawn under the histograms: a coarse per-tensor format, whose
+    // few levels can be told apart, without and with 0 as a level; each
+    // labelled with the accuracy of the whole model quantized so.
+    std::vector<Sequential> coarse;
+    std::vector<GridPanel> grids;
+    for (const std::string grid : {"minmax", "zero-exact"}) {
+      QuantConfig c{.format = {Scheme::asymmetric, Granularity::tensor, 3, 64}};
+      c.grid = grid;
+      coarse.push_back(quantize_model(model, c));
+      char label[64];
+      std::snprintf(label, sizeof label, "%s, model %.2f%%", grid.c_str(),
+                    100.0 * score_model(coarse.back(), test.float_images(), test.labels, 1).accuracy);
+      grids.push_back({label, nullptr});
+    }
+    for (std::size_t g = 0; g < coarse.size(); ++g) grids[g].model = &coarse[g];
+    const std::string svg = plot_quantization(model, grids, sweep, float_row->score.accuracy,
+                                              double(float_row->score.bytes));
     write_text_file_atomically(*plot_path, svg);
     std::cout << "\nwrote " << *plot_path << "\n";
   }
@@ -263,6 +362,7 @@ int quantize_eval(int argc, const char* const* argv) {
                        .set("samples_per_second", float_row->score.samples_per_second);
     JsonValue report = JsonValue::object();
     report.set("model", model_path).set("float", float_json).set("results", std::move(results));
+    if (plan) report.set("mixed_precision", plan_json(*plan, *budget));
     const std::string text = to_json(report);
     write_text_file_atomically(*report_path, text);
   }

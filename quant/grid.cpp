@@ -24,6 +24,33 @@ int highest_code(Scheme scheme, int bits) {
   return scheme == Scheme::asymmetric ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
 }
 
+GridChooser ignoring_importance(BlockGrid (*grid)(std::span<const float>, Scheme, int)) {
+  return [grid](std::span<const float> block, std::span<const float>, Scheme scheme, int bits) {
+    return grid(block, scheme, bits);
+  };
+}
+
+BlockGrid grid_with_zero_point(double range, int zero_point, Scheme scheme, int bits) {
+  BlockGrid grid;
+  grid.levels = highest_code(scheme, bits);
+  grid.range = range;
+  // The same expression rounding uses for a level (offset + q · range /
+  // levels), so that in double the level of code z is exactly 0.
+  if (scheme == Scheme::asymmetric) grid.offset = -(zero_point * grid.range / grid.levels);
+  return grid;
+}
+
+BlockGrid zero_exact_grid(std::span<const float> block, Scheme scheme, int bits) {
+  if (scheme == Scheme::symmetric || block.empty()) return minmax_grid(block, scheme, bits);
+  const auto [lo, hi] = std::minmax_element(block.begin(), block.end());
+  const double low = std::min(0.0, double(*lo)), high = std::max(0.0, double(*hi));
+  const int levels = highest_code(scheme, bits);
+  const double range = high - low;
+  if (range == 0.0) return grid_with_zero_point(0.0, 0, scheme, bits);
+  const int zero = std::clamp(static_cast<int>(std::round(-low * levels / range)), 0, levels);
+  return grid_with_zero_point(range, zero, scheme, bits);
+}
+
 BlockGrid minmax_grid(std::span<const float> block, Scheme scheme, int bits) {
   BlockGrid grid;
   grid.levels = highest_code(scheme, bits);

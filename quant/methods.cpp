@@ -1,9 +1,11 @@
 // The tables of grid and rounding methods: one row registers a method.
 #include "quant/methods.hpp"
 
+#include <cmath>
 #include <vector>
 
 #include "core/error.hpp"
+#include "quant/gptq.hpp"
 #include "quant/grid_search.hpp"
 
 namespace tinyq {
@@ -12,15 +14,25 @@ namespace {
 
 std::vector<GridMethod>& grid_methods() {
   static std::vector<GridMethod> table = {
-      {"minmax", [](const Tensor&) -> GridChooser { return minmax_grid; }},
-      {"mse", [](const Tensor&) -> GridChooser { return mse_grid; }},
+      {"minmax",
+       [](const Tensor&, const QuantConfig&) { return ignoring_importance(minmax_grid); }},
+      {"zero-exact",
+       [](const Tensor&, const QuantConfig&) { return ignoring_importance(zero_exact_grid); }},
+      {"search", [](const Tensor&, const QuantConfig&) -> GridChooser { return search_grid; }},
+      // The name of the search before it weighed by importance and fitted
+      // zero points.
+      {"mse", [](const Tensor&, const QuantConfig&) -> GridChooser { return search_grid; }},
   };
   return table;
 }
 
 std::vector<RoundingMethod>& rounding_methods() {
   static std::vector<RoundingMethod> table = {
-      {"nearest", [](const Tensor&) -> Rounder { return round_to_nearest; }},
+      {"nearest", [](const Tensor&, const QuantConfig&) -> Rounder { return round_to_nearest; }},
+      {"gptq",
+       [](const Tensor& inputs, const QuantConfig& config) {
+         return gptq_rounder(inputs, {.damp = config.damp, .act_order = config.act_order});
+       }},
   };
   return table;
 }
@@ -61,6 +73,33 @@ void add_grid_method(GridMethod method) {
 
 void add_rounding_method(RoundingMethod method) {
   add(rounding_methods(), std::move(method));
+}
+
+bool uses_awq(const QuantConfig& config) {
+  return config.method == "awq" || config.method == "awq+gptq";
+}
+
+bool uses_gptq(const QuantConfig& config) {
+  return config.method == "gptq" || config.method == "awq+gptq";
+}
+
+std::string rounding_of(const QuantConfig& config) {
+  return uses_gptq(config) ? "gptq" : config.rounding;
+}
+
+void validate_methods(const QuantConfig& config, bool calibrated) {
+  if (config.method != "rtn" && !uses_awq(config) && !uses_gptq(config))
+    throw Error("unknown quantization method '" + config.method +
+                "': expected rtn, awq, gptq or awq+gptq");
+  if (!(config.damp >= 0.0) || !std::isfinite(config.damp))
+    throw Error("GPTQ damp must be a finite number >= 0, found " + std::to_string(config.damp));
+  find_grid_method(config.grid);
+  find_rounding_method(config.rounding);
+  if (uses_gptq(config) && config.rounding != "nearest")
+    throw Error("method " + config.method + " rounds by GPTQ; it cannot also round by '" +
+                config.rounding + "'");
+  if (config.method != "rtn" && !calibrated)
+    throw Error("method " + config.method + " needs calibration inputs (none were given)");
 }
 
 }  // namespace tinyq

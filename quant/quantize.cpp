@@ -26,8 +26,12 @@ void dequantize_block_symmetric(std::span<const std::int32_t> codes, BlockScale 
 
 QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t cols,
                          const QuantFormat& format, std::string_view name,
-                         const GridChooser& choose_grid, const Rounder& round) {
+                         const GridChooser& choose_grid, const Rounder& round,
+                         std::span<const float> column_importance) {
   validate(format);
+  if (!column_importance.empty() && column_importance.size() != cols)
+    throw Error("quantize " + std::string(name) + ": expected " + std::to_string(cols) +
+                " column importances, found " + std::to_string(column_importance.size()));
   if (w.size() != rows * cols)
     throw Error("quantize " + std::string(name) + ": " + std::to_string(rows) + " x " +
                 std::to_string(cols) + " matrix needs " + std::to_string(rows * cols) +
@@ -43,7 +47,7 @@ QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t
   if (format.granularity != Granularity::group) q.format.group_size = 0;
   q.rows = rows;
   q.cols = cols;
-  const RoundedMatrix rounded = round(w, q, choose_grid);
+  const RoundedMatrix rounded = round(w, q, choose_grid, column_importance);
   q.scales.resize(q.block_count());
   if (format.scheme == Scheme::asymmetric) q.offsets.resize(q.block_count());
   for (std::size_t b = 0; b < q.block_count(); ++b) {

@@ -26,16 +26,19 @@ void dequantize_block_asymmetric(std::span<const std::int32_t> codes, BlockScale
 void dequantize_block_symmetric(std::span<const std::int32_t> codes, BlockScale block,
                                 std::span<float> w);
 
-// w: [rows, cols] row-major. Throws tinyq::Error for an invalid format, or for
-// a NaN or infinite weight, naming `name` and the weight's [row, col].
+// w: [rows, cols] row-major. column_importance: empty, or one value >= 0 per
+// column handed to the rounder (quant/rounding.hpp). Throws tinyq::Error for
+// an invalid format, or for a NaN or infinite weight, naming `name` and the
+// weight's [row, col].
 QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t cols,
                          const QuantFormat& format, std::string_view name = "tensor",
-                         const GridChooser& choose_grid = minmax_grid,
-                         const Rounder& round = round_to_nearest);
+                         const GridChooser& choose_grid = ignoring_importance(minmax_grid),
+                         const Rounder& round = round_to_nearest,
+                         std::span<const float> column_importance = {});
 // A rank-2 tensor, a rank-1 tensor (one row) or an empty tensor (0 x 0).
 QuantizedMatrix quantize(const Tensor& w, const QuantFormat& format,
                          std::string_view name = "tensor",
-                         const GridChooser& choose_grid = minmax_grid,
+                         const GridChooser& choose_grid = ignoring_importance(minmax_grid),
                          const Rounder& round = round_to_nearest);
 
 // The weights the codes stand for, as a [rows, cols] tensor.

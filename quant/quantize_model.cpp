@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "quant/awq.hpp"
 #include "quant/methods.hpp"
 #include "quant/registry.hpp"
 
@@ -13,8 +14,7 @@ namespace tinyq {
 Sequential quantize_model(const Sequential& model, const QuantConfig& config,
                           const Tensor& calibration) {
   validate(config.format);
-  find_grid_method(config.grid);
-  find_rounding_method(config.rounding);
+  validate_methods(config, calibration.size() != 0);
   for (const std::size_t index : config.keep_float) {
     if (index >= model.size())
       throw Error("keep_float: layer index " + std::to_string(index) +
@@ -34,6 +34,8 @@ Sequential quantize_model(const Sequential& model, const QuantConfig& config,
   }
 
   Sequential quantized = model;
+  // AWQ changes the float model (the same function, rescaled) before any layer is quantized.
+  if (uses_awq(config)) awq_rescale(quantized, config, calibration);
   Tensor inputs = calibration;  // what reaches layer i through quantized layers 0..i-1
   for (std::size_t i = 0; i < quantized.size(); ++i) {
     const Layer& layer = quantized.layer(i);

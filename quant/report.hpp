@@ -7,6 +7,14 @@
 //   SQNR        10 · log10(Σ w² / Σ (w - ŵ)²) dB, signal over quantization noise.
 // When the weights come back exactly (Σ (w - ŵ)² = 0, which includes an empty
 // tensor) SQNR is +infinity: no noise at all. format_report prints it as "exact".
+//
+// Weight error is blind to the data: an error on a weight whose input is
+// always 0 costs nothing, one on a busy input costs a lot, and errors within a
+// row may cancel or add up in its output (what GPTQ exploits). So, given
+// calibration inputs, the report also measures each layer's output error: for
+// the inputs X that reach layer i through the quantized layers before it,
+// the same statistics of Y = X·Wᵀ + b against Ŷ = X·Ŵᵀ + b, both computed
+// from those same X, so that only layer i's own rounding is measured.
 #pragma once
 
 #include <cstddef>
@@ -35,6 +43,8 @@ struct LayerReport {
   std::size_t index = 0;  // position in the model
   std::string layer;      // the quantized layer's describe()
   ErrorStats weight_error;
+  bool has_output_error = false;    // set when calibration inputs were given
+  ErrorStats output_error;          // of the layer's outputs on them (count = samples · outputs)
   std::size_t float_bytes = 0;      // float weights + bias
   std::size_t quantized_bytes = 0;  // packed codes + scales/offsets + float bias
 };
@@ -42,16 +52,23 @@ struct LayerReport {
 // One entry per layer that is quantized in quantized_model (layers kept in
 // float are skipped): its weights as they come back (Layer::float_state)
 // against the "weight" of the layer at the same index of float_model.
-// Throws tinyq::Error if the two models do not have the same number of layers
-// or a quantized layer's weight does not match its original's shape.
+// With calibration inputs ([samples, model inputs]; empty for none) each
+// entry also has its output error. Throws tinyq::Error if the two models do
+// not have the same number of layers, a quantized layer's weight does not
+// match its original's shape, or the calibration width does not fit.
 std::vector<LayerReport> quantization_report(const Sequential& float_model,
-                                             const Sequential& quantized_model);
+                                             const Sequential& quantized_model,
+                                             const Tensor& calibration = Tensor());
 
 // The error over every quantized weight of the report's layers together
 // (max, RMS and SQNR of the pooled weights).
 ErrorStats total_weight_error(const std::vector<LayerReport>& reports);
 
-// A fixed-width text table, one line per layer plus a total line.
+// The output error pooled over the layers that have one (count 0 when none).
+ErrorStats total_output_error(const std::vector<LayerReport>& reports);
+
+// A fixed-width text table, one line per layer plus a total line (with an
+// output SQNR column when the reports have output errors).
 std::string format_report(const std::vector<LayerReport>& reports);
 
 }  // namespace tinyq

@@ -9,7 +9,8 @@
 //
 // A Rounder gets the whole matrix and the grid chooser, so a method that
 // rounds one weight using the errors of those before it (GPTQ) can fit each
-// block's grid when it reaches it.
+// block's grid when it reaches it. It also gets the importance of each input
+// column (E[x_c²] on calibration data, or empty) to hand to the chooser.
 #pragma once
 
 #include <cstddef>
@@ -30,12 +31,21 @@ struct RoundedMatrix {
 
 // w: [rows, cols] row-major, finite. `layout` gives the format and the block
 // structure (its rows, cols and format are set; codes and scales are not).
+// column_importance: empty or one value per column.
 using Rounder = std::function<RoundedMatrix(std::span<const float> w, const QuantizedMatrix& layout,
-                                            const GridChooser& choose_grid)>;
+                                            const GridChooser& choose_grid,
+                                            std::span<const float> column_importance)>;
 
 // Each block's grid from the chooser, each weight rounded to nearest.
 RoundedMatrix round_to_nearest(std::span<const float> w, const QuantizedMatrix& layout,
-                               const GridChooser& choose_grid);
+                               const GridChooser& choose_grid,
+                               std::span<const float> column_importance = {});
+
+// The importance of the weights [begin, begin + length) of the row-major
+// matrix (a block): column_importance repeated row after row; empty when
+// column_importance is.
+std::vector<float> block_importance(std::span<const float> column_importance, std::size_t cols,
+                                    std::size_t begin, std::size_t length);
 
 // One weight on one grid, rounded to nearest.
 std::int32_t nearest_code(float w, const BlockGrid& grid, Scheme scheme, int bits);

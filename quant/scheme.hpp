@@ -47,6 +47,12 @@ struct QuantConfig {
   // How grids are chosen and weights rounded (quant/methods.hpp).
   std::string grid = "minmax";
   std::string rounding = "nearest";
+  // rtn, awq, gptq or awq+gptq: awq rescales input channels before
+  // quantizing (quant/awq.hpp), gptq rounds with error feedback
+  // (quant/gptq.hpp, replacing `rounding`). Both need calibration data.
+  std::string method = "rtn";
+  double damp = 0.01;      // GPTQ: fraction of the mean diagonal of H added to it
+  bool act_order = false;  // GPTQ: columns in order of decreasing H_cc
 };
 
 inline constexpr int min_bits = 2;

@@ -18,7 +18,7 @@
 # cases run must equal expected_cases below, so no case drops out silently.
 # Exits 0 when every case passed.
 set -u
-expected_cases=289
+expected_cases=305
 train=$(realpath "$1")
 quantize=$(realpath "$2")
 limit=${3:-1}
@@ -669,7 +669,29 @@ context=(--scheme symmetric) fix=(--granularity channel)
 quantize_case "--granularity unknown" \
   "option --granularity: expected one of tensor|channel|group, found 'row'" --granularity row
 context=(--scheme symmetric) fix=(--grid mse)
-quantize_case "--grid unknown" "option --grid: expected one of minmax|mse, found 'best'" --grid best
+quantize_case "--grid unknown" \
+  "option --grid: expected one of minmax|zero-exact|search|mse, found 'best'" --grid best
+context=(--scheme symmetric --out out/qmodel.tqm) fix=(--method awq+gptq)
+quantize_case "--method unknown" \
+  "option --method: expected one of rtn|awq|gptq|awq+gptq, found 'obq'" --method obq
+context=(--scheme symmetric --method gptq --out out/qmodel.tqm) fix=(--calibration 8)
+for value in 0 x -1 41; do
+  fragment="option --calibration: expected a whole number from 1 to 1073741824, found '$value'"
+  [ "$value" = 41 ] && fragment="option --calibration: expected 1 to 40 (the training set), found '41'"
+  quantize_case "--calibration '$value'" "$fragment" --calibration "$value"
+done
+context=(--scheme symmetric --method gptq --out out/qmodel.tqm) fix=(--damp 0.1)
+for value in -1 nan inf x; do
+  quantize_case "--damp '$value'" "option --damp: expected a number from 0 to 1000000, found '$value'" \
+    --damp "$value"
+done
+# A budget under 2 bits per weight (or not a number) is a usage error, and
+# nothing is written.
+context=(--out out/qmodel.tqm --report out/qreport.json) fix=(--budget 32)
+for value in 1.9 0 -3 nan inf x 33; do
+  quantize_case "--budget '$value'" \
+    "option --budget: expected a number from 2 to 32, found '$value'" --budget "$value"
+done
 context=(--scheme symmetric --out out/qmodel.tqm) fix=(--keep-float 0)
 quantize_case "--keep-float '99'" "layer index 99 is out of range (the model has 3 layers, 0..2)" \
   --keep-float 99

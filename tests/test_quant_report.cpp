@@ -107,3 +107,51 @@ TEST_CASE("format_report prints one line per layer, exact layers as exact, and a
   CHECK(text.find("1.000") != std::string::npos);  // 24 -> 24
   CHECK(std::count(text.begin(), text.end(), '\n') == 4);
 }
+
+TEST_CASE("with calibration inputs each layer reports its output error on them") {
+  // y = 400·x0 + 500·x1 + 600·x2; only 500 moves (to 500 + e), so for the
+  // input [1, 2, 0] the output moves by 2e, against an exact y of 1400.
+  const Sequential model = worked_example_model();
+  QuantConfig config;
+  config.format.granularity = Granularity::tensor;
+  const Sequential quantized = quantize_model(model, config);
+  const Tensor calibration(Shape{1, 3}, std::vector<float>{1, 2, 0});
+  const auto reports = quantization_report(model, quantized, calibration);
+  REQUIRE(reports.size() == 1);
+  const double e = 128 / 1.275 - 100;
+  CHECK(reports[0].has_output_error);
+  CHECK(reports[0].output_error.count == 1);
+  CHECK(reports[0].output_error.max_abs_error == doctest::Approx(2 * e).epsilon(1e-4));
+  CHECK(reports[0].output_error.sqnr_db ==
+        doctest::Approx(10 * std::log10(1400.0 * 1400 / (4 * e * e))).epsilon(1e-4));
+  CHECK(total_output_error(reports).count == 1);
+  CHECK(format_report(reports).find("output SQNR") != std::string::npos);
+  // Without calibration inputs there is none, and the table has no such column.
+  const auto plain = quantization_report(model, quantized);
+  CHECK_FALSE(plain[0].has_output_error);
+  CHECK(format_report(plain).find("output SQNR") == std::string::npos);
+  CHECK_THROWS_AS(quantization_report(model, quantized, Tensor(Shape{1, 4})), Error);
+}
+
+TEST_CASE("a later layer's output error is measured on the inputs the quantized layers give it") {
+  // Both layers quantized at 2 bits: layer 2's exact output is computed from
+  // layer 0's quantized output, so its error is its own rounding alone; it
+  // matches quantizing layer 2 alone, on inputs through a quantized layer 0.
+  const Sequential model = make_mlp(6, {5}, 3, 7);
+  QuantConfig config;
+  config.format.bits = 2;
+  const Sequential quantized = quantize_model(model, config);
+  Tensor calibration(Shape{4, 6});
+  for (std::size_t i = 0; i < calibration.size(); ++i)
+    calibration.values()[i] = float(i % 5) * 0.25f;
+  const auto both = quantization_report(model, quantized, calibration);
+  REQUIRE(both.size() == 2);
+  Sequential first_only = model;
+  first_only.replace(0, quantized.layer(0).clone());
+  Sequential last_too = first_only;
+  last_too.replace(2, quantized.layer(2).clone());
+  const auto last = quantization_report(first_only, last_too, calibration);
+  REQUIRE(last.size() == 1);
+  CHECK(last[0].output_error.squared_error == doctest::Approx(both[1].output_error.squared_error));
+  CHECK(both[1].output_error.count == 4 * 3);
+}

@@ -267,21 +267,33 @@ TEST_CASE("check_consistent refuses bad scales, padding bits and out-of-range co
   CHECK_THROWS_AS(check_consistent(bad, "m"), Error);
 }
 
-TEST_CASE("the mse grid clips a block to the range of least squared error, worked by hand") {
+TEST_CASE("the search grid clips a block to the range of least weighted error, worked by hand") {
   // Symmetric 2-bit levels are -r, 0, r. For [1, 0.5, 0.5, 0.5, 0.5] the
-  // min-max r = 1 puts every 0.5 halfway and rounds it up: error 4 · 0.5² = 1.
-  // With r in [0.5, 1] the error is (1 - r)² + 4 (0.5 - r)², least at r = 0.6:
-  // 0.16 + 4 · 0.01 = 0.2.
+  // weights are a_i = σ² + w_i² with σ² = (1 + 4 · 0.25) / 5 = 0.4: 1.4 for
+  // the 1 and 0.65 for each 0.5. The min-max r = 1 puts every 0.5 halfway
+  // and rounds it up: error 4 · 0.65 · 0.5² = 0.65. With r in [0.5, 1] the
+  // error is 1.4 (1 - r)² + 2.6 (0.5 - r)², least where its derivative
+  // -2.8 (1 - r) + 5.2 (r - 0.5) is 0: r = 5.4 / 8 = 0.675, error
+  // 1.4 · 0.105625 + 2.6 · 0.030625 = 0.2275.
   const std::vector<float> block{1.0f, 0.5f, 0.5f, 0.5f, 0.5f};
+  const std::vector<float> a{1.4f, 0.65f, 0.65f, 0.65f, 0.65f};
   const BlockGrid minmax = minmax_grid(block, Scheme::symmetric, 2);
-  CHECK(squared_error(block, minmax, Scheme::symmetric, 2) == doctest::Approx(1.0));
-  const BlockGrid best = mse_grid(block, Scheme::symmetric, 2);
-  CHECK(best.range == doctest::Approx(0.6).epsilon(1e-12));
+  CHECK(squared_error(block, minmax, Scheme::symmetric, 2, a) == doctest::Approx(0.65));
+  const BlockGrid best = search_grid(block, {}, Scheme::symmetric, 2);
+  CHECK(best.range == doctest::Approx(0.675).epsilon(1e-7));
   CHECK(best.offset == 0.0);
-  CHECK(squared_error(block, best, Scheme::symmetric, 2) == doctest::Approx(0.2).epsilon(1e-9));
+  CHECK(squared_error(block, best, Scheme::symmetric, 2, a) ==
+        doctest::Approx(0.2275).epsilon(1e-6));
+  // With data, each weight's a_i is also multiplied by its input's E[x²]
+  // (and the w² term enters as sqrt): an input that is never active costs
+  // nothing, so the grid fits the other four weights, all 0.5, exactly.
+  const std::vector<float> importance{0.0f, 1.0f, 1.0f, 1.0f, 1.0f};
+  const BlockGrid fitted = search_grid(block, importance, Scheme::symmetric, 2);
+  CHECK(fitted.range == doctest::Approx(0.5));
 }
 
-TEST_CASE("the mse grid is never worse than min-max, at every bit width and scheme") {
+TEST_CASE(
+    "the search grid is never worse than the zero-exact grid, at every bit width and scheme") {
   Rng rng(31);
   for (const Scheme scheme : {Scheme::asymmetric, Scheme::symmetric})
     for (int bits = 2; bits <= 8; ++bits)
@@ -291,23 +303,30 @@ TEST_CASE("the mse grid is never worse than min-max, at every bit width and sche
         for (float& w : block)
           w = (rng.uniform(-1, 1) + rng.uniform(-1, 1) + rng.uniform(-1, 1)) / 3;
         block[rng.below(64)] = rng.uniform(-3, 3);
-        const double minmax = squared_error(block, minmax_grid(block, scheme, bits), scheme, bits);
-        const BlockGrid grid = mse_grid(block, scheme, bits);
+        double sigma2 = 0.0;
+        for (const float w : block) sigma2 += double(w) * w / 64;
+        std::vector<float> a;
+        for (const float w : block) a.push_back(float(sigma2 + double(w) * w));
+        const double full =
+            squared_error(block, zero_exact_grid(block, scheme, bits), scheme, bits, a);
+        const BlockGrid grid = search_grid(block, {}, scheme, bits);
         CAPTURE(bits);
-        CHECK(squared_error(block, grid, scheme, bits) <= minmax);
-        CHECK(grid.range <= minmax_grid(block, scheme, bits).range);
+        CHECK(squared_error(block, grid, scheme, bits, a) <= full * (1 + 1e-6));
+        // 0 is still a level: the level of the code nearest 0 is exactly 0 in double.
+        const double zero = -grid.offset * grid.levels / grid.range;
+        CHECK(grid.offset + std::round(zero) * grid.range / grid.levels == 0.0);
       }
   // A constant block stays exact.
   const std::vector<float> constant(8, 0.25f);
-  CHECK(squared_error(constant, mse_grid(constant, Scheme::asymmetric, 3), Scheme::asymmetric, 3) ==
-        0.0);
+  CHECK(squared_error(constant, search_grid(constant, {}, Scheme::asymmetric, 3),
+                      Scheme::asymmetric, 3) == 0.0);
 }
 
-TEST_CASE("quantize with the mse grid stores the grid it chose, and dequantizes to it") {
+TEST_CASE("quantize with the search grid stores the grid it chose, and dequantizes to it") {
   Rng rng(7);
   const Tensor w = test::random_tensor({6, 40}, rng);
   const QuantFormat format{Scheme::symmetric, Granularity::channel, 2, 64};
-  const QuantizedMatrix q = quantize(w, format, "w", mse_grid);
+  const QuantizedMatrix q = quantize(w, format, "w", search_grid);
   const Tensor back = dequantize(q);
   double error_mse = 0.0, error_minmax = 0.0;
   const Tensor back_minmax = dequantize(quantize(w, format, "w"));
@@ -317,7 +336,7 @@ TEST_CASE("quantize with the mse grid stores the grid it chose, and dequantizes 
   }
   CHECK(error_mse < error_minmax);
   for (std::size_t r = 0; r < 6; ++r) {
-    const BlockGrid grid = mse_grid(w.row(r), Scheme::symmetric, 2);
+    const BlockGrid grid = search_grid(w.row(r), {}, Scheme::symmetric, 2);
     CHECK(q.scales[r] == static_cast<float>(grid.levels / grid.range));
   }
 }

@@ -222,7 +222,7 @@ TEST_CASE("a quantized layer's state with bad values is refused even under a val
 TEST_CASE("each layer's method sees the inputs that reach it through the quantized layers") {
   const Sequential model = make_mlp(12, {8, 6}, 3, 4);
   std::vector<Tensor> seen;
-  add_rounding_method({"recording", [&](const Tensor& inputs) -> Rounder {
+  add_rounding_method({"recording", [&](const Tensor& inputs, const QuantConfig&) -> Rounder {
                          seen.push_back(inputs);
                          return round_to_nearest;
                        }});
