@@ -21,6 +21,7 @@ int lowest_code(Scheme scheme, int bits) {
 }
 
 int highest_code(Scheme scheme, int bits) {
+  if (scheme == Scheme::ternary) return 1;
   return scheme == Scheme::asymmetric ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
 }
 

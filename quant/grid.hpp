@@ -4,7 +4,8 @@
 //   asymmetric  q in [0, levels],  levels = 2^bits - 1,
 //               min-max: offset = block minimum, range = max - min;
 //   symmetric   q in [-levels, levels],  levels = 2^(bits-1) - 1,
-//               min-max: offset = 0, range = max |w|.
+//               min-max: offset = 0, range = max |w|;
+//   ternary     as symmetric with levels = 1: q in {-1, 0, 1}.
 // A grid is kept in double, so rounding (quant/rounding.hpp) computes
 // (w - offset) · levels / range exactly as written, and stored as one float
 // scale = levels / range ("levels per unit of w") and one float offset.
