@@ -18,6 +18,7 @@
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
+#include "apps/qat_options.hpp"
 #include "core/io/file_io.hpp"
 #include "core/io/json_writer.hpp"
 #include "core/thread_pool.hpp"
@@ -31,6 +32,7 @@
 #include "nn/sgd.hpp"
 #include "nn/softmax_cross_entropy.hpp"
 #include "nn/train_step.hpp"
+#include "quant/qat.hpp"
 #include "quant/registry.hpp"
 
 namespace tinyq {
@@ -105,7 +107,9 @@ int train_mnist(int argc, const char* const* argv) {
               "also write the trained model as safetensors (PyTorch nn.Sequential names)");
   options.add("report", "FILE.json", "also write a JSON report of the run");
   options.add("plot", "FILE.svg", "also draw loss and accuracy per epoch as an SVG");
+  add_qat_options(options);
   if (!options.parse(argc, argv)) return 0;
+  const std::optional<QatConfig> qat = qat_config(options);
 
   const auto epochs = options.whole_number("epochs", 1, 10000);
   const auto hidden = options.number_list("hidden", 1, 65536);
@@ -162,6 +166,8 @@ int train_mnist(int argc, const char* const* argv) {
   Sequential model = init_path
                          ? initial_model(*init_path, hidden, options.given("hidden"), features)
                          : make_mlp(features, hidden, classes, seed);
+  // QAT: every Dense trains through the quantizer and is saved quantized.
+  if (qat) model = make_qat_model(model, *qat);
   std::cout << "model: " << model.describe() << ", " << model.parameter_count() << " parameters\n";
 
   Batcher batcher(data.train, batch, seed);
@@ -216,11 +222,19 @@ int train_mnist(int argc, const char* const* argv) {
     std::fflush(stdout);
   }
 
-  const auto bytes = serialize_model(model);
+  // What is saved: the model, or under QAT the quantized model its
+  // fake-quantized layers stand for (the same outputs to float rounding).
+  Sequential saved = qat ? export_qat_model(model) : model;
+  std::optional<double> saved_accuracy;
+  if (qat) {
+    saved_accuracy = evaluate(saved, data.test.images, data.test.labels, 1000).accuracy();
+    std::printf("quantized model: held-out %6.2f%%\n", 100 * *saved_accuracy);
+  }
+  const auto bytes = serialize_model(saved);
   write_file_atomically(out_path, bytes);
   std::cout << "saved " << out_path.string() << " (" << bytes.size() << " bytes)\n";
   if (export_path) {
-    const std::size_t exported = save_safetensors(model, *export_path);
+    const std::size_t exported = save_safetensors(saved, *export_path);
     std::cout << "exported " << *export_path << " (" << exported << " bytes)\n";
   }
 
@@ -249,6 +263,12 @@ int train_mnist(int argc, const char* const* argv) {
         .set("model_bytes", bytes.size())
         .set("test_accuracy", history.back().test_accuracy)
         .set("epochs", std::move(epochs_json));
+    if (qat)
+      report.set("qat", JsonValue::object()
+                            .set("format", format_tag(qat->format))
+                            .set("grid", qat->grid)
+                            .set("learn_scale", qat->learn_scale)
+                            .set("quantized_test_accuracy", *saved_accuracy));
     const std::string text = to_json(report);
     write_text_file_atomically(*report_path, text);
   }

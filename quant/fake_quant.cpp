@@ -27,6 +27,31 @@ void for_runs(const QuantizedMatrix& layout, std::size_t r0, std::size_t r1, Vis
             layout.block_index(r, run));
 }
 
+// clamp(round(v)) for v = (w - offset) · levels / range, as nearest_code
+// computes it, in a form the compiler vectorizes: std::round is a library
+// call. round() rounds half away from zero, which is
+//   t + (v - t >= 0.5) for v >= 0,   t - (v - t <= -0.5) for v < 0,
+// with t = trunc(v); v - t is exact. v is first clamped to one step beyond
+// the code range, which changes neither the clamped code nor whether it was
+// clipped, and keeps the conversion to int in range.
+void round_block(std::span<const float> w, const BlockGrid& grid, std::int32_t lowest,
+                 std::int32_t highest, std::span<std::int32_t> codes,
+                 std::span<std::uint8_t> inside) {
+  const double offset = grid.offset, levels = grid.levels, range = grid.range;
+  const double below = lowest - 1.0, above = highest + 1.0;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const double v =
+        std::clamp((static_cast<double>(w[i]) - offset) * levels / range, below, above);
+    const auto t = static_cast<std::int32_t>(v);
+    const double fraction = v - t;
+    const std::int32_t rounded =
+        t + (v >= 0.0 ? (fraction >= 0.5 ? 1 : 0) : (fraction <= -0.5 ? -1 : 0));
+    const std::int32_t q = std::clamp(rounded, lowest, highest);
+    codes[i] = q;
+    inside[i] = rounded == q;
+  }
+}
+
 }  // namespace
 
 void fake_quantize(std::span<const float> w, const QuantizedMatrix& layout,
@@ -45,16 +70,13 @@ void fake_quantize(std::span<const float> w, const QuantizedMatrix& layout,
         out.grids[block] = grid_of(w.subspan(begin, length), block);
       const BlockGrid& grid = out.grids[block];
       const BlockScale stored = grid.stored();
-      for (std::size_t i = begin; i < begin + length; ++i) {
-        std::int32_t rounded = 0;
-        if (grid.usable()) {
-          // nearest_code's expression, so the codes are the ones quantize() makes.
-          const double level = (static_cast<double>(w[i]) - grid.offset) * grid.levels / grid.range;
-          rounded = static_cast<std::int32_t>(std::round(level));
-        }
-        const std::int32_t q = std::clamp(rounded, lowest, highest);
-        out.codes[i] = q;
-        out.inside[i] = rounded == q;
+      if (grid.usable()) {
+        round_block(w.subspan(begin, length), grid, lowest, highest,
+                    std::span(out.codes).subspan(begin, length),
+                    std::span(out.inside).subspan(begin, length));
+      } else {  // nearest_code's degenerate case: code 0, nothing clipped
+        std::fill_n(out.codes.begin() + begin, length, 0);
+        std::fill_n(out.inside.begin() + begin, length, 1);
       }
       const auto codes = std::span<const std::int32_t>(out.codes).subspan(begin, length);
       if (scheme == Scheme::asymmetric)

@@ -89,12 +89,13 @@ void check_same_layer_output(const Tensor& x, const FakeQuantDense& fake, const 
 TEST_CASE("fake-quantized forward equals the exported QuantizedDense, every format") {
   Rng rng(3);
   const Tensor x = random_tensor({5, 37}, rng);
-  for (const Scheme scheme : {Scheme::asymmetric, Scheme::symmetric})
+  for (const Scheme scheme : {Scheme::asymmetric, Scheme::symmetric, Scheme::ternary})
     for (const Granularity granularity :
          {Granularity::tensor, Granularity::channel, Granularity::group})
       for (int bits = min_bits; bits <= max_bits; ++bits)
         for (const bool learn : {false, true})
           for (const GridChooser& grid : {GridChooser(minmax_grid), GridChooser(mse_grid)}) {
+            if (scheme == Scheme::ternary && bits != ternary_bits) continue;
             const QuantFormat format{scheme, granularity, bits, 16};
             FakeQuantDense fake(random_dense(37, 6, rng), format, grid, learn);
             const std::unique_ptr<QuantizedDense> exported = fake.to_quantized();
@@ -203,4 +204,38 @@ TEST_CASE("make_qat_model refuses an invalid format or grid") {
   CHECK_THROWS_AS(make_qat_model(model, {{Scheme::symmetric, Granularity::channel, 1, 64}}), Error);
   CHECK_THROWS_AS(make_qat_model(model, {{Scheme::symmetric, Granularity::group, 4, 24}}), Error);
   CHECK_THROWS_AS(make_qat_model(model, {{}, "nonsense"}), Error);
+}
+
+TEST_CASE("fake quantization picks nearest_code's codes, halfway cases rounded away from zero") {
+  Rng rng(13);
+  // Ties: at 2-bit asymmetric on [0, 3] and 3-bit symmetric on [-3, 3] the
+  // level of w is w itself, so halves land exactly between two codes.
+  const std::vector<std::pair<QuantFormat, std::vector<float>>> cases = {
+      {{Scheme::asymmetric, Granularity::channel, 2, 64}, {0.0f, 0.5f, 1.5f, 2.5f, 3.0f, 1.0f}},
+      {{Scheme::symmetric, Granularity::channel, 3, 64}, {-3.0f, -2.5f, -1.5f, -0.5f, 0.5f, 3.0f}},
+  };
+  for (const auto& [format, row] : cases) {
+    Dense dense(row.size(), 1);
+    dense.weight() = Tensor({1, row.size()}, row);
+    const auto exported = FakeQuantDense(dense, format).to_quantized();
+    const QuantizedMatrix expected = quantize(dense.weight(), format);
+    CHECK(exported->weight().codes == expected.codes);
+  }
+  // And on random weights, for every format and both grids.
+  for (const Scheme scheme : {Scheme::asymmetric, Scheme::symmetric, Scheme::ternary})
+    for (const Granularity granularity :
+         {Granularity::tensor, Granularity::channel, Granularity::group})
+      for (int bits = min_bits; bits <= max_bits; ++bits)
+        for (const GridChooser& grid : {GridChooser(minmax_grid), GridChooser(mse_grid)}) {
+          if (scheme == Scheme::ternary && bits != ternary_bits) continue;
+          const QuantFormat format{scheme, granularity, bits, 16};
+          const Dense dense = random_dense(50, 5, rng);
+          const QuantizedMatrix expected =
+              quantize(dense.weight(), format, "w", grid, round_to_nearest);
+          const auto exported = FakeQuantDense(dense, format, grid).to_quantized();
+          CAPTURE(to_string(format));
+          CHECK(exported->weight().codes == expected.codes);
+          CHECK(exported->weight().scales == expected.scales);
+          CHECK(exported->weight().offsets == expected.offsets);
+        }
 }
