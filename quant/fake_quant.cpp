@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/thread_pool.hpp"
 #include "quant/quantize.hpp"
@@ -27,29 +28,44 @@ void for_runs(const QuantizedMatrix& layout, std::size_t r0, std::size_t r1, Vis
             layout.block_index(r, run));
 }
 
-// clamp(round(v)) for v = (w - offset) · levels / range, as nearest_code
-// computes it, in a form the compiler vectorizes: std::round is a library
-// call. round() rounds half away from zero, which is
-//   t + (v - t >= 0.5) for v >= 0,   t - (v - t <= -0.5) for v < 0,
-// with t = trunc(v); v - t is exact. v is first clamped to one step beyond
-// the code range, which changes neither the clamped code nor whether it was
-// clipped, and keeps the conversion to int in range.
-void round_block(std::span<const float> w, const BlockGrid& grid, std::int32_t lowest,
-                 std::int32_t highest, std::span<std::int32_t> codes,
-                 std::span<std::uint8_t> inside) {
+// One block: codes q = clamp(round(v)) for v = (w - offset) · levels / range
+// as nearest_code computes it, the STE mask, and w_q = q / scale (+ offset)
+// as dequantize computes it, all in double so every step is exact or rounds
+// as there. Written in passes the compiler vectorizes (std::round is a
+// library call, and a loop mixing float, double and int does not vectorize):
+//   round half to even by adding and subtracting 1.5 · 2^52 (exact for
+//   |v| < 2^51; v is first clamped to one step beyond the code range, which
+//   changes neither the code nor whether it was clipped), then a halfway
+//   case (v - even = ±0.5, exact) moved away from zero, as std::round does.
+void round_block(std::span<const float> w, const BlockGrid& grid, BlockScale stored, double lowest,
+                 double highest, bool has_offset, std::span<double> codes, std::span<float> inside,
+                 std::span<float> w_q) {
   const double offset = grid.offset, levels = grid.levels, range = grid.range;
   const double below = lowest - 1.0, above = highest + 1.0;
+  constexpr double magic = 6755399441055744.0;  // 1.5 · 2^52
+  thread_local std::vector<double> rounded;
+  rounded.resize(w.size());
+  double* const r = rounded.data();
   for (std::size_t i = 0; i < w.size(); ++i) {
-    const double v =
-        std::clamp((static_cast<double>(w[i]) - offset) * levels / range, below, above);
-    const auto t = static_cast<std::int32_t>(v);
-    const double fraction = v - t;
-    const std::int32_t rounded =
-        t + (v >= 0.0 ? (fraction >= 0.5 ? 1 : 0) : (fraction <= -0.5 ? -1 : 0));
-    const std::int32_t q = std::clamp(rounded, lowest, highest);
-    codes[i] = q;
-    inside[i] = rounded == q;
+    double v = (static_cast<double>(w[i]) - offset) * levels / range;
+    v = v < below ? below : (v > above ? above : v);
+    const double even = (v + magic) - magic;
+    const double half = v - even;
+    // As arithmetic, not a select, so it vectorizes; away - even is 0 or ±1.
+    const double tie = std::fabs(half) == 0.5 ? 1.0 : 0.0;
+    r[i] = even + tie * ((v + std::copysign(0.5, v)) - even);
   }
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const double q = r[i] < lowest ? lowest : (r[i] > highest ? highest : r[i]);
+    codes[i] = q;
+    inside[i] = q == r[i] ? 1.0f : 0.0f;
+  }
+  const double scale = stored.scale, block_offset = has_offset ? stored.offset : 0.0;
+  if (has_offset)
+    for (std::size_t i = 0; i < w.size(); ++i)
+      w_q[i] = static_cast<float>(codes[i] / scale + block_offset);
+  else
+    for (std::size_t i = 0; i < w.size(); ++i) w_q[i] = static_cast<float>(codes[i] / scale);
 }
 
 }  // namespace
@@ -58,7 +74,7 @@ void fake_quantize(std::span<const float> w, const QuantizedMatrix& layout,
                    const BlockGridFunction& grid_of, FakeQuantized& out, std::span<float> w_q) {
   const Scheme scheme = layout.format.scheme;
   const int bits = layout.format.bits;
-  const std::int32_t lowest = lowest_code(scheme, bits), highest = highest_code(scheme, bits);
+  const double lowest = lowest_code(scheme, bits), highest = highest_code(scheme, bits);
   out.codes.resize(w.size());
   out.inside.resize(w.size());
   out.grids.resize(layout.block_count());
@@ -70,26 +86,24 @@ void fake_quantize(std::span<const float> w, const QuantizedMatrix& layout,
         out.grids[block] = grid_of(w.subspan(begin, length), block);
       const BlockGrid& grid = out.grids[block];
       const BlockScale stored = grid.stored();
+      const auto block_w_q = w_q.subspan(begin, length);
       if (grid.usable()) {
-        round_block(w.subspan(begin, length), grid, lowest, highest,
-                    std::span(out.codes).subspan(begin, length),
-                    std::span(out.inside).subspan(begin, length));
+        round_block(w.subspan(begin, length), grid, stored, lowest, highest,
+                    scheme == Scheme::asymmetric, std::span(out.codes).subspan(begin, length),
+                    std::span(out.inside).subspan(begin, length), block_w_q);
       } else {  // nearest_code's degenerate case: code 0, nothing clipped
-        std::fill_n(out.codes.begin() + begin, length, 0);
-        std::fill_n(out.inside.begin() + begin, length, 1);
+        std::fill_n(out.codes.begin() + begin, length, 0.0);
+        std::fill_n(out.inside.begin() + begin, length, 1.0f);
+        std::fill(block_w_q.begin(), block_w_q.end(),
+                  scheme == Scheme::asymmetric ? static_cast<float>(0.0 + stored.offset) : 0.0f);
       }
-      const auto codes = std::span<const std::int32_t>(out.codes).subspan(begin, length);
-      if (scheme == Scheme::asymmetric)
-        dequantize_block_asymmetric(codes, stored, w_q.subspan(begin, length));
-      else
-        dequantize_block_symmetric(codes, stored, w_q.subspan(begin, length));
     });
   });
 }
 
 void straight_through(std::span<const float> grad_wq, const FakeQuantized& fq,
                       std::span<float> grad_w) {
-  for (std::size_t i = 0; i < grad_w.size(); ++i) grad_w[i] = fq.inside[i] ? grad_wq[i] : 0.0f;
+  for (std::size_t i = 0; i < grad_w.size(); ++i) grad_w[i] = fq.inside[i] * grad_wq[i];
 }
 
 void learned_scale_gradients(std::span<const float> w, std::span<const float> grad_wq,
@@ -101,7 +115,7 @@ void learned_scale_gradients(std::span<const float> w, std::span<const float> gr
     const double step = grid.range / grid.levels;
     for (std::size_t i = begin; i < begin + length; ++i) {
       const double q = fq.codes[i];
-      if (fq.inside[i]) {
+      if (fq.inside[i] != 0.0f) {
         const double v = step > 0.0 ? (w[i] - grid.offset) / step : 0.0;
         d_step += grad_wq[i] * (q - v);
       } else {

@@ -146,7 +146,8 @@ std::unique_ptr<QuantizedDense> FakeQuantDense::to_quantized(QuantizedKernel ker
     FakeQuantized fake;
     std::vector<float> w_q(w.size());
     quantize_weights(w, fake, w_q);
-    return RoundedMatrix{std::move(fake.codes), std::move(fake.grids)};
+    return RoundedMatrix{std::vector<std::int32_t>(fake.codes.begin(), fake.codes.end()),
+                         std::move(fake.grids)};
   };
   return std::make_unique<QuantizedDense>(
       quantize(weight_.values(), outputs(), inputs(), layout_.format, describe() + " weight",
