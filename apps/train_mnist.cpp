@@ -19,6 +19,7 @@
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
 #include "apps/qat_options.hpp"
+#include "apps/qat_plot.hpp"
 #include "core/io/file_io.hpp"
 #include "core/io/json_writer.hpp"
 #include "core/thread_pool.hpp"
@@ -108,8 +109,12 @@ int train_mnist(int argc, const char* const* argv) {
   options.add("report", "FILE.json", "also write a JSON report of the run");
   options.add("plot", "FILE.svg", "also draw loss and accuracy per epoch as an SVG");
   add_qat_options(options);
+  options.add("qat-plot", "FILE.svg",
+              "with --qat-bits: draw each layer's weights on its grid before and after training");
   if (!options.parse(argc, argv)) return 0;
   const std::optional<QatConfig> qat = qat_config(options);
+  const auto qat_plot_path = options.optional_text("qat-plot");
+  if (qat_plot_path && !qat) throw UsageError("--qat-plot needs --qat-bits");
 
   const auto epochs = options.whole_number("epochs", 1, 10000);
   const auto hidden = options.number_list("hidden", 1, 65536);
@@ -140,6 +145,7 @@ int train_mnist(int argc, const char* const* argv) {
       require_distinct_paths("data", input, "out", out_path.string());
       if (report_path) require_distinct_paths("data", input, "report", *report_path);
       if (plot_path) require_distinct_paths("data", input, "plot", *plot_path);
+      if (qat_plot_path) require_distinct_paths("data", input, "qat-plot", *qat_plot_path);
       if (export_path) require_distinct_paths("data", input, "export", *export_path);
     }
   }
@@ -168,6 +174,8 @@ int train_mnist(int argc, const char* const* argv) {
                          : make_mlp(features, hidden, classes, seed);
   // QAT: every Dense trains through the quantizer and is saved quantized.
   if (qat) model = make_qat_model(model, *qat);
+  const std::optional<Sequential> qat_start =
+      qat_plot_path ? std::optional<Sequential>(model) : std::nullopt;
   std::cout << "model: " << model.describe() << ", " << model.parameter_count() << " parameters\n";
 
   Batcher batcher(data.train, batch, seed);
@@ -245,6 +253,8 @@ int train_mnist(int argc, const char* const* argv) {
     const std::string svg = plot_training(points);
     write_text_file_atomically(*plot_path, svg);
   }
+  if (qat_plot_path)
+    write_text_file_atomically(*qat_plot_path, plot_qat_weights(*qat_start, model));
   if (report_path) {
     JsonValue epochs_json = JsonValue::array();
     for (const auto& r : history) {

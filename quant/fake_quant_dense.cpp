@@ -138,6 +138,22 @@ StateDict FakeQuantDense::float_state() const {
   return state;
 }
 
+std::vector<double> FakeQuantDense::grid_positions() const {
+  FakeQuantized fake;
+  Tensor w_q(weight_.shape());
+  quantize_weights(weight_.values(), fake, w_q.values());
+  std::vector<double> positions(weight_.size());
+  const std::size_t step = layout_.block_columns();
+  for (std::size_t r = 0; r < outputs(); ++r)
+    for (std::size_t c = 0; c < inputs(); ++c) {
+      const BlockGrid& grid = fake.grids[layout_.block_index(r, c / step)];
+      const double w = weight_[r * inputs() + c];
+      positions[r * inputs() + c] =
+          grid.usable() ? (w - grid.offset) * grid.levels / grid.range : 0.0;
+    }
+  return positions;
+}
+
 // quantize() with a rounder that returns the fake quantizer's own codes and
 // grids, so the stored layer holds exactly W_q.
 std::unique_ptr<QuantizedDense> FakeQuantDense::to_quantized(QuantizedKernel kernel) const {

@@ -76,6 +76,10 @@ class FakeQuantDense : public Layer {
   const Tensor& step_grad() const { return step_grad_; }
   Tensor& offsets() { return offset_; }
   const Tensor& offset_grad() const { return offset_grad_; }
+  // Each latent weight's place on its block's grid, in steps: v = (w -
+  // offset) · levels / range, whose rounding is the weight's code (for plots
+  // of how the weights sit on the grid).
+  std::vector<double> grid_positions() const;
   // W_q as the last forward computed it.
   const Tensor& quantized_weight() const { return inner_.weight(); }
 

@@ -18,7 +18,7 @@
 # cases run must equal expected_cases below, so no case drops out silently.
 # Exits 0 when every case passed.
 set -u
-expected_cases=303
+expected_cases=304
 train=$(realpath "$1")
 quantize=$(realpath "$2")
 limit=${3:-1}
@@ -583,6 +583,7 @@ for option in --qat-scheme --qat-granularity --qat-group-size --qat-grid; do
 done
 train_extra "--qat-learn-scale without --qat-bits" "--qat-learn-scale needs --qat-bits" \
   --qat-learn-scale
+train_extra "--qat-plot without --qat-bits" "--qat-plot needs --qat-bits" --qat-plot out/qat.svg
 for value in 1 9 0 1.5 x; do
   train_option "--qat-bits '$value'" \
     "option --qat-bits: expected 1.58 (ternary) or a whole number from 2 to 8, found '$value'" \
