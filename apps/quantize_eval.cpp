@@ -76,8 +76,10 @@ void print_table(const std::optional<Row>& float_row, const std::vector<Row>& ro
     // The dynamic int8 row (8-bit activations too) is marked in the scheme column.
     const std::string scheme =
         row.kernel == QuantizedKernel::dynamic_int8 ? "dyn-int8" : row.scheme;
-    std::printf("%-11s %-12s %4d  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %11.0f\n", scheme.c_str(),
-                row.granularity.c_str(), row.bits, 100.0 * row.score.accuracy, change,
+    // Ternary codes carry log2(3) bits each (stored at 1.6, five per byte).
+    const std::string bits = row.scheme == "ternary" ? "1.58" : std::to_string(row.bits);
+    std::printf("%-11s %-12s %4s  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %11.0f\n", scheme.c_str(),
+                row.granularity.c_str(), bits.c_str(), 100.0 * row.score.accuracy, change,
                 row.score.bytes, ratio, rms, sqnr, row.score.samples_per_second);
   };
   if (float_row) print(*float_row);
@@ -90,7 +92,7 @@ JsonValue row_json(const Row& row) {
       .set("granularity", row.granularity)
       .set("kernel", to_string(row.kernel))
       .set("grid", row.grid)
-      .set("bits", row.bits)
+      .set("bits", row.scheme == "ternary" ? JsonValue(std::log2(3.0)) : JsonValue(row.bits))
       .set("group_size", row.group_size)
       .set("accuracy", row.score.accuracy)
       .set("bytes", row.score.bytes)
