@@ -55,17 +55,14 @@ void round_block(std::span<const float> w, const BlockGrid& grid, BlockScale sto
     const double tie = std::fabs(half) == 0.5 ? 1.0 : 0.0;
     r[i] = even + tie * ((v + std::copysign(0.5, v)) - even);
   }
+  const double scale = stored.scale, block_offset = has_offset ? stored.offset : 0.0;
   for (std::size_t i = 0; i < w.size(); ++i) {
     const double q = r[i] < lowest ? lowest : (r[i] > highest ? highest : r[i]);
     codes[i] = q;
     inside[i] = q == r[i] ? 1.0f : 0.0f;
+    // dequantize's expression; + 0.0 for symmetric blocks changes nothing.
+    w_q[i] = static_cast<float>(q / scale + block_offset);
   }
-  const double scale = stored.scale, block_offset = has_offset ? stored.offset : 0.0;
-  if (has_offset)
-    for (std::size_t i = 0; i < w.size(); ++i)
-      w_q[i] = static_cast<float>(codes[i] / scale + block_offset);
-  else
-    for (std::size_t i = 0; i < w.size(); ++i) w_q[i] = static_cast<float>(codes[i] / scale);
 }
 
 }  // namespace
