@@ -132,10 +132,12 @@ int quantize_eval(int argc, const char* const* argv) {
               "a model written by train_mnist (float) or by --out (quantized), or a "
               ".safetensors file (a float PyTorch nn.Sequential MLP, or --export output)");
   options.add("data", "DIR", "folder holding t10k- images and labels (see README)");
-  options.add("scheme", "NAME", "evaluate one format: asymmetric or symmetric");
+  options.add("scheme", "NAME",
+              "evaluate one format: asymmetric, symmetric or ternary (codes -1, 0, +1, five "
+              "per byte; --bits 1.58)");
   options.add("granularity", "NAME", "tensor, channel or group (with --scheme)", "");
   options.add("group-size", "G", "inputs per group: a power of two >= 16", "64");
-  options.add("bits", "B", "bits per weight, 2 to 8", "8");
+  options.add("bits", "B", "bits per weight, 2 to 8 (1.58 with --scheme ternary)", "8");
   options.add("keep-float", "LIST", "layer indices to keep in float, e.g. 4");
   options.add("kernel", "NAME",
               "how the quantized layers multiply (with --scheme): weight_only (float "
@@ -188,12 +190,18 @@ int quantize_eval(int argc, const char* const* argv) {
     config.format.scheme =
         budget && !options.given("scheme")
             ? Scheme::asymmetric
-            : parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
+            : parse_scheme(options.choice("scheme", {"asymmetric", "symmetric", "ternary"}));
     config.format.granularity =
         options.given("granularity")
             ? parse_granularity(options.choice("granularity", {"tensor", "channel", "group"}))
             : Granularity::tensor;
-    config.format.bits = static_cast<int>(options.whole_number("bits", 2, 8));
+    if (config.format.scheme != Scheme::ternary)
+      config.format.bits = static_cast<int>(options.whole_number("bits", 2, 8));
+    else if (options.given("bits") && options.text("bits") != "1.58")
+      throw UsageError("option --bits: the ternary scheme has 1.58 bits, found '" +
+                       options.text("bits") + "'");
+    else
+      config.format.bits = ternary_bits;
     config.format.group_size = options.whole_number("group-size", 16, 1u << 20);
     if (config.format.granularity == Granularity::group &&
         (config.format.group_size & (config.format.group_size - 1)) != 0)

@@ -48,7 +48,10 @@ void print_table(const std::optional<Row>& float_row, const std::vector<Row>& ro
     const std::string scheme =
         row.kernel == QuantizedKernel::dynamic_int8 ? "dyn-int8" : row.scheme;
     const std::string method = row.error ? row.method.label() : "-";
-    const std::string bits = row.bits ? std::to_string(row.bits) : "mix";
+    // Ternary codes carry log2(3) bits each (stored at 1.6, five per byte).
+    const std::string bits = row.scheme == "ternary" ? "1.58"
+                             : row.bits              ? std::to_string(row.bits)
+                                                     : "mix";
     std::printf("%-11s %-12s %-20s %4s  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %9s  %11.0f\n",
                 scheme.c_str(), row.granularity.c_str(), method.c_str(), bits.c_str(),
                 100.0 * row.score.accuracy, change, row.score.bytes, ratio, rms, sqnr, out_sqnr,
@@ -132,7 +135,9 @@ JsonValue row_json(const Row& row) {
       .set("method", row.method.method)
       .set("grid", row.method.grid)
       .set("calibration", row.calibration)
-      .set("bits", row.bits ? JsonValue(row.bits) : JsonValue())
+      .set("bits", row.scheme == "ternary" ? JsonValue(std::log2(3.0))
+                   : row.bits            ? JsonValue(row.bits)
+                                         : JsonValue())
       .set("group_size", row.group_size)
       .set("accuracy", row.score.accuracy)
       .set("bytes", row.score.bytes)

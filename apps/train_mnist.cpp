@@ -18,6 +18,8 @@
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
+#include "apps/qat_options.hpp"
+#include "apps/qat_plot.hpp"
 #include "core/io/file_io.hpp"
 #include "core/io/json_writer.hpp"
 #include "core/thread_pool.hpp"
@@ -31,6 +33,7 @@
 #include "nn/sgd.hpp"
 #include "nn/softmax_cross_entropy.hpp"
 #include "nn/train_step.hpp"
+#include "quant/qat.hpp"
 #include "quant/registry.hpp"
 
 namespace tinyq {
@@ -105,7 +108,13 @@ int train_mnist(int argc, const char* const* argv) {
               "also write the trained model as safetensors (PyTorch nn.Sequential names)");
   options.add("report", "FILE.json", "also write a JSON report of the run");
   options.add("plot", "FILE.svg", "also draw loss and accuracy per epoch as an SVG");
+  add_qat_options(options);
+  options.add("qat-plot", "FILE.svg",
+              "with --qat-bits: draw each layer's weights on its grid before and after training");
   if (!options.parse(argc, argv)) return 0;
+  const std::optional<QatConfig> qat = qat_config(options);
+  const auto qat_plot_path = options.optional_text("qat-plot");
+  if (qat_plot_path && !qat) throw UsageError("--qat-plot needs --qat-bits");
 
   const auto epochs = options.whole_number("epochs", 1, 10000);
   const auto hidden = options.number_list("hidden", 1, 65536);
@@ -136,6 +145,7 @@ int train_mnist(int argc, const char* const* argv) {
       require_distinct_paths("data", input, "out", out_path.string());
       if (report_path) require_distinct_paths("data", input, "report", *report_path);
       if (plot_path) require_distinct_paths("data", input, "plot", *plot_path);
+      if (qat_plot_path) require_distinct_paths("data", input, "qat-plot", *qat_plot_path);
       if (export_path) require_distinct_paths("data", input, "export", *export_path);
     }
   }
@@ -162,6 +172,10 @@ int train_mnist(int argc, const char* const* argv) {
   Sequential model = init_path
                          ? initial_model(*init_path, hidden, options.given("hidden"), features)
                          : make_mlp(features, hidden, classes, seed);
+  // QAT: every Dense trains through the quantizer and is saved quantized.
+  if (qat) model = make_qat_model(model, *qat);
+  const std::optional<Sequential> qat_start =
+      qat_plot_path ? std::optional<Sequential>(model) : std::nullopt;
   std::cout << "model: " << model.describe() << ", " << model.parameter_count() << " parameters\n";
 
   Batcher batcher(data.train, batch, seed);
@@ -219,11 +233,23 @@ int train_mnist(int argc, const char* const* argv) {
     std::fflush(stdout);
   }
 
-  const auto bytes = serialize_model(model);
+  // What is saved: the model, or under QAT the quantized model its
+  // fake-quantized layers stand for (the same outputs to float rounding).
+  Sequential saved = qat ? export_qat_model(model) : model;
+  std::optional<double> saved_accuracy;
+  if (qat) {
+    saved_accuracy =
+        evaluate(saved, data.test.labels, 1000, [&](std::size_t start, std::size_t rows,
+                                                    Tensor& batch) {
+          data.test.copy_images(start, rows, batch);
+        }).accuracy();
+    std::printf("quantized model: held-out %6.2f%%\n", 100 * *saved_accuracy);
+  }
+  const auto bytes = serialize_model(saved);
   write_file_atomically(out_path, bytes);
   std::cout << "saved " << out_path.string() << " (" << bytes.size() << " bytes)\n";
   if (export_path) {
-    const std::size_t exported = save_safetensors(model, *export_path);
+    const std::size_t exported = save_safetensors(saved, *export_path);
     std::cout << "exported " << *export_path << " (" << exported << " bytes)\n";
   }
 
@@ -234,6 +260,8 @@ int train_mnist(int argc, const char* const* argv) {
     const std::string svg = plot_training(points);
     write_text_file_atomically(*plot_path, svg);
   }
+  if (qat_plot_path)
+    write_text_file_atomically(*qat_plot_path, plot_qat_weights(*qat_start, model));
   if (report_path) {
     JsonValue epochs_json = JsonValue::array();
     for (const auto& r : history) {
@@ -252,6 +280,12 @@ int train_mnist(int argc, const char* const* argv) {
         .set("model_bytes", bytes.size())
         .set("test_accuracy", history.back().test_accuracy)
         .set("epochs", std::move(epochs_json));
+    if (qat)
+      report.set("qat", JsonValue::object()
+                            .set("format", format_tag(qat->format))
+                            .set("grid", qat->grid)
+                            .set("learn_scale", qat->learn_scale)
+                            .set("quantized_test_accuracy", *saved_accuracy));
     const std::string text = to_json(report);
     write_text_file_atomically(*report_path, text);
   }

@@ -7,13 +7,15 @@
 //               moved by less than half a step, to -z · range / levels for
 //               an integer zero point z, so that code z means exactly 0;
 //   symmetric   q in [-levels, levels],  levels = 2^(bits-1) - 1,
-//               min-max: offset = 0, range = max |w|.
+//               min-max: offset = 0, range = max |w|;
+//   ternary     as symmetric with levels = 1: q in {-1, 0, 1}.
 //
 // Why 0 must be a level: a min-max asymmetric grid starts at the block
 // minimum, so its levels fall wherever (max - min) / levels puts them. At 3
 // bits per tensor the level nearest 0 can sit a third of a step away, and
 // the mass of near-zero weights all round to it: every neuron gains the same
 // bias. PyTorch, TFLite and GPTQ keep an integer zero point for this reason.
+//
 // A grid is kept in double, so rounding (quant/rounding.hpp) computes
 // (w - offset) · levels / range exactly as written, and stored as one float
 // scale = levels / range ("levels per unit of w") and one float offset.

@@ -58,8 +58,12 @@ QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t
   const std::vector<std::int32_t>& codes = rounded.codes;
   q.codes.resize(rows * q.row_bytes());
   for (std::size_t r = 0; r < rows; ++r)
-    pack_codes(std::span(codes).subspan(r * cols, cols), format.bits, q.is_signed(),
-               std::span(q.codes).subspan(r * q.row_bytes(), q.row_bytes()));
+    if (q.is_ternary())
+      pack_ternary(std::span(codes).subspan(r * cols, cols),
+                   std::span(q.codes).subspan(r * q.row_bytes(), q.row_bytes()));
+    else
+      pack_codes(std::span(codes).subspan(r * cols, cols), format.bits, q.is_signed(),
+                 std::span(q.codes).subspan(r * q.row_bytes(), q.row_bytes()));
   return q;
 }
 
@@ -76,7 +80,7 @@ Tensor dequantize(const QuantizedMatrix& q) {
   std::vector<std::int32_t> codes(q.cols);
   const std::size_t step = q.block_columns();
   for (std::size_t r = 0; r < q.rows; ++r) {
-    unpack_codes(q.row_codes(r), q.format.bits, q.is_signed(), std::span(codes));
+    q.unpack_row(r, std::span(codes));
     for (std::size_t begin = 0, run = 0; begin < q.cols; begin += step, ++run) {
       const std::size_t length = std::min(step, q.cols - begin);
       const std::size_t block = q.block_index(r, run);
@@ -123,6 +127,11 @@ void check_consistent(const QuantizedMatrix& q, std::string_view where) {
   std::vector<std::int32_t> codes(q.cols);
   for (std::size_t r = 0; r < q.rows; ++r) {
     const auto row = q.row_codes(r);
+    if (q.is_ternary()) {
+      if (const auto problem = ternary_row_problem(row, q.cols))
+        throw Error(at + ": ternary row " + std::to_string(r) + ": " + *problem);
+      continue;
+    }
     if (!row.empty() && (row.back() & padding_mask) != 0)
       throw Error(at + ": row " + std::to_string(r) + " has nonzero padding bits");
     if (!q.is_signed()) continue;

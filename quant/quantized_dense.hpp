@@ -18,18 +18,26 @@
 //                   first; row_bytes = ceil(in·bits / 8), unused bits zero.
 //                   Unsigned (asymmetric) or `bits`-bit two's complement
 //                   (symmetric); at 8 bits one uint8 or int8 per weight.
+//                   Ternary (format "ternary/<granularity>/1.58"): codes
+//                   -1, 0, +1 five per byte, byte = Σ_k (q_k + 1)·3^k for
+//                   codes k = 0..4 of the byte, least significant digit
+//                   first (quant/ternary.hpp); row_bytes = ceil(in / 5),
+//                   unused digits zero; no offsets (w = q / scale).
 //   weight.scales   F32 [blocks]  levels per unit of w, one per block
 //   weight.offsets  F32 [blocks]  block minimum; asymmetric only
 //   bias            F32 [out]
 //   attributes: "weight.format" the format tag ("asymmetric/channel/8",
 //   "symmetric/group-64/4"), "weight.shape" "out,in", "version" "1".
 // blocks = 1, out, or out · ceil(in / G). A missing "version" means 1 (files
-// written before payloads carried one); a later version (for example one that
-// adds activation scales and zero points) is refused by this reader with a
+// written before payloads carried one; ternary layers are version 1 too: a
+// reader that predates them refuses the unknown scheme in "weight.format"); a later version (for
+// example one that adds activation scales and zero points) is refused by this reader with a
 // message, never misread. In numpy, for one layer:
 //   bits_ = np.unpackbits(codes, axis=1, bitorder="little")[:, :in_ * bits]
 //   q = (bits_.reshape(out, in_, bits) << np.arange(bits)).sum(-1)
 //   if symmetric: q = np.where(q >= 2 ** (bits - 1), q - 2 ** bits, q)
+//   ternary instead: q = ((codes[:, :, None] // 3 ** np.arange(5)) % 3)
+//                        .reshape(out, -1)[:, :in_] - 1
 //   w = q / scales[b] (+ offsets[b]),  b = 0, r, or r · ceil(in / G) + c / G
 //
 // Version 1 .tqm payload (before state dicts), little-endian:

@@ -11,7 +11,8 @@
 //   symmetric:   w ≈ q / s,       q in [-(2^(bits-1) - 1), 2^(bits-1) - 1]
 // so s counts quantization levels per unit of w (one step is 1 / s).
 //
-// Codes are packed row by row as described in bit_packing.hpp: row r starts
+// Codes are packed row by row as described in bit_packing.hpp (ternary
+// codes five to a byte as in ternary.hpp): row r starts
 // at byte r * row_bytes(). At 8 bits this is one byte per weight, row-major
 // [rows, cols], unsigned (asymmetric) or int8 (symmetric).
 #pragma once
@@ -23,6 +24,7 @@
 
 #include "quant/bit_packing.hpp"
 #include "quant/scheme.hpp"
+#include "quant/ternary.hpp"
 
 namespace tinyq {
 
@@ -34,10 +36,20 @@ struct QuantizedMatrix {
   std::vector<float> scales;        // block_count(), each finite and > 0
   std::vector<float> offsets;       // block_count() if asymmetric, else empty
 
-  bool is_signed() const { return format.scheme == Scheme::symmetric; }
-  std::size_t row_bytes() const { return packed_row_bytes(cols, format.bits); }
+  bool is_signed() const { return format.scheme != Scheme::asymmetric; }
+  bool is_ternary() const { return format.scheme == Scheme::ternary; }
+  std::size_t row_bytes() const {
+    return is_ternary() ? ternary_row_bytes(cols) : packed_row_bytes(cols, format.bits);
+  }
   std::span<const std::uint8_t> row_codes(std::size_t r) const {
     return std::span<const std::uint8_t>(codes).subspan(r * row_bytes(), row_bytes());
+  }
+  // Row r's codes, unpacked from either layout.
+  void unpack_row(std::size_t r, std::span<std::int32_t> out) const {
+    if (is_ternary())
+      unpack_ternary(row_codes(r), out);
+    else
+      unpack_codes(row_codes(r), format.bits, is_signed(), out);
   }
 
   // Length of the runs a row is cut into (the last may be shorter): cols for

@@ -10,8 +10,9 @@ namespace tinyq {
 Scheme parse_scheme(std::string_view name) {
   if (name == "asymmetric") return Scheme::asymmetric;
   if (name == "symmetric") return Scheme::symmetric;
+  if (name == "ternary") return Scheme::ternary;
   throw Error("unknown quantization scheme '" + std::string(name) +
-              "': expected asymmetric or symmetric");
+              "': expected asymmetric, symmetric or ternary");
 }
 
 Granularity parse_granularity(std::string_view name) {
@@ -34,7 +35,15 @@ std::string to_string(QuantizedKernel kernel) {
 }
 
 std::string to_string(Scheme scheme) {
-  return scheme == Scheme::asymmetric ? "asymmetric" : "symmetric";
+  switch (scheme) {
+    case Scheme::asymmetric:
+      return "asymmetric";
+    case Scheme::symmetric:
+      return "symmetric";
+    case Scheme::ternary:
+      return "ternary";
+  }
+  return "?";
 }
 
 std::string to_string(Granularity granularity) {
@@ -59,7 +68,7 @@ std::string format_tag(const QuantFormat& format) {
     text += std::to_string(format.group_size);
   }
   text += '/';
-  text += std::to_string(format.bits);
+  text += format.scheme == Scheme::ternary ? "1.58" : std::to_string(format.bits);
   return text;
 }
 
@@ -101,6 +110,14 @@ QuantFormat parse_format_tag(std::string_view tag) {
   } else {
     format.granularity = parse_granularity(granularity);
   }
+  if (format.scheme == Scheme::ternary) {
+    if (tag.substr(last + 1) != "1.58")
+      throw Error("a ternary format's bit width is 1.58, found \"" +
+                  std::string(tag.substr(last + 1)) + "\"");
+    format.bits = ternary_bits;
+    validate(format);
+    return format;
+  }
   const std::size_t bits = whole_number(tag.substr(last + 1), 64);
   if (bits == 0) throw Error("bad bit width \"" + std::string(tag.substr(last + 1)) + "\"");
   format.bits = static_cast<int>(bits);
@@ -109,6 +126,9 @@ QuantFormat parse_format_tag(std::string_view tag) {
 }
 
 void validate(const QuantFormat& format) {
+  if (format.scheme == Scheme::ternary && format.bits != ternary_bits)
+    throw Error("a ternary format's bits field must be " + std::to_string(ternary_bits) +
+                " (codes -1..1), found " + std::to_string(format.bits));
   if (format.bits < min_bits || format.bits > max_bits)
     throw Error("quantization bit width must be 2, 3, 4, 5, 6, 7 or 8, found " +
                 std::to_string(format.bits));

@@ -15,6 +15,7 @@ namespace tinyq {
 enum class Scheme {
   asymmetric,  // unsigned codes, w ≈ q / scale + min     (scale from max - min)
   symmetric,   // signed codes,   w ≈ q / scale           (scale from max |w|)
+  ternary,     // codes -1, 0, +1, w ≈ q / scale, packed five to a byte (quant/ternary.hpp)
 };
 
 enum class Granularity {
@@ -58,8 +59,11 @@ struct QuantConfig {
 inline constexpr int min_bits = 2;
 inline constexpr int max_bits = 8;
 inline constexpr std::size_t min_group_size = 16;
+// A ternary format's `bits`: its codes are the symmetric 2-bit range -1..1
+// (grids and rounding treat it as such); tags and reports say 1.58.
+inline constexpr int ternary_bits = 2;
 
-// "asymmetric" / "symmetric"; throws tinyq::Error listing the valid names.
+// "asymmetric" / "symmetric" / "ternary"; throws tinyq::Error listing the valid names.
 Scheme parse_scheme(std::string_view name);
 // "tensor" / "channel" / "group"; throws tinyq::Error listing the valid names.
 Granularity parse_granularity(std::string_view name);
@@ -68,16 +72,17 @@ QuantizedKernel parse_kernel(std::string_view name);
 std::string to_string(QuantizedKernel kernel);
 std::string to_string(Scheme scheme);
 std::string to_string(Granularity granularity);
-// "asymmetric/channel/8-bit", "symmetric/group-32/4-bit".
+// "asymmetric/channel/8-bit", "symmetric/group-32/4-bit", "ternary/channel/1.58-bit".
 std::string to_string(const QuantFormat& format);
-// The tag files store: "asymmetric/channel/8", "symmetric/group-64/4".
+// The tag files store: "asymmetric/channel/8", "symmetric/group-64/4",
+// "ternary/channel/1.58".
 std::string format_tag(const QuantFormat& format);
 // Reads a tag format_tag wrote; throws tinyq::Error saying what is wrong
 // (also for a valid-looking tag of an invalid format, e.g. 9 bits).
 QuantFormat parse_format_tag(std::string_view tag);
 
-// Throws tinyq::Error unless bits is in 2..8 and, for group granularity, the
-// group size is a power of two >= 16.
+// Throws tinyq::Error unless bits is in 2..8 (ternary: ternary_bits) and, for group granularity,
+// the group size is a power of two >= 16.
 void validate(const QuantFormat& format);
 
 }  // namespace tinyq

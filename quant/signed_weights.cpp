@@ -21,7 +21,7 @@ SignedWeights to_signed_weights(const QuantizedMatrix& weight) {
   const std::int32_t shift = is_signed ? 0 : 128;
   std::vector<std::int32_t> row(w.cols);
   for (std::size_t j = 0; j < w.rows; ++j) {
-    unpack_codes(weight.row_codes(j), weight.format.bits, is_signed, std::span(row));
+    weight.unpack_row(j, std::span(row));
     for (std::size_t g = 0; g < w.runs; ++g) {
       const std::size_t block = weight.block_index(j, g);
       const float step = 1.0f / weight.scales[block];

@@ -33,7 +33,7 @@ LowBitPanels low_bit_panels(const QuantizedMatrix& weight) {
   std::vector<float> steps(rows * runs), offsets(rows * runs);
   std::vector<std::int32_t> row(cols);
   for (std::size_t j = 0; j < rows; ++j) {
-    unpack_codes(weight.row_codes(j), bits, is_signed, std::span(row));
+    weight.unpack_row(j, std::span(row));  // either layout (ternary: five per byte)
     for (std::size_t i = 0; i < cols; ++i)
       codes[j * cols + i] = static_cast<std::uint8_t>(row[i] + field_shift);
     for (std::size_t g = 0; g < runs; ++g) {

@@ -18,7 +18,7 @@
 # cases run must equal expected_cases below, so no case drops out silently.
 # Exits 0 when every case passed.
 set -u
-expected_cases=305
+expected_cases=320
 train=$(realpath "$1")
 quantize=$(realpath "$2")
 limit=${3:-1}
@@ -576,6 +576,31 @@ train_extra() {
 train_extra "unknown option" "unknown option --bogus" --bogus 1
 train_extra "stray argument" "unexpected argument 'stray'" stray
 train_extra "missing value" "option --batch needs a value" --batch
+# Quantization-aware training: its options need --qat-bits, which takes 1.58
+# (ternary) or 2..8; group sizes are powers of two.
+for option in --qat-scheme --qat-granularity --qat-group-size --qat-grid; do
+  train_extra "$option without --qat-bits" "$option needs --qat-bits" "$option" channel
+done
+train_extra "--qat-learn-scale without --qat-bits" "--qat-learn-scale needs --qat-bits" \
+  --qat-learn-scale
+train_extra "--qat-plot without --qat-bits" "--qat-plot needs --qat-bits" --qat-plot out/qat.svg
+for value in 1 9 0 1.5 x; do
+  train_option "--qat-bits '$value'" \
+    "option --qat-bits: expected 1.58 (ternary) or a whole number from 2 to 8, found '$value'" \
+    --qat-bits "$value" 2
+done
+bad=("$train" "${train_base[@]}" --qat-bits 2 --qat-granularity group --qat-group-size 48)
+good=("$train" "${train_base[@]}" --qat-bits 2 --qat-granularity group --qat-group-size 32)
+expect "train_mnist --qat-group-size 48" \
+  "option --qat-group-size: expected a power of two >= 16, found 48"
+bad=("$train" "${train_base[@]}" --qat-bits 1.58 --qat-scheme symmetric)
+good=("$train" "${train_base[@]}" --qat-bits 1.58 --qat-scheme ternary)
+expect "train_mnist --qat-bits 1.58 --qat-scheme symmetric" \
+  "--qat-bits 1.58 is the ternary scheme, found --qat-scheme symmetric"
+bad=("$train" "${train_base[@]}" --qat-bits 3 --qat-scheme ternary)
+good=("$train" "${train_base[@]}" --qat-bits 3 --qat-scheme symmetric)
+expect "train_mnist --qat-bits 3 --qat-scheme ternary" \
+  "--qat-scheme ternary needs --qat-bits 1.58, found '3'"
 bad=("$train" "${train_base[@]}" --lr 0.1 --lr 0.2)
 good=("$train" "${train_base[@]}" --lr 0.1)
 expect "train_mnist given twice" "option --lr given twice"
@@ -663,8 +688,12 @@ for value in 0 15 17 48 -16 x 99999999999; do
   quantize_case "--group-size '$value'" "$fragment" --group-size "$value"
 done
 context=() fix=(--scheme symmetric)
-quantize_case "--scheme unknown" "option --scheme: expected one of asymmetric|symmetric, found 'affine'" \
+quantize_case "--scheme unknown" "option --scheme: expected one of asymmetric|symmetric|ternary, found 'affine'" \
   --scheme affine
+context=(--scheme ternary) fix=(--bits 1.58)
+quantize_case "--scheme ternary --bits 4" "option --bits: the ternary scheme has 1.58 bits, found '4'" \
+  --bits 4
+context=() fix=()
 context=(--scheme symmetric) fix=(--granularity channel)
 quantize_case "--granularity unknown" \
   "option --granularity: expected one of tensor|channel|group, found 'row'" --granularity row

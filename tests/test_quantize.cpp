@@ -204,7 +204,7 @@ TEST_CASE("scheme and granularity names parse, print and reject unknown names") 
   CHECK(to_string(QuantFormat{Scheme::asymmetric, Granularity::group, 4, 32}) ==
         "asymmetric/group-32/4-bit");
   CHECK_THROWS_WITH_AS(parse_scheme("affine"),
-                       doctest::Contains("expected asymmetric or symmetric"), Error);
+                       doctest::Contains("expected asymmetric, symmetric or ternary"), Error);
   CHECK_THROWS_WITH_AS(parse_granularity("row"),
                        doctest::Contains("expected tensor, channel or group"), Error);
 }

@@ -73,6 +73,13 @@ for t in 1 2 3; do
   run "quantize_eval --scheme --threads $t" "$quantize" --model model1.tqm --data set \
     --threads "$t" --scheme asymmetric --granularity group --group-size 64 --bits 4 \
     --out "quantized$t.tqm" --report "quantized$t.json"
+  # Quantization-aware training: fake quantization, STE and learned scales
+  # split across threads too; the saved quantized models must not differ.
+  run "train_mnist --qat-bits 2 --threads $t" "$train" --data set --epochs 2 --hidden 64 \
+    --batch 64 --threads "$t" --qat-bits 2 --qat-learn-scale --out "qat$t.tqm"
+  run "train_mnist --qat-bits 1.58 --threads $t" "$train" --data set --epochs 1 --hidden 64 \
+    --batch 64 --threads "$t" --qat-bits 1.58 --qat-granularity group --qat-group-size 16 \
+    --qat-grid mse --out "ternary$t.tqm"
   for f in train$t.json sweep$t.json quantized$t.json; do untimed "$f"; done
 done
 for t in 2 3; do
@@ -81,6 +88,8 @@ for t in 2 3; do
   same "quantize_eval sweep report, 1 vs $t threads" sweep1.json.untimed "sweep$t.json.untimed"
   same "quantized model, 1 vs $t threads" quantized1.tqm "quantized$t.tqm"
   same "quantized report, 1 vs $t threads" quantized1.json.untimed "quantized$t.json.untimed"
+  same "QAT model, 1 vs $t threads" qat1.tqm "qat$t.tqm"
+  same "ternary QAT model, 1 vs $t threads" ternary1.tqm "ternary$t.tqm"
 done
 # The comparison means something only if the sweep covers both kernels.
 grep -q '"kernel": "dynamic_int8"' sweep1.json ||
