@@ -19,6 +19,7 @@
 #include "apps/options.hpp"
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
+#include "apps/static_int8_eval.hpp"
 #include "core/io/file_io.hpp"
 #include "core/io/json_writer.hpp"
 #include "core/thread_pool.hpp"
@@ -41,6 +42,7 @@ struct Row {
   std::optional<ErrorStats> error;  // absent for float, and for a model loaded quantized
   QuantizedKernel kernel = QuantizedKernel::weight_only;
   std::string grid = "minmax";
+  std::string activations = "";  // static int8: the activation observer
 };
 
 // The format of a quantized model's first quantized layer (for its table row).
@@ -88,7 +90,8 @@ JsonValue row_json(const Row& row) {
   JsonValue j = JsonValue::object();
   j.set("scheme", row.scheme)
       .set("granularity", row.granularity)
-      .set("kernel", to_string(row.kernel))
+      .set("kernel", row.activations.empty() ? to_string(row.kernel) : "static_int8")
+      .set("activations", row.activations)
       .set("grid", row.grid)
       .set("bits", row.bits)
       .set("group_size", row.group_size)
@@ -149,6 +152,7 @@ int quantize_eval(int argc, const char* const* argv) {
   options.add("plot", "FILE.svg",
               "draw weight histograms with the quantization grid, and accuracy and size "
               "against bits (a sweep of 2..8 bits)");
+  add_static_int8_options(options);
   options.add("threads", "T", "worker threads",
               std::to_string(std::max(1u, std::thread::hardware_concurrency())));
   if (!options.parse(argc, argv)) return 0;
@@ -158,8 +162,11 @@ int quantize_eval(int argc, const char* const* argv) {
                       options.given("bits") || options.given("group-size") ||
                       options.given("keep-float") || options.given("kernel") ||
                       options.given("grid");
+  const bool static_int8 = options.given("activations");
+  const auto static_request =
+      static_int8 ? std::optional(static_int8_request(options)) : std::nullopt;
   QuantConfig config;
-  if (single) {
+  if (single && !static_int8) {
     config.format.scheme = parse_scheme(options.choice("scheme", {"asymmetric", "symmetric"}));
     config.format.granularity =
         options.given("granularity")
@@ -176,10 +183,13 @@ int quantize_eval(int argc, const char* const* argv) {
     config.grid = options.choice("grid", {"minmax", "mse"});
   }
   const auto out_path = options.optional_text("out");
-  if (out_path && !single) throw UsageError("--out needs --scheme: it saves one quantized model");
+  if (out_path && !single && !static_int8)
+    throw UsageError("--out needs --scheme: it saves one quantized model");
   if (out_path) require_distinct_paths("model", model_path, "out", *out_path);
   const auto export_path = options.optional_text("export");
   if (export_path) require_distinct_paths("model", model_path, "export", *export_path);
+  const auto export_c_path = options.optional_text("export-c");
+  if (export_c_path) require_distinct_paths("model", model_path, "export-c", *export_c_path);
   const auto report_path = options.optional_text("report");
   if (report_path) require_distinct_paths("model", model_path, "report", *report_path);
   const auto plot_path = options.optional_text("plot");
@@ -187,6 +197,8 @@ int quantize_eval(int argc, const char* const* argv) {
   set_num_threads(options.whole_number("threads", 1, 256));
 
   Sequential model = load_model(model_path, all_layers());
+  if (export_c_path && !static_int8 && !is_static_int8(model))
+    throw UsageError("--export-c needs --activations (or a saved static int8 model)");
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
   const Dataset test = load_mnist_split(folder, "t10k");
   std::cout << "model: " << model_path << ": " << model.describe() << "\n"
@@ -196,16 +208,27 @@ int quantize_eval(int argc, const char* const* argv) {
   std::vector<Row> rows;
   std::optional<Sequential> saved;  // the single format's model, or the sweep's first
   if (is_quantized(model)) {
-    if (single) throw UsageError("the model is already quantized; give no scheme options");
-    const QuantFormat format = *format_of(model);
-    rows.push_back({to_string(format.scheme), granularity_text(format), format.bits,
-                    format.granularity == Granularity::group ? format.group_size : 0,
-                    score_model(model, test.images, test.labels), std::nullopt});
+    if (single || static_int8)
+      throw UsageError("the model is already quantized; give no scheme options");
+    if (is_static_int8(model))
+      rows.push_back({"static-int8", "-", 8, 0, score_static_int8(model, test), std::nullopt});
+    else {
+      const QuantFormat format = *format_of(model);
+      rows.push_back({to_string(format.scheme), granularity_text(format), format.bits,
+                      format.granularity == Granularity::group ? format.group_size : 0,
+                      score_model(model, test.images, test.labels), std::nullopt});
+    }
   } else {
     float_row =
         Row{"float", "-", 32, 0, score_model(model, test.images, test.labels), std::nullopt};
     std::vector<QuantConfig> configs;
-    if (single) {
+    if (static_int8) {
+      for (StaticInt8Row& r : evaluate_static_int8(model, *static_request, folder, test)) {
+        rows.push_back({"static-int8", r.observer, r.bits, 0, r.score, r.error,
+                        QuantizedKernel::weight_only, "minmax", r.observer});
+        if (!saved) saved = std::move(r.model);
+      }
+    } else if (single) {
       configs.push_back(config);
     } else {
       configs.push_back({.format = {Scheme::asymmetric, Granularity::tensor, 8, 64}});
@@ -248,8 +271,14 @@ int quantize_eval(int argc, const char* const* argv) {
     write_file_atomically(*out_path, bytes);
     std::cout << "\nsaved " << *out_path << " (" << bytes.size() << " bytes)\n";
   }
+  if (export_c_path) {
+    const Sequential& exported = saved ? *saved : model;
+    const std::size_t bytes = write_c_export(exported, model_path, *export_c_path);
+    std::cout << "\nwrote " << *export_c_path << " (" << bytes << " bytes of C)\n";
+  }
   if (export_path) {
-    const std::size_t bytes = save_safetensors(single ? *saved : model, *export_path);
+    const std::size_t bytes =
+        save_safetensors(single || static_int8 ? *saved : model, *export_path);
     std::cout << "\nexported " << *export_path << " (" << bytes << " bytes)\n";
   }
   if (report_path) {
