@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 namespace tinyq {
 
@@ -35,11 +36,6 @@ struct QuantizedMultiplier {
   friend bool operator==(const QuantizedMultiplier&, const QuantizedMultiplier&) = default;
 };
 
-std::int32_t saturating_rounding_doubling_high_mul(std::int32_t a, std::int32_t b);
-
-// Requires 0 <= exponent <= 31.
-std::int32_t rounding_divide_by_pot(std::int32_t x, int exponent);
-
 // M0 and shift for a real multiplier m >= 0: m = q · 2^shift with q in
 // [0.5, 1) (frexp), M0 = round(q · 2^31) (halves away from zero); when that
 // rounds up to 2^31, M0 = 2^30 and shift + 1. m = 0, or m below 2^-32 (shift
@@ -47,10 +43,40 @@ std::int32_t rounding_divide_by_pot(std::int32_t x, int exponent);
 // negative, non-finite or too large (>= 2^30) m.
 QuantizedMultiplier quantize_multiplier(double m);
 
+// The three helpers are inline: they run once per output of every layer.
+inline std::int32_t saturating_rounding_doubling_high_mul(std::int32_t a, std::int32_t b) {
+  constexpr std::int32_t min = std::numeric_limits<std::int32_t>::min();
+  if (a == min && b == min) return std::numeric_limits<std::int32_t>::max();
+  const std::int64_t product = std::int64_t{a} * std::int64_t{b};
+  const std::int64_t nudge = product >= 0 ? (std::int64_t{1} << 30) : 1 - (std::int64_t{1} << 30);
+  // Division (not a shift) truncates toward zero, which is what the nudge expects.
+  return static_cast<std::int32_t>((product + nudge) / (std::int64_t{1} << 31));
+}
+
+// Requires 0 <= exponent <= 31.
+inline std::int32_t rounding_divide_by_pot(std::int32_t x, int exponent) {
+  const std::int32_t mask = static_cast<std::int32_t>((std::int64_t{1} << exponent) - 1);
+  const std::int32_t remainder = x & mask;
+  const std::int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
 // x · M rounded as above. For M >= 1 (shift > 0) the intermediate x · 2^shift
 // saturates to the int32 range (TFLite leaves that overflow undefined), so a
 // product past the int32 range comes out wrong but deterministic; tinyq's
-// layers only use M >= 1 where |x · 2^shift| fits.
-std::int32_t multiply_by_quantized_multiplier(std::int32_t x, QuantizedMultiplier m);
+// score layers use M <= 1 (up to float rounding), hidden layers whatever the
+// calibration gives, and every path, the C export and the test reference
+// saturate alike.
+inline std::int32_t multiply_by_quantized_multiplier(std::int32_t x, QuantizedMultiplier m) {
+  const int left = m.shift > 0 ? m.shift : 0;
+  const int right = m.shift > 0 ? 0 : -m.shift;
+  std::int64_t shifted = std::int64_t{x} * (std::int64_t{1} << left);
+  if (shifted > std::numeric_limits<std::int32_t>::max())
+    shifted = std::numeric_limits<std::int32_t>::max();
+  if (shifted < std::numeric_limits<std::int32_t>::min())
+    shifted = std::numeric_limits<std::int32_t>::min();
+  return rounding_divide_by_pot(
+      saturating_rounding_doubling_high_mul(static_cast<std::int32_t>(shifted), m.m0), right);
+}
 
 }  // namespace tinyq

@@ -63,19 +63,24 @@ void StaticInt8Network::scores(Isa isa, std::span<const std::uint8_t> pixels,
     widest_out = std::max(widest_out, layer.params().out);
   }
   parallel_for(n, 1, [&](std::size_t row_begin, std::size_t row_end) {
-    // Two code buffers, each layer reading one and writing the other; zeros
-    // past each layer's width stay zero (the kernel reads whole 4-byte groups).
+    // Two code buffers, each layer reading one and writing the other; the
+    // kernel reads whole 4-byte groups, so bytes past a row's width are zero.
     thread_local std::vector<std::uint8_t> codes[2];
     thread_local std::vector<std::int32_t> acc;
-    for (auto& buffer : codes) buffer.assign(rows_per_block * widest, 0);
-    acc.resize(rows_per_block * widest_out);
+    // Sized once per thread (a batch-1 call must not clear 75 KB each time);
+    // the padding of every row is zeroed below when a row is written.
+    for (auto& buffer : codes) buffer.resize(std::max(buffer.size(), rows_per_block * widest));
+    acc.resize(std::max(acc.size(), rows_per_block * widest_out));
     for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block) {
       const std::size_t rows = std::min(rows_per_block, row_end - r0);
       const std::uint8_t* a = pixels.data() + r0 * in;
       std::size_t lda = in;
       if (in % int8_k_group != 0) {  // pad the pixel rows to whole groups
-        for (std::size_t r = 0; r < rows; ++r)
-          std::copy(a + r * in, a + (r + 1) * in, codes[0].data() + r * widest);
+        for (std::size_t r = 0; r < rows; ++r) {
+          std::uint8_t* row = codes[0].data() + r * widest;
+          std::copy(a + r * in, a + (r + 1) * in, row);
+          std::fill(row + in, row + layers_.front().padded_inputs(), std::uint8_t{0});
+        }
         a = codes[0].data();
         lda = widest;
       }
