@@ -20,8 +20,9 @@ void add_static_int8_options(Options& options) {
               "static int8, an integer-only forward pass: the activation observers to "
               "calibrate with, comma-separated: minmax, percentile, mse, entropy (weights "
               "symmetric, per channel unless --granularity tensor)");
-  options.add("calibration", "N", "training images the activation observers see (a seeded sample)",
-              "1024");
+  options.add("calibration", "N",
+              "training images the activation observers see, a seeded sample (default: 1024, "
+              "or all when there are fewer)");
   options.add("export-c", "FILE.c",
               "write the static int8 model (the first --activations row) as one C99 file");
 }
@@ -31,7 +32,8 @@ StaticInt8Request static_int8_request(const Options& options) {
   for (const std::string& name :
        options.choice_list("activations", {"minmax", "percentile", "mse", "entropy"}))
     request.observers.push_back(parse_observer(name));
-  request.calibration = options.whole_number("calibration", 1, 1u << 20);
+  if (options.given("calibration"))
+    request.calibration = options.whole_number("calibration", 1, 1u << 20);
   if (options.given("scheme") && options.text("scheme") != "symmetric")
     throw UsageError("option --scheme: static int8 weights are symmetric, found '" +
                      options.text("scheme") + "'");
@@ -86,13 +88,15 @@ std::vector<StaticInt8Row> evaluate_static_int8(const Sequential& model,
     throw UsageError("option --calibration: expected 1 to " + std::to_string(train.size()) +
                      " (the training images in " + folder.string() + "), found " +
                      std::to_string(request.calibration));
+  const std::size_t count =
+      request.calibration != 0 ? request.calibration : std::min<std::size_t>(1024, train.size());
   std::vector<std::size_t> order(train.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   Rng rng(1);
   rng.shuffle(std::span(order));
   const std::size_t width = train.images.dim(1);
-  Tensor calibration(Shape{request.calibration, width});
-  for (std::size_t r = 0; r < request.calibration; ++r)
+  Tensor calibration(Shape{count, width});
+  for (std::size_t r = 0; r < count; ++r)
     std::copy(train.images.row(order[r]).begin(), train.images.row(order[r]).end(),
               calibration.row(r).begin());
 

@@ -23,8 +23,10 @@ void add_static_int8_options(Options& options);
 
 struct StaticInt8Request {
   std::vector<Observer> observers;
-  std::size_t calibration = 1024;  // training images the observers see
-  StaticInt8Config weights;        // observer is set per row
+  // Training images the observers see; 0 (--calibration not given): 1024,
+  // or all of them when there are fewer.
+  std::size_t calibration = 0;
+  StaticInt8Config weights;  // observer is set per row
 };
 // Reads the options; UsageError for a weight format static int8 cannot use.
 StaticInt8Request static_int8_request(const Options& options);
@@ -39,8 +41,8 @@ struct StaticInt8Row {
 };
 
 // One row per observer, in the order asked. The calibration images are a
-// seeded (seed 1) sample of `folder`'s training split; UsageError when
-// --calibration exceeds its size.
+// seeded (seed 1) sample of `folder`'s training split; UsageError when a
+// given --calibration exceeds its size.
 std::vector<StaticInt8Row> evaluate_static_int8(const Sequential& model,
                                                 const StaticInt8Request& request,
                                                 const std::filesystem::path& folder,
