@@ -273,3 +273,36 @@ TEST_CASE("observers keep 0 in the range and u8_quantization maps it to a code")
   CHECK_THROWS_AS(observe_range(Observer::mse, std::vector<float>{}), Error);
   CHECK_THROWS_AS(parse_observer("kl"), Error);
 }
+
+TEST_CASE("the README's worked example: one output neuron by hand") {
+  // Pixels 0, 51, 204, 255 (x = 0, 0.2, 0.8, 1), weights 0.5, -0.25, 0.1,
+  // 0.75, bias 0.05, a ReLU output calibrated to [0, 2].
+  const float weights[4] = {0.5f, -0.25f, 0.1f, 0.75f};
+  const float s_in = 1.0f / 255.0f, s_w = 0.75f / 127.0f, s_out = 2.0f / 255.0f;
+  Params p;
+  p.in = 4;
+  p.out = 1;
+  p.input = pixel_quantization;
+  p.output = {s_out, 0};
+  p.relu = true;
+  p.weight_scale = {s_w};
+  for (const float w : weights)
+    p.weight.push_back(static_cast<std::int8_t>(std::nearbyint(w / s_w)));
+  CHECK(p.weight == std::vector<std::int8_t>{85, -42, 17, 127});
+  const double bias = double(0.05f) / (double(s_in) * double(s_w));  // 2158.9999
+  p.bias = {static_cast<std::int32_t>(std::nearbyint(bias))};
+  CHECK(p.bias[0] == 2159);
+  p.multiplier = {requant_multiplier(s_in, s_w, s_out)};  // M = 0.0029527559
+  CHECK(p.multiplier[0] == QuantizedMultiplier{1623294720, -8});
+  const StaticInt8Dense layer(p);
+  const std::uint8_t pixels[4] = {0, 51, 204, 255};
+  // 0·85 + 51·(-42) + 204·17 + 255·127 + 2159 = 35870
+  std::int32_t acc[1];
+  std::uint8_t code[1];
+  layer.forward_codes(Isa::generic, 1, pixels, 4, acc, code, 1);
+  CHECK(acc[0] + layer.folded_bias()[0] == 35870);
+  // srdhm: 35870 · 1623294720 / 2^31 = 27114.33 -> 27114; / 2^8 = 105.9 -> 106.
+  CHECK(saturating_rounding_doubling_high_mul(35870, 1623294720) == 27114);
+  CHECK(rounding_divide_by_pot(27114, 8) == 106);
+  CHECK(code[0] == 106);  // 106 · 2/255 = 0.8314; in float the neuron is 0.83
+}
