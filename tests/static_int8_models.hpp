@@ -18,10 +18,10 @@ using Params = StaticInt8Dense::Params;
 
 // A layer with random codes and scales chosen to provoke the corner cases:
 // `ties` makes every M_j a power of two (so many sums land exactly on a
-// rounding tie); one output in eight has M_j >= 1 (left shifts, clamps at both
+// rounding tie); with `left_shifts` one output in eight has M_j >= 1 (left shifts, clamps at both
 // ends); weights include whole rows of ±127.
 inline Params random_layer(std::size_t in, std::size_t out, U8Quantization input, bool scores,
-                           bool relu, bool ties, Rng& rng) {
+                           bool relu, bool ties, Rng& rng, bool left_shifts = true) {
   Params p;
   p.in = in;
   p.out = out;
@@ -37,7 +37,8 @@ inline Params random_layer(std::size_t in, std::size_t out, U8Quantization input
     }
     float scale = std::ldexp(1.0f, -static_cast<int>(rng.below(7)));
     if (!ties) scale *= rng.uniform(0.5f, 1.0f);
-    if (kind == 2) scale = 4096.0f * rng.uniform(1.0f, 3.0f);  // M in [1, 3): left shift
+    if (kind == 2 && left_shifts)
+      scale = 4096.0f * rng.uniform(1.0f, 3.0f);  // M in [1, 3): left shift
     p.weight_scale.push_back(scale);
     p.bias.push_back(static_cast<std::int32_t>(rng.below(1u << 21)) - (1 << 20));
     p.multiplier.push_back(requant_multiplier(p.input.scale, scale, p.output.scale));
@@ -46,13 +47,13 @@ inline Params random_layer(std::size_t in, std::size_t out, U8Quantization input
 }
 
 inline std::vector<Params> random_network(const std::vector<std::size_t>& widths, bool ties,
-                                          Rng& rng) {
+                                          Rng& rng, bool left_shifts = true) {
   std::vector<Params> layers;
   U8Quantization input = pixel_quantization;
   for (std::size_t l = 0; l + 1 < widths.size(); ++l) {
     const bool last = l + 2 == widths.size();
-    layers.push_back(
-        random_layer(widths[l], widths[l + 1], input, last, !last && l % 2 == 0, ties, rng));
+    layers.push_back(random_layer(widths[l], widths[l + 1], input, last, !last && l % 2 == 0, ties,
+                                  rng, left_shifts));
     input = layers.back().output;
   }
   return layers;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "quant/registry.hpp"
 #include "quant/static_int8/observers.hpp"
 #include "quant/static_int8/quantize_static.hpp"
+#include "quant/static_int8/requantize.hpp"
 #include "quant/static_int8/static_dense.hpp"
 #include "quant/static_int8/static_network.hpp"
 #include "random_tensor.hpp"
@@ -72,14 +74,19 @@ void check_against_reference(const std::vector<Params>& layers,
 
 TEST_CASE("the integer pipeline matches the scalar reference on every path and thread count") {
   Rng rng(11);
-  for (const bool ties : {true, false}) {
-    CAPTURE(ties);
-    check_against_reference(random_network({784, 256, 128, 10}, ties, rng),
-                            random_pixels(203, 784, rng));
-    // Widths that are not whole 4-byte groups: padded pixel rows and codes.
-    check_against_reference(random_network({13, 37, 21, 6, 10}, ties, rng),
-                            random_pixels(101, 13, rng));
-  }
+  // Without left shifts every layer takes the vector requantization on the
+  // avx2 and avx512 paths; with them, the plain loop.
+  for (const bool left_shifts : {true, false})
+    for (const bool ties : {true, false}) {
+      CAPTURE(ties);
+      CAPTURE(left_shifts);
+      check_against_reference(random_network({784, 256, 128, 10}, ties, rng, left_shifts),
+                              random_pixels(203, 784, rng));
+      // Widths that are not whole 4-byte groups (padded pixel rows and codes)
+      // nor whole groups of 8 outputs (the vector requantization's tail).
+      check_against_reference(random_network({13, 37, 21, 6, 10}, ties, rng, left_shifts),
+                              random_pixels(101, 13, rng));
+    }
 }
 
 TEST_CASE("the random sweep reaches the clamps, the ties and the left shifts it is meant to") {
@@ -305,4 +312,44 @@ TEST_CASE("the README's worked example: one output neuron by hand") {
   CHECK(saturating_rounding_doubling_high_mul(35870, 1623294720) == 27114);
   CHECK(rounding_divide_by_pot(27114, 8) == 106);
   CHECK(code[0] == 106);  // 106 · 2/255 = 0.8314; in float the neuron is 0.83
+}
+
+TEST_CASE(
+    "requantization gives the reference's integers on every path, ties and extremes included") {
+  // 64 outputs: M0 = 2^30 (every odd sum is a tie of the high multiply) or
+  // random, right shifts 0..31; sums from the ends of int32, around powers of
+  // two (ties of the final shift, both signs) and at random.
+  Rng rng(17);
+  const std::size_t n = 64;
+  std::vector<std::int32_t> bias(n, 0), m0(n), shift(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    m0[j] = j % 2 == 0 ? (1 << 30) : static_cast<std::int32_t>((1u << 30) + rng.below(1u << 30));
+    shift[j] = -static_cast<std::int32_t>(j % 32);
+  }
+  std::vector<std::int32_t> sums = {std::numeric_limits<std::int32_t>::min(),
+                                    std::numeric_limits<std::int32_t>::max(), 0, 1, -1};
+  for (int k = 0; k < 31; ++k)
+    for (const std::int64_t d : {-1, 0, 1})
+      for (const std::int64_t sign : {-1, 1})
+        sums.push_back(static_cast<std::int32_t>(sign * ((std::int64_t{3} << k) / 2 + d)));
+  while (sums.size() % n != 0)
+    sums.push_back(static_cast<std::int32_t>(rng.below(1u << 31)) - (1 << 30));
+  for (const Isa isa : test::paths_to_test(KernelFamily::int8_gemm)) {
+    CAPTURE(isa_name(isa));
+    const RequantTable table{n, bias.data(), m0.data(), shift.data(), true};
+    std::size_t mismatches = 0;
+    for (std::size_t start = 0; start < sums.size(); ++start) {  // every sum at every output
+      std::vector<std::int32_t> acc(n), scores(n);
+      std::vector<std::uint8_t> codes(n);
+      for (std::size_t j = 0; j < n; ++j) acc[j] = sums[(start + j) % sums.size()];
+      requantize_scores(isa, table, acc.data(), scores.data());
+      requantize_codes(isa, table, acc.data(), -100, 155, 100, codes.data());
+      for (std::size_t j = 0; j < n; ++j) {
+        const std::int64_t expected = test::reference_requantize(acc[j], {m0[j], shift[j]});
+        mismatches += scores[j] != expected;
+        mismatches += codes[j] != std::clamp<std::int64_t>(expected + 100, 0, 255);
+      }
+    }
+    CHECK(mismatches == 0);
+  }
 }

@@ -83,6 +83,9 @@ StaticInt8Dense::StaticInt8Dense(Params params) : params_(std::move(params)) {
       throw Error(output + ": bias " + std::to_string(p.bias[j]) +
                   " leaves no int32 headroom for the sum of products");
     folded_bias_[j] = static_cast<std::int32_t>(folded);
+    m0_.push_back(p.multiplier[j].m0);
+    shift_.push_back(p.multiplier[j].shift);
+    right_shifts_only_ = right_shifts_only_ && p.multiplier[j].shift <= 0;
   }
   panels_ =
       std::make_shared<const Int8Panels>(pack_int8_panels(p.out, p.in, p.weight.data(), p.in));
@@ -93,6 +96,10 @@ std::string StaticInt8Dense::describe() const {
          (params_.scores ? ", int32 scores" : ", u8 out") + (params_.relu ? ", relu)" : ")");
 }
 
+RequantTable StaticInt8Dense::requant_table() const {
+  return {params_.out, folded_bias_.data(), m0_.data(), shift_.data(), right_shifts_only_};
+}
+
 void StaticInt8Dense::forward_codes(Isa isa, std::size_t rows, const std::uint8_t* a,
                                     std::size_t lda, std::int32_t* acc, std::uint8_t* codes,
                                     std::size_t ldo) const {
@@ -100,23 +107,18 @@ void StaticInt8Dense::forward_codes(Isa isa, std::size_t rows, const std::uint8_
   int8_gemm(isa, rows, a, lda, *panels_, 0, params_.in, acc, out);
   const std::int32_t zero_point = params_.output.zero_point;
   const std::int32_t lo = (params_.relu ? zero_point : 0) - zero_point;
-  const std::int32_t hi = 255 - zero_point;
+  const RequantTable table = requant_table();
   for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t j = 0; j < out; ++j) {
-      const std::int32_t scaled = multiply_by_quantized_multiplier(
-          acc[r * out + j] + folded_bias_[j], params_.multiplier[j]);
-      codes[r * ldo + j] = static_cast<std::uint8_t>(std::clamp(scaled, lo, hi) + zero_point);
-    }
+    requantize_codes(isa, table, acc + r * out, lo, 255 - zero_point, zero_point, codes + r * ldo);
 }
 
 void StaticInt8Dense::forward_scores(Isa isa, std::size_t rows, const std::uint8_t* a,
                                      std::size_t lda, std::int32_t* scores) const {
   const std::size_t out = params_.out;
   int8_gemm(isa, rows, a, lda, *panels_, 0, params_.in, scores, out);
+  const RequantTable table = requant_table();
   for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t j = 0; j < out; ++j)
-      scores[r * out + j] = multiply_by_quantized_multiplier(scores[r * out + j] + folded_bias_[j],
-                                                             params_.multiplier[j]);
+    requantize_scores(isa, table, scores + r * out, scores + r * out);
 }
 
 // The float edge: x -> codes, the integer layer, codes -> (code - z)·s.

@@ -49,6 +49,7 @@
 #include "nn/layer.hpp"
 #include "quant/static_int8/fixed_point.hpp"
 #include "quant/static_int8/observers.hpp"
+#include "quant/static_int8/requantize.hpp"
 
 namespace tinyq {
 
@@ -97,8 +98,13 @@ class StaticInt8Dense : public Layer {
                       std::int32_t* scores) const;
 
  private:
+  // The requantization table (quant/static_int8/requantize.hpp) of this layer.
+  RequantTable requant_table() const;
+
   Params params_;
   std::vector<std::int32_t> folded_bias_;
+  std::vector<std::int32_t> m0_, shift_;  // params_.multiplier split in two
+  bool right_shifts_only_ = true;
   std::shared_ptr<const Int8Panels> panels_;
   Tensor output_;
 };
