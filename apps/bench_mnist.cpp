@@ -9,11 +9,14 @@
 // after it; gemm at the Dense shapes (the batch and 10,000 rows) and at
 // 1024x1024x1024, whose rate gives train_fraction_of_peak (training FLOP/s
 // over the 1024³ gemm's, both measured in this run); and inference of the
-// trained model in float, int8 weight-only and int8 dynamic (--kernel picks
-// which of the two int8 kernels) and, with weight_only, 4-, 3- and 2-bit
-// weight-only (asymmetric, a scale per group of 64 inputs): batch-1 latency
+// trained model in float, int8 weight-only, int8 dynamic and static int8
+// (--kernel picks which of the int8 kinds) and, with weight_only, 4-, 3- and
+// 2-bit weight-only (asymmetric, a scale per group of 64 inputs): batch-1 latency
 // over 2000 test samples after 50 warm-up ones, and the whole test set in one
-// batch, best of 3 after one warm-up pass.
+// batch, best of 3 after one warm-up pass. Static int8 is calibrated on 1024
+// training images (--activations picks the observer) and timed through its
+// integer pipeline from the raw u8 pixels, its natural input (the pixels are
+// taken from the float images once, outside the timing).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -44,6 +47,8 @@
 #include "nn/softmax_cross_entropy.hpp"
 #include "nn/train_step.hpp"
 #include "quant/quantize_model.hpp"
+#include "quant/static_int8/quantize_static.hpp"
+#include "quant/static_int8/static_network.hpp"
 
 namespace tinyq {
 
@@ -165,6 +170,30 @@ InferenceTiming time_inference(Sequential& model, const Tensor& images) {
   return {latency * 1e6, double(images.dim(0)) / best};
 }
 
+// The same two timings for the integer pipeline on u8 pixels.
+InferenceTiming time_static_int8(const StaticInt8Network& network,
+                                 const std::vector<std::uint8_t>& pixels) {
+  const Isa isa = active_isa(KernelFamily::int8_gemm);
+  const std::size_t in = network.inputs(), n = pixels.size() / in;
+  const std::size_t single = std::min<std::size_t>(2000, n);
+  std::vector<std::int32_t> scores(network.outputs());
+  auto run_one = [&](std::size_t i) {
+    network.scores(isa, std::span(pixels).subspan(i * in, in), scores);
+  };
+  for (std::size_t i = 0; i < 50; ++i) run_one(i);
+  auto start = Clock::now();
+  for (std::size_t i = 0; i < single; ++i) run_one(i);
+  const double latency = seconds_since(start) / double(single);
+  network.predict(isa, pixels);
+  double best = 1e30;
+  for (int trial = 0; trial < 3; ++trial) {
+    start = Clock::now();
+    network.predict(isa, pixels);
+    best = std::min(best, seconds_since(start));
+  }
+  return {latency * 1e6, double(n) / best};
+}
+
 int bench_mnist(int argc, const char* const* argv) {
   Options options("bench_mnist",
                   "Times gemm, training and float/int8 inference of the MNIST MLP (see "
@@ -178,13 +207,15 @@ int bench_mnist(int argc, const char* const* argv) {
   options.add("lr", "RATE", "learning rate", "0.05");
   options.add("momentum", "M", "SGD momentum", "0.9");
   options.add("kernel", "LIST",
-              "which quantized inference to time: weight_only, dynamic_int8 or both, "
+              "which quantized inference to time: weight_only, dynamic_int8, static_int8, "
               "comma-separated",
-              "weight_only,dynamic_int8");
+              "weight_only,dynamic_int8,static_int8");
   options.add("test-samples", "N",
               "time whole-set inference (and the 10,000-row gemm shapes) on the first N test "
               "samples, 0 for all (fewer keeps big --hidden quick)",
               "0");
+  options.add("activations", "NAME",
+              "static int8's activation observer: minmax, percentile, mse or entropy", "minmax");
   options.add("report", "FILE.json", "also write the results as JSON");
   if (!options.parse(argc, argv)) return 0;
   const auto threads = options.whole_number("threads", 1, 256);
@@ -194,8 +225,16 @@ int bench_mnist(int argc, const char* const* argv) {
   const auto lr = static_cast<float>(options.real_number("lr", 0.0, 100.0));
   const auto momentum = static_cast<float>(options.real_number("momentum", 0.0, 0.999));
   std::vector<QuantizedKernel> kernels;
-  for (const std::string& name : options.choice_list("kernel", {"weight_only", "dynamic_int8"}))
-    kernels.push_back(parse_kernel(name));
+  bool static_int8 = false;
+  for (const std::string& name :
+       options.choice_list("kernel", {"weight_only", "dynamic_int8", "static_int8"})) {
+    if (name == "static_int8")
+      static_int8 = true;
+    else
+      kernels.push_back(parse_kernel(name));
+  }
+  const Observer observer =
+      parse_observer(options.choice("activations", {"minmax", "percentile", "mse", "entropy"}));
   const auto report_path = options.optional_text("report");
   const auto test_limit = options.whole_number("test-samples", 0, 1000000);
   set_num_threads(threads);
@@ -304,6 +343,27 @@ int bench_mnist(int argc, const char* const* argv) {
                               {{"batch1_us_per_sample", t.batch1_us_per_sample},
                                {"full_batch_samples_per_second", t.full_batch_samples_per_second},
                                {"accuracy", acc}}));
+  }
+  if (static_int8) {
+    Tensor calibration;
+    data.train.copy_images(0, std::min<std::size_t>(1024, data.train.size()), calibration);
+    const StaticInt8Network network(
+        quantize_static_int8(model, calibration, {.observer = observer}));
+    const std::vector<std::uint8_t> pixels(data.test.pixels.begin(),
+                                           data.test.pixels.begin() + test_rows * features);
+    const InferenceTiming t = time_static_int8(network, pixels);
+    const auto classes = network.predict(active_isa(KernelFamily::int8_gemm), pixels);
+    std::size_t correct = 0;
+    for (std::size_t i = 0; i < classes.size(); ++i) correct += classes[i] == test_labels[i];
+    const double acc = double(correct) / double(classes.size());
+    std::printf("%-18s %10.1f %16.0f %11.2f%%\n", "int8_static", t.batch1_us_per_sample,
+                t.full_batch_samples_per_second, 100.0 * acc);
+    inference.set(
+        "int8_static",
+        JsonValue::object({{"batch1_us_per_sample", t.batch1_us_per_sample},
+                           {"full_batch_samples_per_second", t.full_batch_samples_per_second},
+                           {"accuracy", acc},
+                           {"activations", to_string(observer)}}));
   }
   report.set("inference", std::move(inference));
   if (report_path) write_text_file_atomically(*report_path, to_json(report));

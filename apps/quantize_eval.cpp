@@ -22,6 +22,7 @@
 #include "apps/plots.hpp"
 #include "apps/progress.hpp"
 #include "apps/quantize_tables.hpp"
+#include "apps/static_int8_eval.hpp"
 #include "core/io/file_io.hpp"
 #include "core/io/json_writer.hpp"
 #include "core/thread_pool.hpp"
@@ -173,16 +174,28 @@ int quantize_eval(int argc, const char* const* argv) {
   options.add("plot", "FILE.svg",
               "draw weight histograms with the quantization grid, and accuracy and size "
               "against bits (a sweep of 2..8 bits)");
+  add_static_int8_options(options);
   options.add("threads", "T", "worker threads",
               std::to_string(std::max(1u, std::thread::hardware_concurrency())));
   if (!options.parse(argc, argv)) return 0;
 
   const std::string model_path = options.text("model");
+  // --activations: static int8 (weights symmetric 8-bit or fewer, activations
+  // calibrated), which takes only the weight options static_int8_request reads.
+  const bool static_int8 = options.given("activations");
+  if (static_int8)
+    for (const char* name : {"group-size", "keep-float", "kernel", "grid", "method", "damp",
+                             "act-order", "budget"})
+      if (options.given(name))
+        throw UsageError(std::string("option --") + name +
+                         ": not used by static int8 (--activations)");
+  const auto static_request =
+      static_int8 ? std::optional(static_int8_request(options)) : std::nullopt;
   const bool single =
-      options.given("scheme") || options.given("granularity") || options.given("bits") ||
+      !static_int8 && (options.given("scheme") || options.given("granularity") || options.given("bits") ||
       options.given("group-size") || options.given("keep-float") || options.given("kernel") ||
       options.given("grid") || options.given("method") || options.given("calibration") ||
-      options.given("damp") || options.flag("act-order") || options.given("budget");
+      options.given("damp") || options.flag("act-order") || options.given("budget"));
   std::optional<double> budget;
   if (options.given("budget")) budget = options.real_number("budget", 2, 32);
   QuantConfig config;
@@ -217,16 +230,18 @@ int quantize_eval(int argc, const char* const* argv) {
   // Calibration data: for the data-aware methods, the sweep (which has some),
   // mixed precision and the plot (the sweep again), or when asked for (to
   // weight the grid search). Its size is checked against the training set below.
-  const bool calibrate = !single || budget || config.method != "rtn" ||
+  const bool calibrate = static_int8 || !single || budget || config.method != "rtn" ||
                          options.given("calibration") || options.given("plot");
   std::size_t calibration_size = options.whole_number("calibration", 1, 1u << 30);
   const std::uint64_t seed = options.whole_number("seed", 0, UINT64_MAX);
   const auto out_path = options.optional_text("out");
-  if (out_path && !single)
+  if (out_path && !single && !static_int8)
     throw UsageError("--out needs --scheme or --budget: it saves one quantized model");
   if (out_path) require_distinct_paths("model", model_path, "out", *out_path);
   const auto export_path = options.optional_text("export");
   if (export_path) require_distinct_paths("model", model_path, "export", *export_path);
+  const auto export_c_path = options.optional_text("export-c");
+  if (export_c_path) require_distinct_paths("model", model_path, "export-c", *export_c_path);
   const auto report_path = options.optional_text("report");
   if (report_path) require_distinct_paths("model", model_path, "report", *report_path);
   const auto plot_path = options.optional_text("plot");
@@ -239,6 +254,8 @@ int quantize_eval(int argc, const char* const* argv) {
   const bool single_calibrated = budget || config.method != "rtn" || options.given("calibration");
 
   Sequential model = load_model(model_path, all_layers());
+  if (export_c_path && !static_int8 && !is_static_int8(model))
+    throw UsageError("--export-c needs --activations (or a saved static int8 model)");
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
   const Dataset test = load_mnist_split(folder, "t10k");
   std::cout << "model: " << model_path << ": " << model.describe() << "\n"
@@ -250,16 +267,26 @@ int quantize_eval(int argc, const char* const* argv) {
   std::vector<SweepPoint> sweep;    // for --plot
   std::optional<MixedPrecisionPlan> plan;
   if (is_quantized(model)) {
-    if (single) throw UsageError("the model is already quantized; give no scheme options");
+    if (single || static_int8)
+      throw UsageError("the model is already quantized; give no scheme options");
     std::cout << "\n";
-    const QuantFormat format = *format_of(model);
-    rows.push_back(format_row(format, score_model(model, test.float_images(), test.labels)));
-    for (std::size_t i = 0; i < model.size(); ++i)
-      if (const QuantizedMatrix* weight = quantized_weight(model.layer(i));
-          weight && !(weight->format == format)) {  // mixed precision (--budget)
-        rows.back().granularity = "mixed";
-        rows.back().bits = 0;
-      }
+    if (is_static_int8(model)) {
+      Row row;
+      row.scheme = "static-int8";
+      row.granularity = "-";
+      row.bits = 8;
+      row.score = score_static_int8(model, test);
+      rows.push_back(std::move(row));
+    } else {
+      const QuantFormat format = *format_of(model);
+      rows.push_back(format_row(format, score_model(model, test.float_images(), test.labels)));
+      for (std::size_t i = 0; i < model.size(); ++i)
+        if (const QuantizedMatrix* weight = quantized_weight(model.layer(i));
+            weight && !(weight->format == format)) {  // mixed precision (--budget)
+          rows.back().granularity = "mixed";
+          rows.back().bits = 0;
+        }
+    }
   } else {
     Tensor calibration;
     if (calibrate) {
@@ -295,6 +322,19 @@ int quantize_eval(int argc, const char* const* argv) {
       rows.push_back(std::move(row));
       std::cout << format_plan(*plan, model) << "\n" << format_report(rows.back().layers) << "\n";
       saved = std::move(quantized);
+    } else if (static_int8) {
+      for (StaticInt8Row& r : evaluate_static_int8(model, *static_request, calibration, test)) {
+        Row row;
+        row.scheme = "static-int8";
+        row.granularity = r.observer;  // the activation observer, in the table's second column
+        row.bits = r.bits;
+        row.score = r.score;
+        row.error = r.error;
+        row.activations = r.observer;
+        row.calibration = calibration.dim(0);
+        rows.push_back(std::move(row));
+        if (!saved) saved = std::move(r.model);
+      }
     } else if (single) {
       formats.emplace_back(config, single_method);
     } else {
@@ -355,8 +395,14 @@ int quantize_eval(int argc, const char* const* argv) {
     write_file_atomically(*out_path, bytes);
     std::cout << "\nsaved " << *out_path << " (" << bytes.size() << " bytes)\n";
   }
+  if (export_c_path) {
+    const Sequential& exported = saved ? *saved : model;
+    const std::size_t bytes = write_c_export(exported, model_path, *export_c_path);
+    std::cout << "\nwrote " << *export_c_path << " (" << bytes << " bytes of C)\n";
+  }
   if (export_path) {
-    const std::size_t bytes = save_safetensors(single ? *saved : model, *export_path);
+    const std::size_t bytes =
+        save_safetensors(single || static_int8 ? *saved : model, *export_path);
     std::cout << "\nexported " << *export_path << " (" << bytes << " bytes)\n";
   }
   if (report_path) {

@@ -131,7 +131,8 @@ JsonValue row_json(const Row& row) {
   JsonValue j = JsonValue::object();
   j.set("scheme", row.scheme)
       .set("granularity", row.granularity)
-      .set("kernel", to_string(row.kernel))
+      .set("kernel", row.activations.empty() ? to_string(row.kernel) : "static_int8")
+      .set("activations", row.activations)
       .set("method", row.method.method)
       .set("grid", row.method.grid)
       .set("calibration", row.calibration)

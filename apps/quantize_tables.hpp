@@ -31,6 +31,7 @@ struct Row {
   ModelScore score;
   std::optional<ErrorStats> error;  // absent for float, and for a model loaded quantized
   QuantizedKernel kernel = QuantizedKernel::weight_only;
+  std::string activations;  // static int8 (integer-only): the activation observer
   MethodChoice method;
   std::size_t calibration = 0;      // calibration images the method and report saw
   std::vector<LayerReport> layers;  // per quantized layer

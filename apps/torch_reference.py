@@ -15,13 +15,19 @@ side by side (apps/compare_with_torch.py runs both and prints the ratios):
 - inference of the model just trained, in float and with PyTorch's dynamic
   int8 quantization (quantize_dynamic: int8 weights, activations quantized per
   call): batch-1 latency over 2000 test samples after 50 warm-up ones, and the
-  whole test set in one batch, best of 3 after one warm-up pass; accuracy.
+  whole test set in one batch, best of 3 after one warm-up pass; accuracy;
+- the same for PyTorch's static int8 quantization (torch.ao.quantization,
+  eager mode: QuantStub, each Linear fused with its ReLU, the engine's default
+  qconfig, observers calibrated on the first 1024 training images, as
+  bench_mnist calibrates tinyq's static int8), engine onednn when this build
+  has it, else x86 or fbgemm.
 
 PyTorch has no CPU weight-only int8 Linear, so bench_mnist's int8 weight-only
 row has no PyTorch counterpart. The JSON report uses bench_mnist's field names.
 Needs Debian's python3-torch and python3-numpy. Exit status 1 on bad input.
 """
 import argparse
+import copy
 import gzip
 import json
 import os
@@ -123,6 +129,32 @@ def time_inference(model, images):
             "full_batch_samples_per_second": len(images) / best}
 
 
+def static_engine():
+    """onednn when this PyTorch has it (Debian's build), else x86 or fbgemm."""
+    engines = torch.backends.quantized.supported_engines
+    for name in ("onednn", "x86", "fbgemm"):
+        if name in engines:
+            return name
+    sys.exit("error: this PyTorch has no x86 quantized engine (has %s)" % engines)
+
+
+def quantize_static(model, calibration, engine):
+    """Eager-mode post-training static quantization of a Linear/ReLU stack."""
+    from torch.ao import quantization as tq
+    torch.backends.quantized.engine = engine
+    layers = list(copy.deepcopy(model))
+    wrapped = nn.Sequential(tq.QuantStub(), *layers, tq.DeQuantStub()).eval()
+    pairs = [[str(i + 1), str(i + 2)] for i in range(len(layers) - 1)
+             if isinstance(layers[i], nn.Linear) and isinstance(layers[i + 1], nn.ReLU)]
+    wrapped = tq.fuse_modules(wrapped, pairs)
+    wrapped.qconfig = tq.get_default_qconfig(engine)
+    tq.prepare(wrapped, inplace=True)
+    with torch.inference_mode():
+        wrapped(calibration)
+    tq.convert(wrapped, inplace=True)
+    return wrapped
+
+
 @torch.inference_mode()
 def accuracy(model, images, labels):
     return (model(images).argmax(dim=1) == labels).double().mean().item()
@@ -207,6 +239,15 @@ def main():
         print("%-18s %10.1f %16.0f %11.2f%%" % (name, timing["batch1_us_per_sample"],
                                                 timing["full_batch_samples_per_second"],
                                                 100.0 * timing["accuracy"]))
+    engine = static_engine()
+    static = quantize_static(model, train_x[:1024], engine)
+    timing = time_inference(static, test_x)
+    timing["accuracy"] = accuracy(static, test_x, test_y)
+    timing["engine"] = engine
+    report["inference"]["int8_static"] = timing
+    print("%-18s %10.1f %16.0f %11.2f%%  (engine %s)" % (
+        "int8_static", timing["batch1_us_per_sample"], timing["full_batch_samples_per_second"],
+        100.0 * timing["accuracy"], engine))
     if args.report:
         # Written whole to a temporary name, then renamed: never a partial report.
         temporary = args.report + ".tmp"

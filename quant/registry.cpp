@@ -3,6 +3,7 @@
 
 #include "quant/quantize_dense.hpp"
 #include "quant/quantized_dense.hpp"
+#include "quant/static_int8/static_dense.hpp"
 
 namespace tinyq {
 
@@ -11,6 +12,10 @@ const std::vector<QuantizedKind>& quantized_kinds() {
       {{"quantized_dense", QuantizedDense::from_state, QuantizedDense::state_from_v1_payload},
        "dense",
        quantize_dense},
+      // Built for a whole model at once by quantize_static_int8
+      // (quant/static_int8/quantize_static.hpp), which needs every layer's
+      // calibrated output range: no per-layer quantizer.
+      {{"static_int8_dense", StaticInt8Dense::from_state, {}}, "dense", {}},
   };
   return table;
 }
@@ -23,7 +28,7 @@ LayerRegistry all_layers() {
 
 const QuantizedKind* quantizer_for(const std::string& float_kind) {
   for (const QuantizedKind& kind : quantized_kinds())
-    if (kind.replaces == float_kind) return &kind;
+    if (kind.replaces == float_kind && kind.quantize) return &kind;
   return nullptr;
 }
 

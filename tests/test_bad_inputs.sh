@@ -18,7 +18,7 @@
 # cases run must equal expected_cases below, so no case drops out silently.
 # Exits 0 when every case passed.
 set -u
-expected_cases=320
+expected_cases=346
 train=$(realpath "$1")
 quantize=$(realpath "$2")
 limit=${3:-1}
@@ -95,7 +95,8 @@ must() {
 
 # --- the checks --------------------------------------------------------------
 
-outputs=(out/model.tqm out/report.json out/plot.svg out/qmodel.tqm out/qreport.json out/qplot.svg)
+outputs=(out/model.tqm out/report.json out/plot.svg out/qmodel.tqm out/qreport.json out/qplot.svg
+  out/smodel.c)
 mkdir -p out originals
 for f in "${outputs[@]}"; do
   echo "earlier $(basename "$f"), must survive" >"$f"
@@ -204,7 +205,9 @@ if ! "$train" --data good "${train_args[@]/out\//good_}" >/dev/null 2>err.txt ||
     >/dev/null 2>>err.txt ||
   ! "$train" --data good5 --epochs 1 --hidden 4 --out model5.tqm >/dev/null 2>>err.txt ||
   ! "$quantize" --model model.tqm --data good --scheme symmetric --bits 4 \
-    --out qmodel.tqm >/dev/null 2>>err.txt; then
+    --out qmodel.tqm >/dev/null 2>>err.txt ||
+  ! "$quantize" --model model.tqm --data good --activations minmax --calibration 40 \
+    --out smodel.tqm >/dev/null 2>>err.txt; then
   echo "FAIL: the programs do not run on a valid tiny set:"
   cat err.txt
   exit 1
@@ -753,6 +756,55 @@ for value in 0 257 x; do
   quantize_case "--threads '$value'" \
     "option --threads: expected a whole number from 1 to 256, found '$value'" --threads "$value"
 done
+
+# Static int8 (--activations): calibration counts, observers, models it
+# cannot quantize, and a saved static model broken anywhere.
+quantize_base=(--model model.tqm --data good --threads 2)
+context=(--activations minmax --out out/qmodel.tqm --export-c out/smodel.c) fix=(--calibration 40)
+for value in 0 x -1; do
+  quantize_case "--calibration '$value'" \
+    "option --calibration: expected a whole number from 1 to 1073741824, found '$value'" \
+    --calibration "$value"
+done
+quantize_case "--calibration beyond the training images" \
+  "option --calibration: expected 1 to 40 (the training set), found '41'" \
+  --calibration 41
+context=(--out out/qmodel.tqm) fix=(--activations entropy)
+quantize_case "--activations unknown" "option --activations: expected" --activations kl
+context=(--activations mse) fix=(--scheme symmetric)
+quantize_case "--activations with asymmetric weights" \
+  "option --scheme: static int8 weights are symmetric, found 'asymmetric'" --scheme asymmetric
+context=(--activations mse) fix=(--granularity tensor)
+quantize_case "--activations with group weights" \
+  "option --granularity: expected one of tensor|channel, found 'group'" --granularity group
+context=() fix=(--activations minmax --export-c out/smodel.c)
+quantize_case "--export-c without --activations" "--export-c needs --activations" \
+  --export-c out/smodel.c
+context=(--activations minmax) fix=(--export-c out/smodel.c)
+quantize_case "--export-c in a missing folder" "out/missing/m.c: folder out/missing does not exist" \
+  --export-c out/missing/m.c
+quantize_case "--export-c is the model" "--export-c model.tqm is the --model file" \
+  --export-c model.tqm
+bad=("$quantize" --model models/relu-only --data good --threads 2 --activations minmax)
+good=("$quantize" --model model.tqm --data good --threads 2 --activations minmax)
+expect "quantize_eval --activations on a model with no Dense layer" "no Dense layer"
+quantize_base=(--model smodel.tqm --data good --threads 2)
+context=() fix=()
+quantize_case "--activations on a static model" \
+  "the model is already quantized; give no scheme options" --activations minmax
+# smodel.tqm broken at every 97th byte and in its last bytes: each flip is
+# refused (mostly by the checksum) and nothing is written.
+s_size=$(stat -c %s smodel.tqm)
+for ((offset = 0; offset < s_size; offset += 97)); do
+  cp smodel.tqm models/sflip
+  must flip models/sflip "$offset"
+  bad=("$quantize" --model models/sflip --data good --threads 2 --export-c out/smodel.c)
+  good=("$quantize" --model smodel.tqm --data good --threads 2 --export-c out/smodel.c)
+  expect "static model, flip byte $offset" "models/sflip"
+done
+head -c -5 smodel.tqm >models/scut
+bad=("$quantize" --model models/scut --data good --threads 2 --export-c out/smodel.c)
+expect "static model, last bytes cut" "models/scut"
 
 # --- a write that fails ------------------------------------------------------
 # With the file-size limit at 0 every write to a regular file fails (EFBIG):

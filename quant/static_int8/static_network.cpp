@@ -1,0 +1,124 @@
+// StaticInt8Network: checks the chain of layers, then runs it block by block.
+#include "quant/static_int8/static_network.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/thread_pool.hpp"
+
+namespace tinyq {
+
+namespace {
+
+// Rows per block: the widest code buffer (48 × 784 bytes) and the sums
+// (48 × 256 × 4 bytes) stay in L2 while the kernels sweep the weights.
+constexpr std::size_t rows_per_block = 48;
+
+}  // namespace
+
+StaticInt8Network::StaticInt8Network(const Sequential& model) {
+  for (std::size_t i = 0; i < model.size(); ++i) {
+    const Layer& layer = model.layer(i);
+    const std::string where =
+        "static int8 model: layer " + std::to_string(i) + " (" + layer.describe() + ")";
+    if (layer.kind() == "relu") {
+      if (layers_.empty() || !layers_.back().params().relu)
+        throw Error(where +
+                    ": a ReLU must follow a static int8 layer that clamps at its zero "
+                    "point");
+      continue;
+    }
+    const auto* dense = dynamic_cast<const StaticInt8Dense*>(&layer);
+    if (dense == nullptr) throw Error(where + ": not a static int8 layer");
+    const U8Quantization expected =
+        layers_.empty() ? pixel_quantization : layers_.back().params().output;
+    if (!layers_.empty() && layers_.back().params().scores)
+      throw Error(where + ": follows the score layer");
+    if (dense->params().input != expected)
+      throw Error(where + ": reads codes of scale " + std::to_string(dense->params().input.scale) +
+                  " and zero point " + std::to_string(dense->params().input.zero_point) +
+                  ", but its input has scale " + std::to_string(expected.scale) +
+                  " and zero point " + std::to_string(expected.zero_point));
+    layers_.push_back(*dense);
+  }
+  if (layers_.empty()) throw Error("static int8 model: no static int8 layer");
+  if (!layers_.back().params().scores)
+    throw Error("static int8 model: the last layer must give int32 scores");
+}
+
+void StaticInt8Network::scores(Isa isa, std::span<const std::uint8_t> pixels,
+                               std::span<std::int32_t> scores) const {
+  const std::size_t in = inputs(), out = outputs();
+  if (pixels.size() % in != 0 || scores.size() != pixels.size() / in * out)
+    throw Error("static int8 model: expected pixels [n, " + std::to_string(in) +
+                "] and scores [n, " + std::to_string(out) + "], found " +
+                std::to_string(pixels.size()) + " pixels and " + std::to_string(scores.size()) +
+                " scores");
+  const std::size_t n = pixels.size() / in;
+  std::size_t widest = 0, widest_out = 0;
+  for (const StaticInt8Dense& layer : layers_) {
+    widest = std::max(widest, layer.padded_inputs());
+    widest_out = std::max(widest_out, layer.params().out);
+  }
+  parallel_for(n, 1, [&](std::size_t row_begin, std::size_t row_end) {
+    // Two code buffers, each layer reading one and writing the other; the
+    // kernel reads whole 4-byte groups, so bytes past a row's width are zero.
+    thread_local std::vector<std::uint8_t> codes[2];
+    thread_local std::vector<std::int32_t> acc;
+    // Sized once per thread (a batch-1 call must not clear 75 KB each time);
+    // the padding of every row is zeroed below when a row is written.
+    for (auto& buffer : codes) buffer.resize(std::max(buffer.size(), rows_per_block * widest));
+    acc.resize(std::max(acc.size(), rows_per_block * widest_out));
+    for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block) {
+      const std::size_t rows = std::min(rows_per_block, row_end - r0);
+      const std::uint8_t* a = pixels.data() + r0 * in;
+      std::size_t lda = in;
+      if (in % int8_k_group != 0) {  // pad the pixel rows to whole groups
+        for (std::size_t r = 0; r < rows; ++r) {
+          std::uint8_t* row = codes[0].data() + r * widest;
+          std::copy(a + r * in, a + (r + 1) * in, row);
+          std::fill(row + in, row + layers_.front().padded_inputs(), std::uint8_t{0});
+        }
+        a = codes[0].data();
+        lda = widest;
+      }
+      for (std::size_t l = 0; l + 1 < layers_.size(); ++l) {
+        std::uint8_t* next = codes[(l + 1) % 2].data();
+        layers_[l].forward_codes(isa, rows, a, lda, acc.data(), next, widest);
+        const std::size_t width = layers_[l].params().out;
+        for (std::size_t r = 0; r < rows && width % int8_k_group != 0; ++r)  // an earlier wider
+          std::fill(next + r * widest + width, next + r * widest + layers_[l + 1].padded_inputs(),
+                    std::uint8_t{0});  // layer's codes must not leak into the padding
+        a = next;
+        lda = widest;
+      }
+      layers_.back().forward_scores(isa, rows, a, lda, scores.data() + r0 * out);
+    }
+  });
+}
+
+std::vector<std::uint8_t> StaticInt8Network::predict(Isa isa,
+                                                     std::span<const std::uint8_t> pixels) const {
+  const std::size_t out = outputs();
+  std::vector<std::int32_t> all(pixels.size() / inputs() * out);
+  scores(isa, pixels, all);
+  std::vector<std::uint8_t> classes(all.size() / out);
+  for (std::size_t r = 0; r < classes.size(); ++r) {
+    const auto* row = all.data() + r * out;
+    classes[r] = static_cast<std::uint8_t>(std::max_element(row, row + out) - row);
+  }
+  return classes;
+}
+
+std::vector<std::uint8_t> pixels_of(const Tensor& images) {
+  std::vector<std::uint8_t> pixels(images.size());
+  const std::span<const float> values = images.values();
+  for (std::size_t i = 0; i < pixels.size(); ++i)
+    pixels[i] =
+        static_cast<std::uint8_t>(std::clamp(std::nearbyint(values[i] * 255.0f), 0.0f, 255.0f));
+  return pixels;
+}
+
+}  // namespace tinyq
