@@ -1,4 +1,5 @@
-// WeightOnlyWeights: the run-by-run rescaling around core's widen_gemm.
+// WeightOnlyWeights: the run-by-run rescaling around core's widen_gemm (5 to
+// 8 bits), or the packed codes for widen_gemm_lowbit (2 to 4 bits).
 #include "quant/weight_only.hpp"
 
 #include <algorithm>
