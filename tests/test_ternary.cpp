@@ -165,3 +165,17 @@ TEST_CASE(
     CHECK_THROWS_WITH_AS(check_consistent(bad, "w"), doctest::Contains("above 242"), Error);
   }
 }
+
+TEST_CASE("the ternary 784-256-128-10 MLP stores 47,108 bytes of codes, 1.6 bits per weight") {
+  std::size_t code_bytes = 0, scale_bytes = 0;
+  for (const auto& [in, out] :
+       std::vector<std::pair<std::size_t, std::size_t>>{{784, 256}, {256, 128}, {128, 10}}) {
+    const QuantizedMatrix q =
+        quantize(std::vector<float>(in * out, 0.5f), out, in, ternary_channel);
+    code_bytes += q.codes.size();
+    scale_bytes += q.storage_bytes() - q.codes.size();
+  }
+  CHECK(code_bytes == 256 * 157 + 128 * 52 + 10 * 26);  // ceil(in / 5) bytes per row
+  CHECK(code_bytes == 47108);
+  CHECK(scale_bytes == (256 + 128 + 10) * 4);  // one float scale per row, no offsets
+}
