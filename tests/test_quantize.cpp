@@ -267,6 +267,34 @@ TEST_CASE("check_consistent refuses bad scales, padding bits and out-of-range co
   CHECK_THROWS_AS(check_consistent(bad, "m"), Error);
 }
 
+TEST_CASE("the zero-exact grid puts 0 on a level, worked by hand, and leaves minmax as it was") {
+  // [-0.1, 0.2, 0.5] at 2 bits (levels 3): the range [min(min, 0), max(max, 0)]
+  // = [-0.1, 0.5] has step 0.2, and 0 lies half a step above -0.1, so the
+  // zero point is z = round(0.5) = 1 and the levels are -0.2, 0, 0.2, 0.4.
+  // The 0.5 clamps to 0.4, less than half a step off.
+  const std::vector<float> block{-0.1f, 0.2f, 0.5f};
+  const BlockGrid grid = zero_exact_grid(block, Scheme::asymmetric, 2);
+  CHECK(grid.range == doctest::Approx(0.6));
+  CHECK(grid.offset == doctest::Approx(-0.2));
+  CHECK(grid.offset + 1 * grid.range / grid.levels == 0.0);  // code 1 is exactly 0 in double
+  const QuantizedMatrix q = quantize(block, 1, 3, {Scheme::asymmetric, Granularity::channel, 2, 64},
+                                     "w", ignoring_importance(zero_exact_grid));
+  std::vector<std::int32_t> codes(3);
+  unpack_codes(q.row_codes(0), 2, false, std::span(codes));
+  // -0.1f is a hair below -0.1, so it is not a tie: it rounds down to -0.2.
+  CHECK(codes == std::vector<std::int32_t>{0, 2, 3});
+  // Stored as a float scale and offset, code 1 comes back within float
+  // rounding of the offset of 0, not bit-exactly 0 (that needs an integer
+  // zero point in the file).
+  CHECK(std::fabs(1 / double(q.scales[0]) + q.offsets[0]) <= 1e-7 * std::fabs(q.offsets[0]));
+  // Blocks entirely above 0 widen down to it; symmetric grids are min-max.
+  const std::vector<float> positive{400.0f, 500.0f, 600.0f};
+  CHECK(zero_exact_grid(positive, Scheme::asymmetric, 8).offset == 0.0);
+  CHECK(zero_exact_grid(positive, Scheme::asymmetric, 8).range == 600.0);
+  CHECK(zero_exact_grid(block, Scheme::symmetric, 3).range ==
+        minmax_grid(block, Scheme::symmetric, 3).range);
+}
+
 TEST_CASE("the search grid clips a block to the range of least weighted error, worked by hand") {
   // Symmetric 2-bit levels are -r, 0, r. For [1, 0.5, 0.5, 0.5, 0.5] the
   // weights are a_i = σ² + w_i² with σ² = (1 + 4 · 0.25) / 5 = 0.4: 1.4 for
