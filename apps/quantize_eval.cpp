@@ -131,7 +131,9 @@ int quantize_eval(int argc, const char* const* argv) {
   options.add("model", "FILE",
               "a model written by train_mnist (float) or by --out (quantized), or a "
               ".safetensors file (a float PyTorch nn.Sequential MLP, or --export output)");
-  options.add("data", "DIR", "folder holding t10k- images and labels (see README)");
+  options.add("data", "DIR",
+              "folder holding t10k- images and labels, and train- ones for calibration (see "
+              "README)");
   options.add("scheme", "NAME", "evaluate one format: asymmetric or symmetric");
   options.add("granularity", "NAME", "tensor, channel or group (with --scheme)", "");
   options.add("group-size", "G", "inputs per group: a power of two >= 16", "64");
@@ -169,8 +171,9 @@ int quantize_eval(int argc, const char* const* argv) {
               "model as loaded");
   options.add("report", "FILE.json", "also write a JSON report");
   options.add("plot", "FILE.svg",
-              "draw weight histograms with the quantization grid, and accuracy and size "
-              "against bits (a sweep of 2..8 bits)");
+              "draw each layer's weight histogram under 3-bit grids without and with a zero "
+              "level, and accuracy and size against bits (2, 3, 4, 8) for every method of the "
+              "sweep");
   options.add("threads", "T", "worker threads",
               std::to_string(std::max(1u, std::thread::hardware_concurrency())));
   if (!options.parse(argc, argv)) return 0;
