@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the README's figures: trains the default MLP on DATA_DIR, then
-# draws apps/figures/training.svg and apps/figures/quantization.svg, and
-# prints quantize_eval's table (the one README's tutorial quotes).
+# draws apps/figures/training.svg (loss and accuracy per epoch) and
+# apps/figures/quantization.svg (the weights under 3-bit grids without and
+# with a zero level, and accuracy against bits per method), and prints
+# quantize_eval's default sweep (the table README's tutorial quotes).
 #   bash apps/make_figures.sh [DATA_DIR]
 # DATA_DIR defaults to Debian's Fashion-MNIST (apt-get install
 # dataset-fashion-mnist); the README's figures are drawn from it.

@@ -132,7 +132,9 @@ int quantize_eval(int argc, const char* const* argv) {
   options.add("model", "FILE",
               "a model written by train_mnist (float) or by --out (quantized), or a "
               ".safetensors file (a float PyTorch nn.Sequential MLP, or --export output)");
-  options.add("data", "DIR", "folder holding t10k- images and labels (see README)");
+  options.add("data", "DIR",
+              "folder holding t10k- images and labels, and train- ones for calibration (see "
+              "README)");
   options.add("scheme", "NAME",
               "evaluate one format: asymmetric, symmetric or ternary (codes -1, 0, +1, five "
               "per byte; --bits 1.58)");
@@ -172,8 +174,9 @@ int quantize_eval(int argc, const char* const* argv) {
               "model as loaded");
   options.add("report", "FILE.json", "also write a JSON report");
   options.add("plot", "FILE.svg",
-              "draw weight histograms with the quantization grid, and accuracy and size "
-              "against bits (a sweep of 2..8 bits)");
+              "draw each layer's weight histogram under 3-bit grids without and with a zero "
+              "level, and accuracy and size against bits (2, 3, 4, 8) for every method of the "
+              "sweep");
   add_static_int8_options(options);
   options.add("threads", "T", "worker threads",
               std::to_string(std::max(1u, std::thread::hardware_concurrency())));

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/plots.hpp"
 #include "apps/svg_elements.hpp"
 #include "apps/svg_plot.hpp"
 #include "core/error.hpp"
@@ -353,4 +354,15 @@ TEST_CASE("panels are laid out in a grid of nested SVGs") {
   check_document(tinyq::render_panels({}, 3, ""));
   CHECK_THROWS_AS(tinyq::render_panels(panels, 0, ""), tinyq::Error);
   CHECK_THROWS_AS(tinyq::render_panels({"<p>not svg</p>"}, 1, ""), tinyq::Error);
+}
+
+TEST_CASE("busiest_level counts the weights that round to each level and names the busiest") {
+  // Levels -1, 0.1, 1: 0.02, -0.3 and 0.5 are nearest 0.1 (0.5 is 0.4 from
+  // it, 0.5 from 1); -0.9 is nearest -1; 0.7 nearest 1. So 3 of 5 on 0.1.
+  const std::vector<float> weights = {0.02f, -0.3f, 0.5f, -0.9f, 0.7f};
+  const tinyq::BusiestLevel busiest = tinyq::busiest_level(weights, {-1.0, 0.1, 1.0});
+  CHECK(busiest.level == 0.1);
+  CHECK(busiest.share == doctest::Approx(0.6));
+  CHECK(tinyq::busiest_level({}, {0.0}).share == 0.0);
+  CHECK(tinyq::busiest_level(weights, {}).share == 0.0);
 }
