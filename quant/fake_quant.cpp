@@ -96,6 +96,15 @@ void fake_quantize(std::span<const float> w, const QuantizedMatrix& layout,
       }
     });
   });
+  // Grids with 0 as a level are stored with integer zero points and come
+  // back as (q - z) / s (quant/quantize.hpp): W_q must be those floats too.
+  const std::vector<std::uint8_t> zero_points = exact_zero_points(out.grids, scheme);
+  if (zero_points.empty()) return;
+  for_runs(layout, 0, layout.rows, [&](std::size_t begin, std::size_t length, std::size_t block) {
+    const double scale = out.grids[block].stored().scale;
+    for (std::size_t i = begin; i < begin + length; ++i)
+      w_q[i] = static_cast<float>((out.codes[i] - zero_points[block]) / scale);
+  });
 }
 
 void straight_through(std::span<const float> grad_wq, const FakeQuantized& fq,

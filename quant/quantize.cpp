@@ -30,6 +30,18 @@ void dequantize_block_symmetric(std::span<const std::int32_t> codes, BlockScale 
     w[i] = static_cast<float>(codes[i] / static_cast<double>(block.scale));
 }
 
+std::vector<std::uint8_t> exact_zero_points(std::span<const BlockGrid> grids, Scheme scheme) {
+  if (scheme != Scheme::asymmetric || grids.empty()) return {};
+  std::vector<std::uint8_t> zero_points;
+  for (const BlockGrid& g : grids) {
+    const double z = g.usable() ? std::round(-g.offset * g.levels / g.range) : 0.0;
+    if (!(g.usable() && z >= 0 && z <= g.levels && g.offset + z * g.range / g.levels == 0.0))
+      return {};
+    zero_points.push_back(static_cast<std::uint8_t>(z));
+  }
+  return zero_points;
+}
+
 QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t cols,
                          const QuantFormat& format, std::string_view name,
                          const GridChooser& choose_grid, const Rounder& round,
@@ -62,20 +74,9 @@ QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t
     if (format.scheme == Scheme::asymmetric) q.offsets[b] = stored.offset;
   }
   // Integer zero points when every block's grid has 0 as a level exactly.
-  bool zero_levels = format.scheme == Scheme::asymmetric && !rounded.grids.empty();
-  for (const BlockGrid& g : rounded.grids) {
-    if (!zero_levels) break;
-    const double z = g.usable() ? std::round(-g.offset * g.levels / g.range) : 0.0;
-    zero_levels = g.usable() && z >= 0 && z <= g.levels && g.offset + z * g.range / g.levels == 0.0;
-  }
-  if (zero_levels) {
-    q.zero_points.resize(q.block_count());
-    for (std::size_t b = 0; b < q.block_count(); ++b) {
-      const BlockGrid& g = rounded.grids[b];
-      q.zero_points[b] = static_cast<std::uint8_t>(std::round(-g.offset * g.levels / g.range));
-      q.offsets[b] = static_cast<float>(-q.zero_points[b] / static_cast<double>(q.scales[b]));
-    }
-  }
+  q.zero_points = exact_zero_points(rounded.grids, format.scheme);
+  for (std::size_t b = 0; b < q.zero_points.size(); ++b)
+    q.offsets[b] = static_cast<float>(-q.zero_points[b] / static_cast<double>(q.scales[b]));
   const std::vector<std::int32_t>& codes = rounded.codes;
   q.codes.resize(rows * q.row_bytes());
   for (std::size_t r = 0; r < rows; ++r)

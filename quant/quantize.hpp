@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "core/tensor.hpp"
 #include "quant/grid.hpp"
@@ -36,6 +37,12 @@ void dequantize_block_symmetric(std::span<const std::int32_t> codes, BlockScale 
 // column handed to the rounder (quant/rounding.hpp). Throws tinyq::Error for
 // an invalid format, or for a NaN or infinite weight, naming `name` and the
 // weight's [row, col].
+// The integer zero point z of every block (offset = -z · range / levels, so
+// code z means exactly 0) when each grid has 0 as a level, as zero-exact and
+// search grids do; empty otherwise (and for symmetric schemes). quantize()
+// stores them, and such codes dequantize as (q - z) / scale.
+std::vector<std::uint8_t> exact_zero_points(std::span<const BlockGrid> grids, Scheme scheme);
+
 QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t cols,
                          const QuantFormat& format, std::string_view name = "tensor",
                          const GridChooser& choose_grid = ignoring_importance(minmax_grid),
