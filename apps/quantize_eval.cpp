@@ -71,7 +71,8 @@ std::optional<QuantFormat> format_of(const Sequential& model) {
 Row score_quantized(const Sequential& reference, Sequential& quantized, const QuantConfig& config,
                     const MethodChoice& method, const Tensor& calibration, const Dataset& test,
                     std::size_t repeats) {
-  Row row = format_row(config.format, score_model(quantized, test.float_images(), test.labels, repeats));
+  Row row =
+      format_row(config.format, score_model(quantized, test.float_images(), test.labels, repeats));
   row.layers = quantization_report(reference, quantized, calibration);
   row.error = total_weight_error(row.layers);
   row.kernel = config.kernel;
@@ -187,18 +188,19 @@ int quantize_eval(int argc, const char* const* argv) {
   // calibrated), which takes only the weight options static_int8_request reads.
   const bool static_int8 = options.given("activations");
   if (static_int8)
-    for (const char* name : {"group-size", "keep-float", "kernel", "grid", "method", "damp",
-                             "act-order", "budget"})
+    for (const char* name :
+         {"group-size", "keep-float", "kernel", "grid", "method", "damp", "act-order", "budget"})
       if (options.given(name))
         throw UsageError(std::string("option --") + name +
                          ": not used by static int8 (--activations)");
   const auto static_request =
       static_int8 ? std::optional(static_int8_request(options)) : std::nullopt;
   const bool single =
-      !static_int8 && (options.given("scheme") || options.given("granularity") || options.given("bits") ||
-      options.given("group-size") || options.given("keep-float") || options.given("kernel") ||
-      options.given("grid") || options.given("method") || options.given("calibration") ||
-      options.given("damp") || options.flag("act-order") || options.given("budget"));
+      !static_int8 &&
+      (options.given("scheme") || options.given("granularity") || options.given("bits") ||
+       options.given("group-size") || options.given("keep-float") || options.given("kernel") ||
+       options.given("grid") || options.given("method") || options.given("calibration") ||
+       options.given("damp") || options.flag("act-order") || options.given("budget"));
   std::optional<double> budget;
   if (options.given("budget")) budget = options.real_number("budget", 2, 32);
   QuantConfig config;
@@ -383,8 +385,9 @@ int quantize_eval(int argc, const char* const* argv) {
       c.grid = grid;
       coarse.push_back(quantize_model(model, c));
       char label[64];
-      std::snprintf(label, sizeof label, "%s, model %.2f%%", grid.c_str(),
-                    100.0 * score_model(coarse.back(), test.float_images(), test.labels, 1).accuracy);
+      std::snprintf(
+          label, sizeof label, "%s, model %.2f%%", grid.c_str(),
+          100.0 * score_model(coarse.back(), test.float_images(), test.labels, 1).accuracy);
       grids.push_back({label, nullptr});
     }
     for (std::size_t g = 0; g < coarse.size(); ++g) grids[g].model = &coarse[g];

@@ -238,11 +238,11 @@ int train_mnist(int argc, const char* const* argv) {
   Sequential saved = qat ? export_qat_model(model) : model;
   std::optional<double> saved_accuracy;
   if (qat) {
-    saved_accuracy =
-        evaluate(saved, data.test.labels, 1000, [&](std::size_t start, std::size_t rows,
-                                                    Tensor& batch) {
-          data.test.copy_images(start, rows, batch);
-        }).accuracy();
+    saved_accuracy = evaluate(saved, data.test.labels, 1000,
+                              [&](std::size_t start, std::size_t rows, Tensor& batch) {
+                                data.test.copy_images(start, rows, batch);
+                              })
+                         .accuracy();
     std::printf("quantized model: held-out %6.2f%%\n", 100 * *saved_accuracy);
   }
   const auto bytes = serialize_model(saved);

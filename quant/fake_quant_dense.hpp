@@ -38,7 +38,8 @@ class FakeQuantDense : public Layer {
   // learn_scale: only the initial steps and offsets). Throws tinyq::Error
   // for an invalid format.
   FakeQuantDense(const Dense& dense, const QuantFormat& format,
-                 GridChooser choose_grid = ignoring_importance(minmax_grid), bool learn_scale = false);
+                 GridChooser choose_grid = ignoring_importance(minmax_grid),
+                 bool learn_scale = false);
 
   std::string kind() const override { return "fake_quant_dense"; }
   // "FakeQuantDense(784 -> 256, symmetric/channel/2-bit, learned scale)"

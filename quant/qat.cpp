@@ -10,7 +10,9 @@ namespace tinyq {
 
 Sequential make_qat_model(const Sequential& model, const QatConfig& config) {
   validate(config.format);
-  const GridChooser grid = find_grid_method(config.grid).make(Tensor(), QuantConfig{.format = config.format, .grid = config.grid});
+  const GridChooser grid =
+      find_grid_method(config.grid)
+          .make(Tensor(), QuantConfig{.format = config.format, .grid = config.grid});
   Sequential qat = model;
   for (std::size_t i = 0; i < qat.size(); ++i)
     if (const auto* dense = dynamic_cast<const Dense*>(&qat.layer(i)))

@@ -94,7 +94,8 @@ TEST_CASE("fake-quantized forward equals the exported QuantizedDense, every form
          {Granularity::tensor, Granularity::channel, Granularity::group})
       for (int bits = min_bits; bits <= max_bits; ++bits)
         for (const bool learn : {false, true})
-          for (const GridChooser& grid : {ignoring_importance(minmax_grid), GridChooser(search_grid)}) {
+          for (const GridChooser& grid :
+               {ignoring_importance(minmax_grid), GridChooser(search_grid)}) {
             if (scheme == Scheme::ternary && bits != ternary_bits) continue;
             const QuantFormat format{scheme, granularity, bits, 16};
             FakeQuantDense fake(random_dense(37, 6, rng), format, grid, learn);
@@ -171,7 +172,8 @@ TEST_CASE("LSQ step and offset gradients follow q - v inside, the end level wher
   // One row, asymmetric 2-bit (codes 0..3), learned step 1 and offset 0.
   Dense dense(4, 1);
   dense.weight() = Tensor({1, 4}, std::vector<float>{0.0f, 1.2f, 2.0f, 3.0f});
-  FakeQuantDense fake(dense, {Scheme::asymmetric, Granularity::channel, 2, 64}, ignoring_importance(minmax_grid), true);
+  FakeQuantDense fake(dense, {Scheme::asymmetric, Granularity::channel, 2, 64},
+                      ignoring_importance(minmax_grid), true);
   REQUIRE(fake.steps()[0] == 1.0f);
   fake.offsets()[0] = 0.0f;
   fake.weight() = Tensor({1, 4}, std::vector<float>{-0.7f, 1.2f, 2.0f, 4.4f});
@@ -232,7 +234,8 @@ TEST_CASE("fake quantization picks nearest_code's codes, halfway cases rounded a
     for (const Granularity granularity :
          {Granularity::tensor, Granularity::channel, Granularity::group})
       for (int bits = min_bits; bits <= max_bits; ++bits)
-        for (const GridChooser& grid : {ignoring_importance(minmax_grid), GridChooser(search_grid)}) {
+        for (const GridChooser& grid :
+             {ignoring_importance(minmax_grid), GridChooser(search_grid)}) {
           if (scheme == Scheme::ternary && bits != ternary_bits) continue;
           const QuantFormat format{scheme, granularity, bits, 16};
           const Dense dense = random_dense(50, 5, rng);
