@@ -18,6 +18,12 @@ void dequantize_block_asymmetric(std::span<const std::int32_t> codes, BlockScale
     w[i] = static_cast<float>(codes[i] / static_cast<double>(block.scale) + block.offset);
 }
 
+void dequantize_block_zero_point(std::span<const std::int32_t> codes, float scale,
+                                 std::int32_t zero_point, std::span<float> w) {
+  for (std::size_t i = 0; i < codes.size(); ++i)
+    w[i] = static_cast<float>((codes[i] - zero_point) / static_cast<double>(scale));
+}
+
 void dequantize_block_symmetric(std::span<const std::int32_t> codes, BlockScale block,
                                 std::span<float> w) {
   for (std::size_t i = 0; i < codes.size(); ++i)
@@ -55,6 +61,21 @@ QuantizedMatrix quantize(std::span<const float> w, std::size_t rows, std::size_t
     q.scales[b] = stored.scale;
     if (format.scheme == Scheme::asymmetric) q.offsets[b] = stored.offset;
   }
+  // Integer zero points when every block's grid has 0 as a level exactly.
+  bool zero_levels = format.scheme == Scheme::asymmetric && !rounded.grids.empty();
+  for (const BlockGrid& g : rounded.grids) {
+    if (!zero_levels) break;
+    const double z = g.usable() ? std::round(-g.offset * g.levels / g.range) : 0.0;
+    zero_levels = g.usable() && z >= 0 && z <= g.levels && g.offset + z * g.range / g.levels == 0.0;
+  }
+  if (zero_levels) {
+    q.zero_points.resize(q.block_count());
+    for (std::size_t b = 0; b < q.block_count(); ++b) {
+      const BlockGrid& g = rounded.grids[b];
+      q.zero_points[b] = static_cast<std::uint8_t>(std::round(-g.offset * g.levels / g.range));
+      q.offsets[b] = static_cast<float>(-q.zero_points[b] / static_cast<double>(q.scales[b]));
+    }
+  }
   const std::vector<std::int32_t>& codes = rounded.codes;
   q.codes.resize(rows * q.row_bytes());
   for (std::size_t r = 0; r < rows; ++r)
@@ -82,7 +103,9 @@ Tensor dequantize(const QuantizedMatrix& q) {
       const std::size_t block = q.block_index(r, run);
       const auto in = std::span<const std::int32_t>(codes).subspan(begin, length);
       const auto out = w.row(r).subspan(begin, length);
-      if (q.format.scheme == Scheme::asymmetric)
+      if (!q.zero_points.empty())
+        dequantize_block_zero_point(in, q.scales[block], q.zero_points[block], out);
+      else if (q.format.scheme == Scheme::asymmetric)
         dequantize_block_asymmetric(in, {q.scales[block], q.offsets[block]}, out);
       else
         dequantize_block_symmetric(in, {q.scales[block], 0.0f}, out);
@@ -116,6 +139,21 @@ void check_consistent(const QuantizedMatrix& q, std::string_view where) {
   for (std::size_t b = 0; b < q.offsets.size(); ++b)
     if (!std::isfinite(q.offsets[b]))
       throw Error(at + ": offset " + std::to_string(b) + " is not finite");
+  if (!q.zero_points.empty()) {
+    if (q.format.scheme != Scheme::asymmetric || q.zero_points.size() != q.block_count())
+      throw Error(at + ": expected " + std::to_string(offsets) + " zero points, found " +
+                  std::to_string(q.zero_points.size()));
+    const int top = (1 << q.format.bits) - 1;
+    for (std::size_t b = 0; b < q.zero_points.size(); ++b) {
+      if (q.zero_points[b] > top)
+        throw Error(at + ": zero point " + std::to_string(b) + " is " +
+                    std::to_string(q.zero_points[b]) + ", above the top code " +
+                    std::to_string(top));
+      // The kernels add the offset; it must be the one the zero point implies.
+      if (q.offsets[b] != static_cast<float>(-q.zero_points[b] / static_cast<double>(q.scales[b])))
+        throw Error(at + ": offset " + std::to_string(b) + " is not -zero point / scale");
+    }
+  }
 
   const std::size_t used_bits = q.cols * static_cast<std::size_t>(q.format.bits) % 8;
   const auto padding_mask = static_cast<std::uint8_t>(used_bits == 0 ? 0 : 0xFFu << used_bits);

@@ -6,7 +6,10 @@
 // a float scale and offset, and packs the codes (quant/bit_packing.hpp).
 // dequantize() is the inverse for each block:
 //   asymmetric  w = q / scale + offset      symmetric  w = q / scale
-// computed in double and rounded once to float.
+//   asymmetric with zero points  w = (q - z) / scale
+// computed in double and rounded once to float. Zero points are stored when
+// every block's grid has 0 as a level (zero-exact and search grids), so
+// that the zero code comes back as exactly 0.0f.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +26,9 @@ namespace tinyq {
 // One block back to weights (the two schemes).
 void dequantize_block_asymmetric(std::span<const std::int32_t> codes, BlockScale block,
                                  std::span<float> w);
+// Asymmetric with an integer zero point z: w = (q - z) / scale.
+void dequantize_block_zero_point(std::span<const std::int32_t> codes, float scale,
+                                 std::int32_t zero_point, std::span<float> w);
 void dequantize_block_symmetric(std::span<const std::int32_t> codes, BlockScale block,
                                 std::span<float> w);
 

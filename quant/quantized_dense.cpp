@@ -63,7 +63,10 @@ std::unique_ptr<Layer> QuantizedDense::clone() const {
 
 namespace {
 
+// Version 2 adds weight.zero_points; matrices without them are still written
+// as version 1, byte for byte as before.
 constexpr const char* state_version = "1";
+constexpr const char* zero_point_version = "2";
 
 std::string shape_text(std::size_t rows, std::size_t cols) {
   return std::to_string(rows) + "," + std::to_string(cols);
@@ -77,10 +80,14 @@ StateDict QuantizedDense::state() const {
   state.add("weight.scales", StateTensor::of_floats({weight_.scales.size()}, weight_.scales));
   if (!weight_.offsets.empty())
     state.add("weight.offsets", StateTensor::of_floats({weight_.offsets.size()}, weight_.offsets));
+  if (!weight_.zero_points.empty())
+    state.add("weight.zero_points",
+              StateTensor::of_u8({weight_.zero_points.size()}, weight_.zero_points));
   state.add("bias", StateTensor::of_floats({weight_.rows}, bias_.values()));
-  state.attributes = {{"weight.format", format_tag(weight_.format)},
-                      {"weight.shape", shape_text(weight_.rows, weight_.cols)},
-                      {"version", state_version}};
+  state.attributes = {
+      {"weight.format", format_tag(weight_.format)},
+      {"weight.shape", shape_text(weight_.rows, weight_.cols)},
+      {"version", weight_.zero_points.empty() ? state_version : zero_point_version}};
   return state;
 }
 
@@ -96,9 +103,9 @@ std::unique_ptr<Layer> QuantizedDense::from_state(const StateDict& state,
                                                   const std::string& where) {
   StateReader reader(state, where);
   const std::string version = reader.attribute_or("version", state_version);
-  if (version != state_version)
+  if (version != state_version && version != zero_point_version)
     throw Error(where + ": quantized_dense state version \"" + version +
-                "\" is not known to this tinyq (it reads version " + state_version + ")");
+                "\" is not known to this tinyq (it reads versions 1 and 2)");
   QuantizedMatrix w;
   const std::string& format = reader.attribute("weight.format");
   try {
@@ -126,6 +133,12 @@ std::unique_ptr<Layer> QuantizedDense::from_state(const StateDict& state,
   w.scales = reader.tensor("weight.scales", Dtype::f32, {w.block_count()}).floats();
   if (w.format.scheme == Scheme::asymmetric)
     w.offsets = reader.tensor("weight.offsets", Dtype::f32, {w.block_count()}).floats();
+  if (version == zero_point_version) {
+    if (w.format.scheme != Scheme::asymmetric)
+      throw Error(where + ": version 2 (zero points) needs an asymmetric format, found \"" +
+                  format + "\"");
+    w.zero_points = reader.tensor("weight.zero_points", Dtype::u8, {w.block_count()}).bytes;
+  }
   Tensor bias = reader.floats("bias", {w.rows});
   reader.finish();
   try {

@@ -23,6 +23,11 @@
 //   bias            F32 [out]
 //   attributes: "weight.format" the format tag ("asymmetric/channel/8",
 //   "symmetric/group-64/4"), "weight.shape" "out,in", "version" "1".
+// Version 2 (written only for asymmetric weights whose grids all have 0 as a
+// level, quant/grid.hpp) adds
+//   weight.zero_points  U8 [blocks]  the code z whose level is 0: w = (q - z) / s
+// and keeps weight.offsets = -z / s rounded to float, so a reader that uses
+// offsets gets the same weights within float rounding.
 // blocks = 1, out, or out · ceil(in / G). A missing "version" means 1 (files
 // written before payloads carried one); a later version (for example one that
 // adds activation scales and zero points) is refused by this reader with a

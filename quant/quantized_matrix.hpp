@@ -33,6 +33,11 @@ struct QuantizedMatrix {
   std::vector<std::uint8_t> codes;  // rows * row_bytes()
   std::vector<float> scales;        // block_count(), each finite and > 0
   std::vector<float> offsets;       // block_count() if asymmetric, else empty
+  // Empty, or (asymmetric only) block_count() integer zero points: the code
+  // whose level is exactly 0 (grids that contain 0, quant/grid.hpp). Then a
+  // block means w = (q - z) / s, so code z dequantizes to exactly 0.0f, and
+  // offsets[b] = -z / s rounded to float, what the kernels add.
+  std::vector<std::uint8_t> zero_points;
 
   bool is_signed() const { return format.scheme == Scheme::symmetric; }
   std::size_t row_bytes() const { return packed_row_bytes(cols, format.bits); }
@@ -60,7 +65,7 @@ struct QuantizedMatrix {
 
   // Bytes actually stored: packed codes plus scales and offsets.
   std::size_t storage_bytes() const {
-    return codes.size() + (scales.size() + offsets.size()) * sizeof(float);
+    return codes.size() + (scales.size() + offsets.size()) * sizeof(float) + zero_points.size();
   }
 };
 

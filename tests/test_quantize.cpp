@@ -283,10 +283,30 @@ TEST_CASE("the zero-exact grid puts 0 on a level, worked by hand, and leaves min
   unpack_codes(q.row_codes(0), 2, false, std::span(codes));
   // -0.1f is a hair below -0.1, so it is not a tie: it rounds down to -0.2.
   CHECK(codes == std::vector<std::int32_t>{0, 2, 3});
-  // Stored as a float scale and offset, code 1 comes back within float
-  // rounding of the offset of 0, not bit-exactly 0 (that needs an integer
-  // zero point in the file).
-  CHECK(std::fabs(1 / double(q.scales[0]) + q.offsets[0]) <= 1e-7 * std::fabs(q.offsets[0]));
+  // Stored with its integer zero point, code 1 comes back as exactly 0.0f;
+  // the offset the kernels add is -z / s in float.
+  REQUIRE(q.zero_points == std::vector<std::uint8_t>{1});
+  CHECK(q.offsets[0] == static_cast<float>(-1 / double(q.scales[0])));
+  const Tensor back = dequantize(q);
+  CHECK(back[0] == static_cast<float>(-1 / double(q.scales[0])));
+  CHECK(back[1] == static_cast<float>(1 / double(q.scales[0])));
+  const QuantizedMatrix zeros = quantize(std::vector<float>{0.0f, -0.3f, 0.0f, 0.7f}, 1, 4,
+                                         {Scheme::asymmetric, Granularity::channel, 3, 64}, "w",
+                                         ignoring_importance(zero_exact_grid));
+  CHECK(dequantize(zeros)[0] == 0.0f);
+  CHECK(dequantize(zeros)[2] == 0.0f);
+  // Min-max grids store no zero points (the seed's format, unchanged).
+  CHECK(
+      quantize(block, 1, 3, {Scheme::asymmetric, Granularity::channel, 2, 64}).zero_points.empty());
+  // Stored zero points must be in range and agree with the offsets.
+  QuantizedMatrix bad = q;
+  bad.zero_points[0] = 4;
+  CHECK_THROWS_WITH_AS(check_consistent(bad, "m"), doctest::Contains("above the top code 3"),
+                       Error);
+  bad = q;
+  bad.offsets[0] += 1e-3f;
+  CHECK_THROWS_WITH_AS(check_consistent(bad, "m"), doctest::Contains("is not -zero point / scale"),
+                       Error);
   // Blocks entirely above 0 widen down to it; symmetric grids are min-max.
   const std::vector<float> positive{400.0f, 500.0f, 600.0f};
   CHECK(zero_exact_grid(positive, Scheme::asymmetric, 8).offset == 0.0);

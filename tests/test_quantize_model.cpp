@@ -149,6 +149,24 @@ TEST_CASE("a quantized model file loads back with bit-identical outputs") {
       }
 }
 
+TEST_CASE("zero points are saved as state version 2 and load back bit-identical") {
+  const Sequential model = make_mlp(12, {8, 6}, 3, 4);
+  QuantConfig c = config(Scheme::asymmetric, Granularity::group, 3);
+  c.format.group_size = 16;
+  c.grid = "zero-exact";
+  Sequential q = quantize_model(model, c);
+  const StateDict state = q.layer(0).state();
+  CHECK(state.attributes.at("version") == "2");
+  const auto bytes = serialize_model(q);
+  Sequential back = deserialize_model(bytes, "q.tqm", all_layers());
+  CHECK(serialize_model(back) == bytes);
+  const Tensor x = random_input(5, 12, 2);
+  CHECK(same_bits(back.forward(x), q.forward(x)));
+  // The seed's min-max grid still writes version 1.
+  c.grid = "minmax";
+  CHECK(quantize_model(model, c).layer(0).state().attributes.at("version") == "1");
+}
+
 TEST_CASE("float_layers alone does not know quantized layers, all_layers reads float models") {
   const Sequential model = make_mlp(8, {4}, 2, 1);
   const Sequential q = quantize_model(model, config(Scheme::asymmetric, Granularity::channel));

@@ -195,7 +195,10 @@ TEST_CASE("inconsistent quantized files are refused with the file and layer name
   CHECK(with_metadata("0.weight.shape", "20").find("\"out,in\"") != std::string::npos);
   CHECK(with_metadata("0.weight.shape", "20,36")
             .find("layer 0 (quantized_dense): tensor \"weight.codes\"") != std::string::npos);
-  CHECK(with_metadata("0.version", "2").find("version \"2\" is not known") != std::string::npos);
+  CHECK(with_metadata("0.version", "3").find("version \"3\" is not known") != std::string::npos);
+  // Version 2 carries zero points, which only asymmetric weights have.
+  CHECK(with_metadata("0.version", "2").find("version 2 (zero points) needs an asymmetric") !=
+        std::string::npos);
   CHECK(with_metadata("0.color", "red").find("unexpected attribute \"color\"") !=
         std::string::npos);
   CHECK(with_metadata("7.weight.format", "x").find("unexpected metadata \"7.weight.format\"") !=
