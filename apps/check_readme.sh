@@ -11,7 +11,8 @@
 # commit what you want checked.
 #
 # --quick (CI uses it) shortens what would take long, and only that:
-#   train_mnist commands get `--epochs 1` appended (the last --epochs wins);
+#   train_mnist and torch_generalization.py commands get `--epochs 1` appended
+#   (the last --epochs wins in both);
 #   libFuzzer's -max_total_time=N becomes 10 seconds.
 # A command whose line ends in `# needs the internet` runs only when the
 # default MNIST mirror answers; otherwise it is reported as skipped
@@ -92,8 +93,8 @@ for command in "${commands[@]}"; do
   fi
   run=$command
   if $quick; then
-    # Before any trailing comment: the last --epochs given wins in train_mnist.
-    if [[ $run == *train_mnist* ]]; then
+    # Before any trailing comment: the last --epochs given wins.
+    if [[ $run == *train_mnist* || $run == *torch_generalization.py* ]]; then
       if [[ $run =~ ^(.*[^[:space:]])([[:space:]]+#.*)$ ]]; then
         run="${BASH_REMATCH[1]} --epochs 1${BASH_REMATCH[2]}"
       else
