@@ -17,8 +17,9 @@ void add_qat_options(Options& options) {
   options.add("qat-granularity", "NAME", "QAT granularity: tensor, channel or group", "channel");
   options.add("qat-group-size", "G", "QAT inputs per group: a power of two >= 16", "64");
   options.add("qat-grid", "NAME",
-              "how QAT chooses each block's grid at every step: minmax or mse (with "
-              "--qat-learn-scale: only the initial one)",
+              "how QAT chooses each block's grid at every step: minmax, zero-exact, or search "
+              "(also called mse; slow without --qat-learn-scale) (with --qat-learn-scale: "
+              "only the initial one)",
               "minmax");
   options.add_flag("qat-learn-scale", "QAT learns each block's step (and offset) as in LSQ");
 }
@@ -57,7 +58,7 @@ std::optional<QatConfig> qat_config(const Options& options) {
   if (!std::has_single_bit(config.format.group_size))
     throw UsageError("option --qat-group-size: expected a power of two >= 16, found " +
                      std::to_string(config.format.group_size));
-  config.grid = options.choice("qat-grid", {"minmax", "mse"});
+  config.grid = options.choice("qat-grid", {"minmax", "zero-exact", "search", "mse"});
   config.learn_scale = options.flag("qat-learn-scale");
   return config;
 }
