@@ -29,6 +29,49 @@ void for_runs(const QuantizedMatrix& layout, std::size_t r0, std::size_t r1, Vis
             layout.block_index(r, run));
 }
 
+// The rounding passes of round_block (below), apart so that on x86 they can
+// also be compiled for AVX2: twice the doubles per instruction, and the very
+// same IEEE operations (no FMA is enabled), so the same bits.
+struct RoundingPass {
+  double offset, levels, range, lowest, highest;
+};
+
+[[gnu::always_inline]] inline void round_values_body(const RoundingPass& p,
+                                                     std::span<const float> w, double* r,
+                                                     double* codes, float* inside) {
+  const double below = p.lowest - 1.0, above = p.highest + 1.0;
+  constexpr double magic = 6755399441055744.0;  // 1.5 · 2^52
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    double v = (static_cast<double>(w[i]) - p.offset) * p.levels / p.range;
+    v = v < below ? below : (v > above ? above : v);
+    const double even = (v + magic) - magic;
+    const double half = v - even;
+    // As arithmetic, not a select, so it vectorizes; away - even is 0 or ±1.
+    const double tie = std::fabs(half) == 0.5 ? 1.0 : 0.0;
+    r[i] = even + tie * ((v + std::copysign(0.5, v)) - even);
+  }
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const double q = r[i] < p.lowest ? p.lowest : (r[i] > p.highest ? p.highest : r[i]);
+    codes[i] = q;
+    inside[i] = q == r[i] ? 1.0f : 0.0f;
+  }
+}
+
+void round_values(const RoundingPass& p, std::span<const float> w, double* r, double* codes,
+                  float* inside) {
+  round_values_body(p, w, r, codes, inside);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define TINYQ_ROUND_AVX2 1
+[[gnu::target("avx2")]] void round_values_avx2(const RoundingPass& p, std::span<const float> w,
+                                               double* r, double* codes, float* inside) {
+  round_values_body(p, w, r, codes, inside);
+}
+#else
+#define TINYQ_ROUND_AVX2 0
+#endif
+
 // One block: codes q = clamp(round(v)) for v = (w - offset) · levels / range
 // as nearest_code computes it, the STE mask, and w_q as dequantize computes
 // it, all in double so every step is exact or rounds as there. Written in
@@ -45,26 +88,16 @@ template <class Dequantized>
 void round_block(std::span<const float> w, const BlockGrid& grid, double lowest, double highest,
                  const Dequantized& dequantized, std::span<double> codes, std::span<float> inside,
                  std::span<float> w_q) {
-  const double offset = grid.offset, levels = grid.levels, range = grid.range;
-  const double below = lowest - 1.0, above = highest + 1.0;
-  constexpr double magic = 6755399441055744.0;  // 1.5 · 2^52
   thread_local std::vector<double> rounded;
   rounded.resize(w.size());
-  double* const r = rounded.data();
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    double v = (static_cast<double>(w[i]) - offset) * levels / range;
-    v = v < below ? below : (v > above ? above : v);
-    const double even = (v + magic) - magic;
-    const double half = v - even;
-    // As arithmetic, not a select, so it vectorizes; away - even is 0 or ±1.
-    const double tie = std::fabs(half) == 0.5 ? 1.0 : 0.0;
-    r[i] = even + tie * ((v + std::copysign(0.5, v)) - even);
-  }
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    const double q = r[i] < lowest ? lowest : (r[i] > highest ? highest : r[i]);
-    codes[i] = q;
-    inside[i] = q == r[i] ? 1.0f : 0.0f;
-  }
+  const RoundingPass pass{grid.offset, grid.levels, grid.range, lowest, highest};
+#if TINYQ_ROUND_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2)
+    round_values_avx2(pass, w, rounded.data(), codes.data(), inside.data());
+  else
+#endif
+    round_values(pass, w, rounded.data(), codes.data(), inside.data());
   std::array<float, 256> table;
   const auto count = static_cast<std::size_t>(highest - lowest) + 1;
   if (w.size() <= count || count > table.size()) {
