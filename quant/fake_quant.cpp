@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "core/thread_pool.hpp"
@@ -178,22 +179,51 @@ namespace {
 
 // Each weight's terms of its block's LSQ sums, in a pass that vectorizes:
 //   step:   grad · (q - v) inside,  grad · q where clipped
-//   offset: -0.0 inside,            grad where clipped
-// -0.0 is the one number whose addition leaves every double as it was
-// (+0.0 would turn a sum of -0.0 into +0.0), so summing all terms in order
-// gives the same bits as summing only the clipped weights' gradients.
+//   offset: 0 inside,               grad where clipped
+// Summed in weight order afterwards, they give the bits of a plain loop
+// that adds only the clipped weights' gradients to the offset's sum.
+[[gnu::always_inline]] inline void lsq_terms_body(std::span<const float> w,
+                                                  std::span<const float> grad_wq,
+                                                  std::span<const double> codes,
+                                                  std::span<const float> inside,
+                                                  const BlockGrid& grid, double* step_terms,
+                                                  double* offset_terms) {
+  const double step = grid.range / grid.levels, offset = grid.offset;
+  // Selects written as arithmetic so the loop vectorizes. inside is 1 or 0,
+  // so in · x + (1 - in) · y is x or y exactly, but for the sign of a zero,
+  // which no sum can see: the sums start at +0.0, and x + ±0 = x for x != 0.
+  const auto terms = [&](auto step_positive) {
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const double q = codes[i], grad = grad_wq[i], in = inside[i];
+      const double v = step_positive ? (static_cast<double>(w[i]) - offset) / step : 0.0;
+      step_terms[i] = in * (grad * (q - v)) + (1.0 - in) * (grad * q);
+      offset_terms[i] = (1.0 - in) * grad;
+    }
+  };
+  if (step > 0.0)
+    terms(std::true_type{});
+  else
+    terms(std::false_type{});
+}
+
+#if TINYQ_ROUND_AVX2
+[[gnu::target("avx2")]] void lsq_terms_avx2(std::span<const float> w,
+                                            std::span<const float> grad_wq,
+                                            std::span<const double> codes,
+                                            std::span<const float> inside, const BlockGrid& grid,
+                                            double* step_terms, double* offset_terms) {
+  lsq_terms_body(w, grad_wq, codes, inside, grid, step_terms, offset_terms);
+}
+#endif
+
 void lsq_terms(std::span<const float> w, std::span<const float> grad_wq,
                std::span<const double> codes, std::span<const float> inside, const BlockGrid& grid,
                double* step_terms, double* offset_terms) {
-  const double step = grid.range / grid.levels, offset = grid.offset;
-  const bool positive = step > 0.0;
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    const double q = codes[i];
-    const double v = positive ? (w[i] - offset) / step : 0.0;
-    const bool in = inside[i] != 0.0f;
-    step_terms[i] = in ? grad_wq[i] * (q - v) : grad_wq[i] * q;
-    offset_terms[i] = in ? -0.0 : static_cast<double>(grad_wq[i]);
-  }
+#if TINYQ_ROUND_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return lsq_terms_avx2(w, grad_wq, codes, inside, grid, step_terms, offset_terms);
+#endif
+  lsq_terms_body(w, grad_wq, codes, inside, grid, step_terms, offset_terms);
 }
 
 struct Run {
