@@ -13,7 +13,9 @@
 # --quick (CI uses it) shortens what would take long, and only that:
 #   train_mnist and torch_generalization.py commands get `--epochs 1` appended
 #   (the last --epochs wins in both);
-#   libFuzzer's -max_total_time=N becomes 10 seconds.
+#   libFuzzer's -max_total_time=N becomes 10 seconds;
+#   `bash apps/test.sh` is not run again: CI's step 2 runs exactly it, in a
+#   fresh clone of its own (reported as skipped).
 # A command whose line ends in `# needs the internet` runs only when the
 # default MNIST mirror answers; otherwise it is reported as skipped
 # (tests/test_fetch_mnist.sh covers fetch_mnist.sh offline).
@@ -88,6 +90,11 @@ start=$(date +%s)
 for command in "${commands[@]}"; do
   if [[ $command =~ \#[[:space:]]*needs\ the\ internet[[:space:]]*$ ]] && ! $online; then
     echo "--- skipped (offline): $command"
+    skipped=$((skipped + 1))
+    continue
+  fi
+  if $quick && [[ $command =~ ^bash\ apps/test\.sh([[:space:]]|$) ]]; then
+    echo "--- skipped (--quick: CI's step 2 runs it): $command"
     skipped=$((skipped + 1))
     continue
   fi
