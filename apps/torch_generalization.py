@@ -23,36 +23,9 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
-import torch
-
-from safetensors_interop import accuracy, load_split, write_safetensors
+from safetensors_interop import accuracy, load_split, train_mlp, write_safetensors
 
 print = functools.partial(print, flush=True)  # lines appear as they are measured
-
-
-def train(train_x, train_y, widths, epochs, seed):
-    """SGD with momentum, batches of 64, a cosine learning-rate schedule."""
-    torch.manual_seed(seed)
-    layers = []
-    for k in range(len(widths) - 1):
-        layers.append(torch.nn.Linear(widths[k], widths[k + 1]))
-        if k + 2 < len(widths):
-            layers.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*layers)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    batches = -(-len(train_x) // 64)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * batches)
-    x_all, y_all = torch.from_numpy(train_x), torch.from_numpy(train_y.astype(np.int64))
-    for _ in range(epochs):
-        order = torch.randperm(len(x_all))
-        for start in range(0, len(order), 64):
-            batch = order[start:start + 64]
-            optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(model(x_all[batch]), y_all[batch]).backward()
-            optimizer.step()
-            schedule.step()
-    return {k: v.detach().numpy() for k, v in model.state_dict().items()}
 
 
 def main():
@@ -73,7 +46,8 @@ def main():
     train_x, train_y = load_split(args.data, "train")
     test_x, test_y = load_split(args.data, "t10k")
     widths = [train_x.shape[1]] + [int(h) for h in args.hidden.split(",")] + [10]
-    state = train(train_x, train_y, widths, args.epochs, args.seed)
+    model = train_mlp(train_x, train_y, widths, args.epochs, args.seed, cosine=True)
+    state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     linear = sorted({int(k.split(".")[0]) for k in state})
     torch_accuracy = accuracy([(state[f"{i}.weight"], state[f"{i}.bias"]) for i in linear],
                               test_x, test_y)
