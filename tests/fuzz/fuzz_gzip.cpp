@@ -40,14 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(!decoded, "gunzip accepted a file whose layout is refused");
   }
   try {
-    const auto head = tinyq::gunzip_prefix(input, "fuzz.gz", prefix_length);
-    require(head.size() <= prefix_length, "gunzip_prefix returned more than asked");
-    if (decoded) {
-      require(head.size() == std::min(prefix_length, whole.size()),
-              "gunzip_prefix length differs from gunzip");
-      require(std::equal(head.begin(), head.end(), whole.begin()),
-              "gunzip_prefix bytes differ from gunzip");
-    }
+    tinyq::fuzz::require_prefix_agrees(tinyq::gunzip_prefix(input, "fuzz.gz", prefix_length),
+                                       decoded ? &whole : nullptr, prefix_length);
   } catch (const tinyq::Error&) {
   }
   // The writer's output must always read back as exactly its input.

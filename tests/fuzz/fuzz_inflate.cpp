@@ -33,14 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const tinyq::Error&) {
   }
   try {
-    const auto head = tinyq::inflate_prefix(input, prefix_length);
-    require(head.size() <= prefix_length, "inflate_prefix returned more than asked");
-    if (decoded) {
-      const std::size_t n = std::min(prefix_length, whole.size());
-      require(head.size() == n, "inflate_prefix length differs from inflate");
-      require(std::equal(head.begin(), head.end(), whole.begin()),
-              "inflate_prefix bytes differ from inflate");
-    }
+    tinyq::fuzz::require_prefix_agrees(tinyq::inflate_prefix(input, prefix_length),
+                                       decoded ? &whole : nullptr, prefix_length);
   } catch (const tinyq::Error&) {
   }
   return 0;

@@ -10,9 +10,9 @@
 #include <span>
 
 #include "core/error.hpp"
-#include "core/tensor.hpp"
 #include "core/thread_pool.hpp"
 #include "fuzz_check.hpp"
+#include "fuzz_model_check.hpp"
 #include "nn/model_file.hpp"
 #include "quant/registry.hpp"
 
@@ -31,19 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const tinyq::Error&) {
     return 0;
   }
-  require(model.size() > 0, "a model with no layers loaded");
-
-  const std::size_t inputs = model.input_features().value_or(3);
-  // Widths come from the file, whose weights take at least a bit each, so
-  // this stays small; guard anyway to keep the run fast.
-  if (inputs <= 4096) {
-    tinyq::Tensor x({2, inputs});
-    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = float(i % 7) * 0.25f - 0.75f;
-    const tinyq::Tensor& y = model.forward(x);
-    require(y.rank() == 2 && y.dim(0) == 2, "forward output has the wrong batch size");
-    if (const auto outputs = model.output_features())
-      require(y.dim(1) == *outputs, "forward output width differs from output_features");
-  }
+  tinyq::fuzz::require_model_runs(model);
 
   const auto bytes = tinyq::serialize_model(model);
   try {

@@ -10,9 +10,9 @@
 
 #include "core/error.hpp"
 #include "core/io/safetensors.hpp"
-#include "core/tensor.hpp"
 #include "core/thread_pool.hpp"
 #include "fuzz_check.hpp"
+#include "fuzz_model_check.hpp"
 #include "nn/model_safetensors.hpp"
 #include "quant/registry.hpp"
 
@@ -37,14 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const tinyq::Error&) {
     return 0;
   }
-  require(model.size() > 0, "a model with no layers loaded");
-  const std::size_t inputs = model.input_features().value_or(3);
-  if (inputs <= 4096) {
-    tinyq::Tensor x({2, inputs});
-    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = float(i % 5) * 0.5f - 1.0f;
-    const tinyq::Tensor& y = model.forward(x);
-    require(y.rank() == 2 && y.dim(0) == 2, "forward output has the wrong batch size");
-  }
+  tinyq::fuzz::require_model_runs(model);
   try {
     const auto bytes = tinyq::model_to_safetensors(model);
     const auto again = tinyq::read_safetensors(bytes, "resaved.safetensors");
