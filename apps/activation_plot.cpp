@@ -100,6 +100,10 @@ ActivationFigure activation_figure(std::span<const float> values,
 
 std::string plot_activation_ranges(const ActivationFigure& figure, const std::string& subject,
                                    std::size_t calibration_images) {
+  if (figure.counts.empty() || !(figure.hi > figure.lo))
+    throw Error(
+        "plot_activation_ranges: the figure has no histogram (make it with "
+        "activation_figure)");
   const double width = 860;
   const double legend_rows = 1.0 + double(figure.ranges.size());
   const double height = 430 + 18 * legend_rows;

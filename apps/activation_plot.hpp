@@ -46,7 +46,8 @@ ActivationFigure activation_figure(std::span<const float> values,
 // The SVG document: bars of log10(count), each observer's range as vertical
 // lines at its ends and a bar across it, and a legend with every range's
 // numbers (lo, hi, scale, zero point, share clipped, model accuracy).
-// `subject` names the values ("layer 0: Dense(784 -> 256) + ReLU").
+// `subject` names the values ("layer 0: Dense(784 -> 256) + ReLU"). Throws
+// tinyq::Error for a figure without a histogram.
 std::string plot_activation_ranges(const ActivationFigure& figure, const std::string& subject,
                                    std::size_t calibration_images);
 

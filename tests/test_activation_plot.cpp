@@ -104,6 +104,7 @@ TEST_CASE("activation_figure of all-zero values and of bad ones") {
   CHECK_THROWS_AS(activation_figure(std::vector<float>{}, {Observer::minmax}, 4), Error);
   CHECK_THROWS_AS(activation_figure(std::vector<float>{1.0f, std::nanf("")}, {}, 4), Error);
   CHECK_THROWS_AS(activation_figure(zeros, {}, 0), Error);
+  CHECK_THROWS_AS(plot_activation_ranges(ActivationFigure{}, "layer 0", 1), Error);
 }
 
 TEST_CASE("the activation plot is well-formed SVG with a bar per busy bin and every range") {
