@@ -195,6 +195,7 @@ int quantize_eval(int argc, const char* const* argv) {
                          ": not used by static int8 (--activations)");
   const auto static_request =
       static_int8 ? std::optional(static_int8_request(options)) : std::nullopt;
+  auto activation_plot = activation_plot_request(options, static_int8);
   const bool single =
       !static_int8 &&
       (options.given("scheme") || options.given("granularity") || options.given("bits") ||
@@ -251,6 +252,8 @@ int quantize_eval(int argc, const char* const* argv) {
   if (report_path) require_distinct_paths("model", model_path, "report", *report_path);
   const auto plot_path = options.optional_text("plot");
   if (plot_path) require_distinct_paths("model", model_path, "plot", *plot_path);
+  if (activation_plot)
+    require_distinct_paths("model", model_path, "plot-activations", activation_plot->path);
   set_num_threads(options.whole_number("threads", 1, 256));
 
   // The single format's method, and whether it (and its report) sees the
@@ -259,6 +262,8 @@ int quantize_eval(int argc, const char* const* argv) {
   const bool single_calibrated = budget || config.method != "rtn" || options.given("calibration");
 
   Sequential model = load_model(model_path, all_layers());
+  if (activation_plot && !is_quantized(model))
+    activation_plot->layer = activation_plot_layer(model, *activation_plot);
   if (export_c_path && !static_int8 && !is_static_int8(model))
     throw UsageError("--export-c needs --activations (or a saved static int8 model)");
   const std::filesystem::path folder = locate_data(options.optional_text("data"));
@@ -271,6 +276,7 @@ int quantize_eval(int argc, const char* const* argv) {
   std::optional<Sequential> saved;  // the single format's model, or the sweep's first
   std::vector<SweepPoint> sweep;    // for --plot
   std::optional<MixedPrecisionPlan> plan;
+  std::string activation_svg;  // for --plot-activations
   if (is_quantized(model)) {
     if (single || static_int8)
       throw UsageError("the model is already quantized; give no scheme options");
@@ -328,7 +334,11 @@ int quantize_eval(int argc, const char* const* argv) {
       std::cout << format_plan(*plan, model) << "\n" << format_report(rows.back().layers) << "\n";
       saved = std::move(quantized);
     } else if (static_int8) {
-      for (StaticInt8Row& r : evaluate_static_int8(model, *static_request, calibration, test)) {
+      std::vector<StaticInt8Row> static_rows =
+          evaluate_static_int8(model, *static_request, calibration, test);
+      if (activation_plot)
+        activation_svg = plot_activations(model, *activation_plot->layer, calibration, static_rows);
+      for (StaticInt8Row& r : static_rows) {
         Row row;
         row.scheme = "static-int8";
         row.granularity = r.observer;  // the activation observer, in the table's second column
@@ -395,6 +405,10 @@ int quantize_eval(int argc, const char* const* argv) {
                                               double(float_row->score.bytes));
     write_text_file_atomically(*plot_path, svg);
     std::cout << "\nwrote " << *plot_path << "\n";
+  }
+  if (activation_plot) {
+    write_text_file_atomically(activation_plot->path, activation_svg);
+    std::cout << "\nwrote " << activation_plot->path << "\n";
   }
   if (out_path && saved) {
     const auto bytes = serialize_model(*saved);

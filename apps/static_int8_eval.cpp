@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "apps/activation_plot.hpp"
 #include "core/io/file_io.hpp"
 #include "core/kernels/isa.hpp"
 #include "core/random.hpp"
@@ -22,6 +23,11 @@ void add_static_int8_options(Options& options) {
               "symmetric, per channel unless --granularity tensor)");
   options.add("export-c", "FILE.c",
               "write the static int8 model (the first --activations row) as one C99 file");
+  options.add("plot-activations", "FILE.svg",
+              "draw one layer's activation histogram over the calibration images with the "
+              "range each --activations observer chose");
+  options.add("plot-layer", "N",
+              "the layer --plot-activations draws: a hidden Dense's index (default: the first)");
 }
 
 StaticInt8Request static_int8_request(const Options& options) {
@@ -37,6 +43,63 @@ StaticInt8Request static_int8_request(const Options& options) {
         parse_granularity(options.choice("granularity", {"tensor", "channel"}));
   request.weights.bits = static_cast<int>(options.whole_number("bits", 2, 8));
   return request;
+}
+
+std::optional<ActivationPlotRequest> activation_plot_request(const Options& options,
+                                                             bool static_int8) {
+  if (!options.given("plot-activations")) {
+    if (options.given("plot-layer")) throw UsageError("--plot-layer needs --plot-activations");
+    return std::nullopt;
+  }
+  if (!static_int8)
+    throw UsageError(
+        "--plot-activations needs --activations (the observers whose ranges it draws)");
+  ActivationPlotRequest request{options.text("plot-activations"), std::nullopt};
+  if (options.given("plot-layer")) request.layer = options.whole_number("plot-layer", 0, 1u << 20);
+  return request;
+}
+
+std::size_t activation_plot_layer(const Sequential& model, const ActivationPlotRequest& request) {
+  // The observed outputs: every Dense but the last (its int32 scores are not).
+  std::vector<std::size_t> observed;
+  for (std::size_t i = 0; i < model.size(); ++i)
+    if (model.layer(i).kind() == "dense") observed.push_back(i);
+  if (!observed.empty()) observed.pop_back();
+  if (!request.layer) {
+    if (observed.empty())
+      throw UsageError("--plot-activations: the model has no hidden Dense layer to draw");
+    return observed.front();
+  }
+  const std::size_t layer = *request.layer;
+  if (layer >= model.size())
+    throw UsageError("option --plot-layer: layer " + std::to_string(layer) +
+                     " is out of range (the model has " + std::to_string(model.size()) +
+                     " layers, 0.." + std::to_string(model.size() - 1) + ")");
+  if (std::find(observed.begin(), observed.end(), layer) == observed.end()) {
+    std::string list;
+    for (const std::size_t i : observed) list += (list.empty() ? "" : ", ") + std::to_string(i);
+    throw UsageError("option --plot-layer: layer " + std::to_string(layer) + " is " +
+                     model.layer(layer).describe() +
+                     ", whose output no observer sees (expected a hidden Dense: " +
+                     (list.empty() ? std::string("none") : list) + ")");
+  }
+  return layer;
+}
+
+std::string plot_activations(const Sequential& model, std::size_t layer, const Tensor& calibration,
+                             const std::vector<StaticInt8Row>& rows) {
+  std::vector<Observer> observers;
+  for (const StaticInt8Row& row : rows) observers.push_back(parse_observer(row.observer));
+  for (const ObservedActivation& o : observed_activations(model, calibration)) {
+    if (o.layer != layer) continue;
+    ActivationFigure figure = activation_figure(o.values.values(), observers, 200);
+    for (std::size_t k = 0; k < rows.size(); ++k)
+      figure.ranges[k].accuracy = rows[k].score.accuracy;
+    std::string subject = "layer " + std::to_string(layer) + ", " + model.layer(layer).describe();
+    if (layer + 1 < model.size() && model.layer(layer + 1).kind() == "relu") subject += " + ReLU";
+    return plot_activation_ranges(figure, subject, calibration.dim(0));
+  }
+  throw Error("plot_activations: layer " + std::to_string(layer) + " is not observed");
 }
 
 bool is_static_int8(const Sequential& model) {

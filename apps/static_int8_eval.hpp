@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,25 @@ struct StaticInt8Row {
 std::vector<StaticInt8Row> evaluate_static_int8(const Sequential& model,
                                                 const StaticInt8Request& request,
                                                 const Tensor& calibration, const Dataset& test);
+
+// --plot-activations FILE.svg [--plot-layer N]: the histogram of one hidden
+// Dense's calibration activations with each observer's range
+// (apps/activation_plot.hpp).
+struct ActivationPlotRequest {
+  std::string path;
+  std::optional<std::size_t> layer;  // unset: the first hidden Dense
+};
+// Nothing when --plot-activations is not given; UsageError when it (or
+// --plot-layer) is given without what it needs.
+std::optional<ActivationPlotRequest> activation_plot_request(const Options& options,
+                                                             bool static_int8);
+// The layer to draw: the asked one, or the first hidden Dense. UsageError
+// for an index out of range or a layer whose output no observer sees.
+std::size_t activation_plot_layer(const Sequential& model, const ActivationPlotRequest& request);
+// The figure of `layer` over `calibration`, with each row's observer and
+// model accuracy.
+std::string plot_activations(const Sequential& model, std::size_t layer, const Tensor& calibration,
+                             const std::vector<StaticInt8Row>& rows);
 
 // True for a model of static int8 layers (and ReLUs).
 bool is_static_int8(const Sequential& model);

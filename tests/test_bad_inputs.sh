@@ -18,7 +18,7 @@
 # cases run must equal expected_cases below, so no case drops out silently.
 # Exits 0 when every case passed.
 set -u
-expected_cases=346
+expected_cases=356
 train=$(realpath "$1")
 quantize=$(realpath "$2")
 limit=${3:-1}
@@ -96,7 +96,7 @@ must() {
 # --- the checks --------------------------------------------------------------
 
 outputs=(out/model.tqm out/report.json out/plot.svg out/qmodel.tqm out/qreport.json out/qplot.svg
-  out/smodel.c)
+  out/smodel.c out/aplot.svg)
 mkdir -p out originals
 for f in "${outputs[@]}"; do
   echo "earlier $(basename "$f"), must survive" >"$f"
@@ -785,6 +785,29 @@ quantize_case "--export-c in a missing folder" "out/missing/m.c: folder out/miss
   --export-c out/missing/m.c
 quantize_case "--export-c is the model" "--export-c model.tqm is the --model file" \
   --export-c model.tqm
+# --plot-activations: needs --activations, draws a hidden Dense only.
+context=() fix=(--activations minmax --plot-activations out/aplot.svg)
+quantize_case "--plot-activations without --activations" "--plot-activations needs --activations" \
+  --plot-activations out/aplot.svg
+context=(--activations minmax) fix=(--plot-activations out/aplot.svg --plot-layer 0)
+quantize_case "--plot-layer without --plot-activations" "--plot-layer needs --plot-activations" \
+  --plot-layer 0
+context=(--activations minmax) fix=(--plot-activations out/aplot.svg)
+quantize_case "--plot-activations in a missing folder" \
+  "out/missing/a.svg: folder out/missing does not exist" --plot-activations out/missing/a.svg
+quantize_case "--plot-activations is the model" "--plot-activations model.tqm is the --model file" \
+  --plot-activations model.tqm
+context=(--activations minmax,entropy --plot-activations out/aplot.svg) fix=(--plot-layer 0)
+for value in 1 2 3 x -1; do
+  case $value in
+    1 | 2) fragment="option --plot-layer: layer $value is" ;;
+    3) fragment="option --plot-layer: layer 3 is out of range (the model has 3 layers, 0..2)" ;;
+    *) fragment="option --plot-layer: expected a whole number from 0 to 1048576, found '$value'" ;;
+  esac
+  [ "$value" = 1 ] && fragment+=" ReLU, whose output no observer sees (expected a hidden Dense: 0)"
+  [ "$value" = 2 ] && fragment+=" Dense(4 -> 10), whose output no observer sees"
+  quantize_case "--plot-layer '$value'" "$fragment" --plot-layer "$value"
+done
 bad=("$quantize" --model models/relu-only --data good --threads 2 --activations minmax)
 good=("$quantize" --model model.tqm --data good --threads 2 --activations minmax)
 expect "quantize_eval --activations on a model with no Dense layer" "no Dense layer"
@@ -818,6 +841,12 @@ quantize_write=("$quantize" --model model.tqm --data good --threads 2 --scheme s
 bad=(bash -c 'ulimit -f 0 && exec "$@"' - "${quantize_write[@]}")
 good=(bash -c 'exec "$@"' - "${quantize_write[@]}")
 expect "quantize_eval whose write fails (ulimit -f 0)" "out/qmodel.tqm: write failed: File too large"
+quantize_write=("$quantize" --model model.tqm --data good --threads 2 --activations minmax
+  --plot-activations out/aplot.svg)
+bad=(bash -c 'ulimit -f 0 && exec "$@"' - "${quantize_write[@]}")
+good=(bash -c 'exec "$@"' - "${quantize_write[@]}")
+expect "quantize_eval --plot-activations whose write fails (ulimit -f 0)" \
+  "out/aplot.svg: write failed: File too large"
 
 if [ "$cases" -ne "$expected_cases" ]; then
   echo "FAIL: $cases cases ran, expected $expected_cases (a case was lost or added: update expected_cases)"

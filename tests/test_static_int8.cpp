@@ -281,6 +281,43 @@ TEST_CASE("observers keep 0 in the range and u8_quantization maps it to a code")
   CHECK_THROWS_AS(parse_observer("kl"), Error);
 }
 
+TEST_CASE("histogram_counts bins by floor((v - lo) / width) and clamps the ends") {
+  const std::vector<float> values = {-5.0f, 0.0f, 0.49f, 0.5f, 1.0f, 1.99f, 2.0f, 7.0f};
+  // Four bins of width 0.5 over [0, 2]: -5 and 0 in bin 0; 0.49 in bin 0;
+  // 0.5 in bin 1; 1.0 in bin 2; 1.99, 2.0 (the top edge) and 7 in bin 3.
+  const std::vector<double> counts = histogram_counts(values, 0.0, 2.0, 4);
+  CHECK(counts == std::vector<double>{3, 1, 1, 3});
+  CHECK_THROWS_AS(histogram_counts(values, 0.0, 2.0, 0), Error);
+  CHECK_THROWS_AS(histogram_counts(values, 1.0, 1.0, 4), Error);
+}
+
+TEST_CASE("observed_activations are the values quantize_static_int8 calibrates on") {
+  Rng rng(8);
+  Sequential model = make_mlp(8, {5, 4}, 3, 2);
+  const Tensor images = test::random_tensor(Shape{50, 8}, rng, 0.0f, 1.0f);
+  const std::vector<ObservedActivation> observed = observed_activations(model, images);
+  REQUIRE(observed.size() == 2);
+  CHECK(observed[0].layer == 0);
+  CHECK(observed[1].layer == 2);
+  // Dense 0 then its ReLU, by the float model itself.
+  Tensor first = model.layer(0).forward(images);
+  first = model.layer(1).forward(first);
+  CHECK(observed[0].values.shape() == Shape{50, 5});
+  CHECK(std::equal(first.values().begin(), first.values().end(),
+                   observed[0].values.values().begin()));
+  for (const Observer observer :
+       {Observer::minmax, Observer::percentile, Observer::mse, Observer::entropy}) {
+    CAPTURE(to_string(observer));
+    const Sequential quantized = quantize_static_int8(model, images, {.observer = observer});
+    for (const ObservedActivation& o : observed) {
+      const auto& layer = dynamic_cast<const StaticInt8Dense&>(quantized.layer(o.layer));
+      CHECK(layer.params().output == u8_quantization(observe_range(observer, o.values.values())));
+    }
+  }
+  CHECK_THROWS_WITH_AS(observed_activations(Sequential{}, images),
+                       "static int8: the model has no Dense layer", Error);
+}
+
 TEST_CASE("the README's worked example: one output neuron by hand") {
   // Pixels 0, 51, 204, 255 (x = 0, 0.2, 0.8, 1), weights 0.5, -0.25, 0.1,
   // 0.75, bias 0.05, a ReLU output calibrated to [0, 2].

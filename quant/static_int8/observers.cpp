@@ -14,19 +14,6 @@ namespace {
 
 constexpr std::size_t histogram_bins = 2048;
 
-// Counts of values in `bins` equal bins over [lo, hi] (hi > lo).
-std::vector<double> histogram(std::span<const float> values, double lo, double hi,
-                              std::size_t bins) {
-  std::vector<double> counts(bins, 0.0);
-  const double width = (hi - lo) / double(bins);
-  for (const float v : values) {
-    const auto bin =
-        static_cast<std::size_t>(std::clamp((double(v) - lo) / width, 0.0, double(bins - 1)));
-    counts[bin] += 1.0;
-  }
-  return counts;
-}
-
 ActivationRange percentile_range(std::span<const float> values) {
   std::vector<float> sorted(values.begin(), values.end());
   const auto at = [&](double fraction) {
@@ -86,7 +73,7 @@ ActivationRange entropy_range(ActivationRange full, std::span<const float> value
   std::vector<float> magnitudes;
   for (const float v : values)
     if (v != 0.0f) magnitudes.push_back(std::fabs(v));
-  const std::vector<double> counts = histogram(magnitudes, 0.0, magnitude, histogram_bins);
+  const std::vector<double> counts = histogram_counts(magnitudes, 0.0, magnitude, histogram_bins);
   // Levels the codes give the magnitude: all 255 steps for one-signed data,
   // about half for data that straddles 0.
   const std::size_t levels = full.lo < 0.0f && full.hi > 0.0f ? 128 : 255;
@@ -121,6 +108,22 @@ ActivationRange entropy_range(ActivationRange full, std::span<const float> value
 }
 
 }  // namespace
+
+std::vector<double> histogram_counts(std::span<const float> values, double lo, double hi,
+                                     std::size_t bins) {
+  if (bins == 0 || !(hi > lo))
+    throw Error("histogram_counts: expected bins >= 1 over a range hi > lo, found " +
+                std::to_string(bins) + " bins over [" + std::to_string(lo) + ", " +
+                std::to_string(hi) + "]");
+  std::vector<double> counts(bins, 0.0);
+  const double width = (hi - lo) / double(bins);
+  for (const float v : values) {
+    const auto bin =
+        static_cast<std::size_t>(std::clamp((double(v) - lo) / width, 0.0, double(bins - 1)));
+    counts[bin] += 1.0;
+  }
+  return counts;
+}
 
 Observer parse_observer(std::string_view name) {
   if (name == "minmax") return Observer::minmax;

@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tinyq {
 
@@ -42,6 +43,13 @@ struct ActivationRange {
 
 // Throws tinyq::Error for no values or a non-finite one.
 ActivationRange observe_range(Observer observer, std::span<const float> values);
+
+// The histogram the entropy observer cuts, exposed so that a figure shows the
+// very counts calibration used: `values` counted in `bins` equal bins over
+// [lo, hi], v in bin floor((v - lo) / width), values beyond either end in the
+// first or last bin. Throws tinyq::Error for bins == 0 or !(hi > lo).
+std::vector<double> histogram_counts(std::span<const float> values, double lo, double hi,
+                                     std::size_t bins);
 
 // An 8-bit affine code: real = (code - zero_point) · scale, code in [0, 255].
 struct U8Quantization {

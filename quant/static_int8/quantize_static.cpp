@@ -41,14 +41,9 @@ void quantize_weights(const std::vector<float>& w, std::size_t out, std::size_t 
   }
 }
 
-}  // namespace
-
-Sequential quantize_static_int8(const Sequential& model, const Tensor& calibration,
-                                const StaticInt8Config& config) {
-  if (config.bits < 2 || config.bits > 8)
-    throw Error("static int8: weight bits must be 2..8, found " + std::to_string(config.bits));
-  if (config.granularity == Granularity::group)
-    throw Error("static int8: weights are quantized per channel or per tensor, not per group");
+// The index of the last Dense; throws unless `model` is Dense and ReLU layers
+// ending with a Dense and `calibration` is [samples >= 1, inputs].
+std::size_t check_quantizable(const Sequential& model, const Tensor& calibration) {
   std::size_t last_dense = model.size();
   for (std::size_t i = 0; i < model.size(); ++i) {
     const Layer& layer = model.layer(i);
@@ -66,18 +61,42 @@ Sequential quantize_static_int8(const Sequential& model, const Tensor& calibrati
     throw Error("static int8: calibration images must be [samples >= 1, " +
                 (width ? std::to_string(*width) : std::string("inputs")) + "], found " +
                 calibration.shape().to_string());
+  return last_dense;
+}
 
+}  // namespace
+
+std::vector<ObservedActivation> observed_activations(const Sequential& model,
+                                                     const Tensor& calibration) {
+  const std::size_t last_dense = check_quantizable(model, calibration);
   Sequential float_model = model;  // forward needs a mutable model
-  Sequential quantized = model;
+  std::vector<ObservedActivation> observed;
   Tensor activations = calibration;
+  for (std::size_t i = 0; i < last_dense; ++i) {
+    activations = float_model.layer(i).forward(activations);
+    if (!is_dense(model.layer(i))) continue;
+    observed.push_back({i, activations});
+    if (is_relu(model.layer(i + 1)))  // i + 1 <= last_dense: a layer follows
+      observed.back().values = activations = float_model.layer(++i).forward(activations);
+  }
+  return observed;
+}
+
+Sequential quantize_static_int8(const Sequential& model, const Tensor& calibration,
+                                const StaticInt8Config& config) {
+  if (config.bits < 2 || config.bits > 8)
+    throw Error("static int8: weight bits must be 2..8, found " + std::to_string(config.bits));
+  if (config.granularity == Granularity::group)
+    throw Error("static int8: weights are quantized per channel or per tensor, not per group");
+  const std::size_t last_dense = check_quantizable(model, calibration);
+  const std::vector<ObservedActivation> observed = observed_activations(model, calibration);
+
+  Sequential quantized = model;
   U8Quantization input = pixel_quantization;
+  std::size_t next_observed = 0;
   for (std::size_t i = 0; i < model.size(); ++i) {
-    Layer& layer = float_model.layer(i);
-    if (is_relu(layer)) {
-      activations = layer.forward(activations);
-      continue;
-    }
-    const StateDict state = layer.float_state();
+    if (is_relu(model.layer(i))) continue;
+    const StateDict state = model.layer(i).float_state();
     const StateTensor& weight = *state.find("weight");
     const std::size_t out = weight.shape[0], in = weight.shape[1];
     StaticInt8Dense::Params p;
@@ -87,13 +106,13 @@ Sequential quantize_static_int8(const Sequential& model, const Tensor& calibrati
     quantize_weights(weight.floats(), out, in, config, p);
     p.scores = i == last_dense;
     p.relu = !p.scores && is_relu(model.layer(i + 1));
-    activations = layer.forward(activations);
-    if (p.relu) activations = float_model.layer(++i).forward(activations);  // ReLU stays as is
+    if (p.relu) ++i;  // the ReLU stays in the model; its clamp is at the output zero point
     if (p.scores) {
       const float max_scale = *std::max_element(p.weight_scale.begin(), p.weight_scale.end());
       p.output = {input.scale * max_scale, 0};
     } else {
-      p.output = u8_quantization(observe_range(config.observer, activations.values()));
+      p.output = u8_quantization(
+          observe_range(config.observer, observed[next_observed++].values.values()));
     }
     const std::vector<float> bias = state.find("bias")->floats();
     for (std::size_t j = 0; j < out; ++j) {

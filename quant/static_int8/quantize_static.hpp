@@ -12,6 +12,9 @@
 // every M_j = s_w[j] / max s_w <= 1 and nothing is observed for it.
 #pragma once
 
+#include <cstddef>
+#include <vector>
+
 #include "core/tensor.hpp"
 #include "nn/sequential.hpp"
 #include "quant/scheme.hpp"
@@ -32,5 +35,16 @@ struct StaticInt8Config {
 // bad calibration shape, a bad config).
 Sequential quantize_static_int8(const Sequential& model, const Tensor& calibration,
                                 const StaticInt8Config& config);
+
+// What the observers see when quantize_static_int8 calibrates: for every
+// Dense but the last, its outputs on the calibration images (after its ReLU
+// when one follows), [samples, out]. Same checks and errors as
+// quantize_static_int8, which observes exactly these values.
+struct ObservedActivation {
+  std::size_t layer = 0;  // the Dense's index in the model
+  Tensor values;
+};
+std::vector<ObservedActivation> observed_activations(const Sequential& model,
+                                                     const Tensor& calibration);
 
 }  // namespace tinyq
