@@ -36,9 +36,9 @@ namespace tinyq {
 using BlockGridFunction = std::function<BlockGrid(std::span<const float> block, std::size_t index)>;
 
 struct FakeQuantized {
-  std::vector<double> codes;     // rows · cols, whole numbers (double: see fake_quant.cpp)
-  std::vector<BlockGrid> grids;  // one per block
-  std::vector<float> inside;     // 1 where the gradient passes (not clipped), else 0
+  std::vector<std::int16_t> codes;   // rows · cols
+  std::vector<BlockGrid> grids;      // one per block
+  std::vector<std::uint8_t> inside;  // 1 where the gradient passes (not clipped), else 0
 };
 
 // w and w_q: [rows, cols] row-major, as `layout` (rows, cols, format) says.

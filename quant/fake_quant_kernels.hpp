@@ -1,0 +1,106 @@
+// The per-block loops of fake quantization (quant/fake_quant.hpp), one path
+// per instruction set, chosen as the float products' are (core/kernels/
+// isa.hpp, family gemm; its avx512 path runs the AVX2 loops here). Every
+// path gives the same bits.
+//
+// Rounding: a weight's code is nearest_code's, clamp(round(v)) with
+//   v = (w - offset) · levels / range   in double, halfway cases away from 0.
+// The code depends on v only through round(v), so it can be found from an
+// approximate v wherever v is not near a halfway point. The AVX2 path
+// computes v in float, eight at a time, by one subtraction and one
+// multiplication (no division): with u = 2^-24 its error is below
+//   u · (c·|offset| + 3·|v|),   c = levels / range,
+// so a float v further than tol = 2^-20 · (c·|offset| + max|code| + 2) from
+// every halfway point rounds as the exact one does (beyond the clamped range
+// the error cannot move v back inside). Weights nearer than that (about one
+// in 10^5, and every exact tie) are rounded by the exact double expression.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+
+#include "quant/grid.hpp"
+
+namespace tinyq {
+
+// One block's grid and code range, and w_q for each code lowest + k.
+struct BlockRounding {
+  double offset = 0.0, levels = 1.0, range = 1.0;  // a usable grid
+  double lowest = 0.0, highest = 0.0;
+  std::span<const float> table;  // empty: write codes and mask only
+};
+
+// round(v) for |v| < 2^51, halfway cases away from zero, as std::round:
+// adding and subtracting 1.5 · 2^52 rounds half to even (and vectorizes,
+// where std::round is a library call); a tie (v - even = ±0.5, exact) then
+// moves away from zero, v ± 0.5 being exact.
+[[gnu::always_inline]] inline double round_half_away(double v) {
+  constexpr double magic = 6755399441055744.0;  // 1.5 · 2^52
+  const double even = (v + magic) - magic;
+  return std::fabs(v - even) == 0.5 ? v + std::copysign(0.5, v) : even;
+}
+
+// One weight, exactly as nearest_code: v is first clamped to one step beyond
+// the code range (which changes neither the code nor whether it was
+// clipped, and keeps |v| < 2^51; a NaN becomes the step below).
+[[gnu::always_inline]] inline void round_exact(float w, const BlockRounding& b, std::int16_t& code,
+                                               std::uint8_t& inside) {
+  double v = (static_cast<double>(w) - b.offset) * b.levels / b.range;
+  v = v > b.lowest - 1.0 ? v : b.lowest - 1.0;
+  v = v < b.highest + 1.0 ? v : b.highest + 1.0;
+  const double r = round_half_away(v);
+  const double q = r < b.lowest ? b.lowest : (r > b.highest ? b.highest : r);
+  code = static_cast<std::int16_t>(q);
+  inside = q == r ? 1 : 0;
+}
+
+// One block of LSQ's terms (quant/fake_quant.cpp sums them per block).
+struct LsqBlock {
+  double offset = 0.0, step = 0.0;  // the grid's offset and range / levels
+};
+
+struct FakeQuantKernels {
+  // codes[i], inside[i] (1: the gradient passes) and, with a table,
+  // w_q[i] = table[codes[i] - lowest], for the weights of one block.
+  void (*round)(const BlockRounding& block, std::span<const float> w, std::int16_t* codes,
+                std::uint8_t* inside, float* w_q);
+  // Each weight's terms of its block's LSQ sums:
+  //   step:   grad · (q - v) inside,  grad · q where clipped,  v = (w - offset) / step
+  //   offset: 0 inside,               grad where clipped
+  void (*lsq_terms)(const LsqBlock& block, std::span<const float> w, std::span<const float> grad,
+                    const std::int16_t* codes, const std::uint8_t* inside, double* step_terms,
+                    double* offset_terms);
+};
+
+FakeQuantKernels fake_quant_kernels_generic();
+FakeQuantKernels fake_quant_kernels_avx2();  // the generic ones where there is no AVX2
+
+// The LSQ terms, written as arithmetic so the loop vectorizes. inside is 1
+// or 0, so in · x + (1 - in) · y is x or y exactly, but for the sign of a
+// zero, which no sum can see: the sums start at +0.0, and x + ±0 = x for
+// x != 0. Shared by the paths: compiled for AVX2 it does the same IEEE
+// operations (no FMA), so the same bits.
+[[gnu::always_inline]] inline void lsq_terms_body(const LsqBlock& block, std::span<const float> w,
+                                                  std::span<const float> grad,
+                                                  const std::int16_t* codes,
+                                                  const std::uint8_t* inside, double* step_terms,
+                                                  double* offset_terms) {
+  const double step = block.step, offset = block.offset;
+  const auto terms = [&](auto step_positive) {
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const double q = codes[i], g = grad[i], in = inside[i];
+      const double v = step_positive ? (static_cast<double>(w[i]) - offset) / step : 0.0;
+      step_terms[i] = in * (g * (q - v)) + (1.0 - in) * (g * q);
+      offset_terms[i] = (1.0 - in) * g;
+    }
+  };
+  if (step > 0.0)
+    terms(std::true_type{});
+  else
+    terms(std::false_type{});
+}
+
+}  // namespace tinyq
