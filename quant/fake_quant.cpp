@@ -145,56 +145,55 @@ void learned_scale_gradients(std::span<const float> w, std::span<const float> gr
   const std::int16_t* codes = fq.codes.data();
   const std::uint8_t* inside = fq.inside.data();
   const auto lsq_terms = kernels().lsq_terms;
-  // Terms of the runs [begin, begin + length) of the matrix, then each
-  // block's sums in weight order, as a plain loop over the block would add
-  // them. Four blocks of one length are summed side by side: eight
+  // Each block's terms, then its sums in weight order, as a plain loop over
+  // the block would add them. Up to four blocks of one length at a time, so
+  // their terms stay in cache, and four are summed side by side: eight
   // independent chains of additions instead of two.
-  const auto sum_runs = [&](std::span<const Run> runs, std::size_t first, std::size_t size) {
+  const auto sum_runs = [&](std::span<const Run> runs) {
     thread_local std::vector<double> step_terms, offset_terms;
-    step_terms.resize(size);
-    offset_terms.resize(size);
-    for (const Run& run : runs) {
-      const BlockGrid& grid = fq.grids[run.block];
-      lsq_terms({grid.offset, grid.range / grid.levels}, w.subspan(run.begin, run.length),
-                grad_wq.subspan(run.begin, run.length), codes + run.begin, inside + run.begin,
-                step_terms.data() + (run.begin - first), offset_terms.data() + (run.begin - first));
-    }
     const auto finish = [&](const Run& run, double d_step, double d_offset) {
       const double g = 1.0 / std::sqrt(static_cast<double>(run.length) * q_p);
       grad_step[run.block] = static_cast<float>(g * d_step);
       if (!grad_offset.empty()) grad_offset[run.block] = static_cast<float>(g * d_offset);
     };
-    std::size_t k = 0;
-    for (; k + 4 <= runs.size(); k += 4) {
+    for (std::size_t k = 0, n = 0; k < runs.size(); k += n) {
       const std::size_t length = runs[k].length;
-      if (runs[k + 1].length != length || runs[k + 2].length != length ||
-          runs[k + 3].length != length)
-        break;
+      for (n = 1; n < 4 && k + n < runs.size() && runs[k + n].length == length;) ++n;
+      if (step_terms.size() < n * length) {
+        step_terms.resize(n * length);
+        offset_terms.resize(n * length);
+      }
       const double* s[4];
       const double* o[4];
-      for (std::size_t j = 0; j < 4; ++j) {
-        s[j] = step_terms.data() + (runs[k + j].begin - first);
-        o[j] = offset_terms.data() + (runs[k + j].begin - first);
+      for (std::size_t j = 0; j < n; ++j) {
+        const Run& run = runs[k + j];
+        const BlockGrid& grid = fq.grids[run.block];
+        s[j] = step_terms.data() + j * length;
+        o[j] = offset_terms.data() + j * length;
+        lsq_terms({grid.offset, grid.range / grid.levels}, w.subspan(run.begin, length),
+                  grad_wq.subspan(run.begin, length), codes + run.begin, inside + run.begin,
+                  step_terms.data() + j * length, offset_terms.data() + j * length);
       }
-      double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, o0 = 0.0, o1 = 0.0, o2 = 0.0, o3 = 0.0;
-      for (std::size_t i = 0; i < length; ++i) {
-        s0 += s[0][i], s1 += s[1][i], s2 += s[2][i], s3 += s[3][i];
-        o0 += o[0][i], o1 += o[1][i], o2 += o[2][i], o3 += o[3][i];
+      if (n == 4) {
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, o0 = 0.0, o1 = 0.0, o2 = 0.0, o3 = 0.0;
+        for (std::size_t i = 0; i < length; ++i) {
+          s0 += s[0][i], s1 += s[1][i], s2 += s[2][i], s3 += s[3][i];
+          o0 += o[0][i], o1 += o[1][i], o2 += o[2][i], o3 += o[3][i];
+        }
+        finish(runs[k], s0, o0), finish(runs[k + 1], s1, o1);
+        finish(runs[k + 2], s2, o2), finish(runs[k + 3], s3, o3);
+        continue;
       }
-      finish(runs[k], s0, o0), finish(runs[k + 1], s1, o1);
-      finish(runs[k + 2], s2, o2), finish(runs[k + 3], s3, o3);
-    }
-    for (; k < runs.size(); ++k) {
-      double d_step = 0.0, d_offset = 0.0;
-      const double* st = step_terms.data() + (runs[k].begin - first);
-      const double* ot = offset_terms.data() + (runs[k].begin - first);
-      for (std::size_t i = 0; i < runs[k].length; ++i) d_step += st[i], d_offset += ot[i];
-      finish(runs[k], d_step, d_offset);
+      for (std::size_t j = 0; j < n; ++j) {
+        double d_step = 0.0, d_offset = 0.0;
+        for (std::size_t i = 0; i < length; ++i) d_step += s[j][i], d_offset += o[j][i];
+        finish(runs[k + j], d_step, d_offset);
+      }
     }
   };
   if (layout.format.granularity == Granularity::tensor) {
     const Run whole{0, w.size(), 0};
-    sum_runs(std::span(&whole, 1), 0, w.size());
+    sum_runs(std::span(&whole, 1));
     return;
   }
   parallel_for(layout.rows, row_grain(layout.cols), [&](std::size_t r0, std::size_t r1) {
@@ -203,7 +202,7 @@ void learned_scale_gradients(std::span<const float> w, std::span<const float> gr
     for_runs(layout, r0, r1, [&](std::size_t begin, std::size_t length, std::size_t block) {
       runs.push_back({begin, length, block});
     });
-    sum_runs(runs, r0 * layout.cols, (r1 - r0) * layout.cols);
+    sum_runs(runs);
   });
 }
 
