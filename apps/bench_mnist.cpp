@@ -46,6 +46,7 @@
 #include "nn/sgd.hpp"
 #include "nn/softmax_cross_entropy.hpp"
 #include "nn/train_step.hpp"
+#include "quant/qat.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/static_int8/quantize_static.hpp"
 #include "quant/static_int8/static_network.hpp"
@@ -143,6 +144,49 @@ TrainingTiming time_training(Sequential& model, const Dataset& train, std::size_
   return {rate, current_rss_megabytes()};
 }
 
+// What quantization-aware training costs over float training: QAT models
+// made from the trained float model (2-bit asymmetric per channel on the
+// min-max grid; the same with learned steps; ternary with learned steps),
+// each timed in rounds alternating with float training of a copy of the
+// model over the same number of batches, so that a busy machine slows both
+// alike. Each rate is its best round; cost = float rate / QAT rate.
+// Sets qat_train_samples_per_second (2-bit) and "qat" (all) in `report`.
+void time_qat(const Sequential& trained, const Dataset& train, std::size_t batch,
+              std::size_t train_batches, float lr, float momentum, std::size_t rounds,
+              JsonValue& report) {
+  const QuantFormat two_bit{Scheme::asymmetric, Granularity::channel, 2, 64};
+  const QuantFormat ternary{Scheme::ternary, Granularity::channel, ternary_bits, 64};
+  struct Variant {
+    std::string name;
+    Sequential model;
+    double best = 0.0;
+  };
+  std::vector<Variant> variants;
+  variants.push_back({"float", trained});
+  variants.push_back({"qat_2bit", make_qat_model(trained, {two_bit, "minmax", false})});
+  variants.push_back(
+      {"qat_2bit_learned_scale", make_qat_model(trained, {two_bit, "minmax", true})});
+  variants.push_back(
+      {"qat_ternary_learned_scale", make_qat_model(trained, {ternary, "minmax", true})});
+  for (std::size_t round = 0; round < rounds; ++round)
+    for (Variant& v : variants)
+      v.best = std::max(
+          v.best,
+          time_training(v.model, train, batch, train_batches, lr, momentum).samples_per_second);
+  const double float_rate = variants[0].best;
+  std::printf("\n%-26s %10s %12s   (best of %zu rounds, alternating)\n", "training", "samples/s",
+              "cost vs float", rounds);
+  JsonValue out = JsonValue::object();
+  out.set("rounds", rounds);
+  for (const Variant& v : variants) {
+    std::printf("%-26s %10.0f %11.2fx\n", v.name.c_str(), v.best, float_rate / v.best);
+    out.set(v.name + "_train_samples_per_second", v.best);
+    if (v.name != "float") out.set(v.name + "_cost", float_rate / v.best);
+  }
+  report.set("qat_train_samples_per_second", variants[1].best);
+  report.set("qat", std::move(out));
+}
+
 struct InferenceTiming {
   double batch1_us_per_sample;
   double full_batch_samples_per_second;
@@ -216,6 +260,8 @@ int bench_mnist(int argc, const char* const* argv) {
               "0");
   options.add("activations", "NAME",
               "static int8's activation observer: minmax, percentile, mse or entropy", "minmax");
+  options.add("qat-rounds", "N", "rounds of QAT training timed against float training (0: none)",
+              "3");
   options.add("report", "FILE.json", "also write the results as JSON");
   if (!options.parse(argc, argv)) return 0;
   const auto threads = options.whole_number("threads", 1, 256);
@@ -237,6 +283,7 @@ int bench_mnist(int argc, const char* const* argv) {
       parse_observer(options.choice("activations", {"minmax", "percentile", "mse", "entropy"}));
   const auto report_path = options.optional_text("report");
   const auto test_limit = options.whole_number("test-samples", 0, 1000000);
+  const auto qat_rounds = options.whole_number("qat-rounds", 0, 100);
   set_num_threads(threads);
 
   const Mnist data = load_mnist(locate_data(options.optional_text("data")));
@@ -366,6 +413,8 @@ int bench_mnist(int argc, const char* const* argv) {
                            {"activations", to_string(observer)}}));
   }
   report.set("inference", std::move(inference));
+  if (qat_rounds > 0)
+    time_qat(model, data.train, batch, train_batches, lr, momentum, qat_rounds, report);
   if (report_path) write_text_file_atomically(*report_path, to_json(report));
   return 0;
 }
