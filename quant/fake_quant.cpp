@@ -140,54 +140,31 @@ struct Run {
 
 void learned_scale_gradients(std::span<const float> w, std::span<const float> grad_wq,
                              const QuantizedMatrix& layout, const FakeQuantized& fq,
-                             std::span<float> grad_step, std::span<float> grad_offset) {
+                             std::span<float> grad_w, std::span<float> grad_step,
+                             std::span<float> grad_offset) {
   const double q_p = highest_code(layout.format.scheme, layout.format.bits);
-  const std::int16_t* codes = fq.codes.data();
-  const std::uint8_t* inside = fq.inside.data();
-  const auto lsq_terms = kernels().lsq_terms;
-  // Each block's terms, then its sums in weight order, as a plain loop over
-  // the block would add them. Up to four blocks of one length at a time, so
-  // their terms stay in cache, and four are summed side by side: eight
-  // independent chains of additions instead of two.
+  const auto lsq_sums = kernels().lsq_sums;
+  // Up to four blocks of one length at a time: the AVX2 loop sums four side
+  // by side, each in weight order, as a plain loop over the block would.
   const auto sum_runs = [&](std::span<const Run> runs) {
-    thread_local std::vector<double> step_terms, offset_terms;
-    const auto finish = [&](const Run& run, double d_step, double d_offset) {
-      const double g = 1.0 / std::sqrt(static_cast<double>(run.length) * q_p);
-      grad_step[run.block] = static_cast<float>(g * d_step);
-      if (!grad_offset.empty()) grad_offset[run.block] = static_cast<float>(g * d_offset);
-    };
     for (std::size_t k = 0, n = 0; k < runs.size(); k += n) {
       const std::size_t length = runs[k].length;
       for (n = 1; n < 4 && k + n < runs.size() && runs[k + n].length == length;) ++n;
-      if (step_terms.size() < n * length) {
-        step_terms.resize(n * length);
-        offset_terms.resize(n * length);
+      std::array<LsqRun, 4> batch;
+      for (std::size_t j = 0; j < n; ++j) {
+        const std::size_t begin = runs[k + j].begin;
+        const BlockGrid& grid = fq.grids[runs[k + j].block];
+        batch[j] = {w.data() + begin,         grad_wq.data() + begin, fq.codes.data() + begin,
+                    fq.inside.data() + begin, grad_w.data() + begin,  grid.offset,
+                    grid.range / grid.levels};
       }
-      const double* s[4];
-      const double* o[4];
+      std::array<double, 4> d_step, d_offset;
+      lsq_sums(std::span(batch.data(), n), length, d_step.data(), d_offset.data());
       for (std::size_t j = 0; j < n; ++j) {
         const Run& run = runs[k + j];
-        const BlockGrid& grid = fq.grids[run.block];
-        s[j] = step_terms.data() + j * length;
-        o[j] = offset_terms.data() + j * length;
-        lsq_terms({grid.offset, grid.range / grid.levels}, w.subspan(run.begin, length),
-                  grad_wq.subspan(run.begin, length), codes + run.begin, inside + run.begin,
-                  step_terms.data() + j * length, offset_terms.data() + j * length);
-      }
-      if (n == 4) {
-        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, o0 = 0.0, o1 = 0.0, o2 = 0.0, o3 = 0.0;
-        for (std::size_t i = 0; i < length; ++i) {
-          s0 += s[0][i], s1 += s[1][i], s2 += s[2][i], s3 += s[3][i];
-          o0 += o[0][i], o1 += o[1][i], o2 += o[2][i], o3 += o[3][i];
-        }
-        finish(runs[k], s0, o0), finish(runs[k + 1], s1, o1);
-        finish(runs[k + 2], s2, o2), finish(runs[k + 3], s3, o3);
-        continue;
-      }
-      for (std::size_t j = 0; j < n; ++j) {
-        double d_step = 0.0, d_offset = 0.0;
-        for (std::size_t i = 0; i < length; ++i) d_step += s[j][i], d_offset += o[j][i];
-        finish(runs[k + j], d_step, d_offset);
+        const double g = 1.0 / std::sqrt(static_cast<double>(run.length) * q_p);
+        grad_step[run.block] = static_cast<float>(g * d_step[j]);
+        if (!grad_offset.empty()) grad_offset[run.block] = static_cast<float>(g * d_offset[j]);
       }
     }
   };

@@ -52,9 +52,11 @@ void straight_through(std::span<const float> grad_wq, const FakeQuantized& fq,
                       std::span<float> grad_w);
 
 // LSQ's gradients of one step per block (and one offset per block when
-// grad_offset is not empty), scaled by 1 / sqrt(N · Q_P).
+// grad_offset is not empty), scaled by 1 / sqrt(N · Q_P), and in the same
+// pass the STE's grad_w, as straight_through gives it.
 void learned_scale_gradients(std::span<const float> w, std::span<const float> grad_wq,
                              const QuantizedMatrix& layout, const FakeQuantized& fq,
-                             std::span<float> grad_step, std::span<float> grad_offset);
+                             std::span<float> grad_w, std::span<float> grad_step,
+                             std::span<float> grad_offset);
 
 }  // namespace tinyq

@@ -20,7 +20,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <type_traits>
 
 #include "quant/grid.hpp"
 
@@ -57,8 +56,13 @@ struct BlockRounding {
   inside = q == r ? 1 : 0;
 }
 
-// One block of LSQ's terms (quant/fake_quant.cpp sums them per block).
-struct LsqBlock {
+// One block's share of LSQ's backward pass (quant/fake_quant.hpp).
+struct LsqRun {
+  const float* w;
+  const float* grad;  // dL/dW_q
+  const std::int16_t* codes;
+  const std::uint8_t* inside;
+  float* grad_w;                    // the STE's dL/dW
   double offset = 0.0, step = 0.0;  // the grid's offset and range / levels
 };
 
@@ -67,40 +71,32 @@ struct FakeQuantKernels {
   // w_q[i] = table[codes[i] - lowest], for the weights of one block.
   void (*round)(const BlockRounding& block, std::span<const float> w, std::int16_t* codes,
                 std::uint8_t* inside, float* w_q);
-  // Each weight's terms of its block's LSQ sums:
+  // For 1 to 4 blocks of `length` weights: grad_w = inside · grad, and the
+  // sums over each block, in weight order from +0.0, of the terms
   //   step:   grad · (q - v) inside,  grad · q where clipped,  v = (w - offset) / step
   //   offset: 0 inside,               grad where clipped
-  void (*lsq_terms)(const LsqBlock& block, std::span<const float> w, std::span<const float> grad,
-                    const std::int16_t* codes, const std::uint8_t* inside, double* step_terms,
-                    double* offset_terms);
+  void (*lsq_sums)(std::span<const LsqRun> runs, std::size_t length, double* step_sums,
+                   double* offset_sums);
 };
+
+// Weights [begin, end) of one block, added to its sums: the terms written
+// as arithmetic, as they always were here. inside is 1 or 0, so in · x +
+// (1 - in) · y is x or y exactly, but for the sign of a zero, which no sum
+// can see: the sums start at +0.0, and x + ±0 = x for x != 0. Compiled for
+// AVX2 it does the same IEEE operations (no FMA), so the same bits.
+[[gnu::always_inline]] inline void lsq_sum_scalar(const LsqRun& run, std::size_t begin,
+                                                  std::size_t end, double& step_sum,
+                                                  double& offset_sum) {
+  for (std::size_t i = begin; i < end; ++i) {
+    const double q = run.codes[i], g = run.grad[i], in = run.inside[i];
+    const double v = run.step > 0.0 ? (static_cast<double>(run.w[i]) - run.offset) / run.step : 0.0;
+    step_sum += in * (g * (q - v)) + (1.0 - in) * (g * q);
+    offset_sum += (1.0 - in) * g;
+    run.grad_w[i] = static_cast<float>(run.inside[i]) * run.grad[i];
+  }
+}
 
 FakeQuantKernels fake_quant_kernels_generic();
 FakeQuantKernels fake_quant_kernels_avx2();  // the generic ones where there is no AVX2
-
-// The LSQ terms, written as arithmetic so the loop vectorizes. inside is 1
-// or 0, so in · x + (1 - in) · y is x or y exactly, but for the sign of a
-// zero, which no sum can see: the sums start at +0.0, and x + ±0 = x for
-// x != 0. Shared by the paths: compiled for AVX2 it does the same IEEE
-// operations (no FMA), so the same bits.
-[[gnu::always_inline]] inline void lsq_terms_body(const LsqBlock& block, std::span<const float> w,
-                                                  std::span<const float> grad,
-                                                  const std::int16_t* codes,
-                                                  const std::uint8_t* inside, double* step_terms,
-                                                  double* offset_terms) {
-  const double step = block.step, offset = block.offset;
-  const auto terms = [&](auto step_positive) {
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      const double q = codes[i], g = grad[i], in = inside[i];
-      const double v = step_positive ? (static_cast<double>(w[i]) - offset) / step : 0.0;
-      step_terms[i] = in * (g * (q - v)) + (1.0 - in) * (g * q);
-      offset_terms[i] = (1.0 - in) * g;
-    }
-  };
-  if (step > 0.0)
-    terms(std::true_type{});
-  else
-    terms(std::false_type{});
-}
 
 }  // namespace tinyq

@@ -72,17 +72,74 @@ TINYQ_AVX2 void round_avx2(const BlockRounding& b, std::span<const float> w, std
   for (; i < w.size(); ++i) exact(i);
 }
 
-TINYQ_AVX2 void lsq_terms_avx2(const LsqBlock& block, std::span<const float> w,
-                               std::span<const float> grad, const std::int16_t* codes,
-                               const std::uint8_t* inside, double* step_terms,
-                               double* offset_terms) {
-  lsq_terms_body(block, w, grad, codes, inside, step_terms, offset_terms);
+// Columns of four rows of four: c[k] = {r[0][k], r[1][k], r[2][k], r[3][k]}.
+TINYQ_AVX2 void transpose(__m256d r[4]) {
+  const __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+  const __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+  r[0] = _mm256_permute2f128_pd(t0, t2, 0x20), r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+  r[2] = _mm256_permute2f128_pd(t0, t2, 0x31), r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
+// Four blocks side by side, one per lane of the sums: each block's terms are
+// computed four weights at a time along its row, then turned into columns
+// and added in weight order, so every lane adds exactly what the scalar
+// loop adds, in its order (and four chains of additions run at once).
+TINYQ_AVX2 void lsq_sums_four(std::span<const LsqRun> runs, std::size_t length, double* step_sums,
+                              double* offset_sums) {
+  const __m256d one = _mm256_set1_pd(1.0);
+  __m256d offset[4], step[4];
+  bool positive[4];
+  for (std::size_t j = 0; j < 4; ++j) {
+    offset[j] = _mm256_set1_pd(runs[j].offset), step[j] = _mm256_set1_pd(runs[j].step);
+    positive[j] = runs[j].step > 0.0;
+  }
+  __m256d s = _mm256_setzero_pd(), o = _mm256_setzero_pd();
+  const std::size_t whole = length - length % 4;
+  for (std::size_t i = 0; i < whole; i += 4) {
+    __m256d t[4], u[4];
+    for (std::size_t j = 0; j < 4; ++j) {
+      const LsqRun& run = runs[j];
+      std::int32_t inside_bytes;
+      std::memcpy(&inside_bytes, run.inside + i, sizeof inside_bytes);
+      const __m128i in32 = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(inside_bytes));
+      const __m128 grad = _mm_loadu_ps(run.grad + i);
+      _mm_storeu_ps(run.grad_w + i, _mm_mul_ps(_mm_cvtepi32_ps(in32), grad));
+      const __m256d g = _mm256_cvtps_pd(grad), in = _mm256_cvtepi32_pd(in32);
+      const __m256d q = _mm256_cvtepi32_pd(
+          _mm_cvtepi16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(run.codes + i))));
+      const __m256d v =
+          positive[j]
+              ? _mm256_div_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(run.w + i)), offset[j]),
+                              step[j])
+              : _mm256_setzero_pd();
+      const __m256d out = _mm256_sub_pd(one, in);
+      t[j] = _mm256_add_pd(_mm256_mul_pd(in, _mm256_mul_pd(g, _mm256_sub_pd(q, v))),
+                           _mm256_mul_pd(out, _mm256_mul_pd(g, q)));
+      u[j] = _mm256_mul_pd(out, g);
+    }
+    transpose(t);
+    transpose(u);
+    for (std::size_t k = 0; k < 4; ++k) s = _mm256_add_pd(s, t[k]), o = _mm256_add_pd(o, u[k]);
+  }
+  _mm256_storeu_pd(step_sums, s);
+  _mm256_storeu_pd(offset_sums, o);
+  for (std::size_t j = 0; j < 4; ++j)
+    lsq_sum_scalar(runs[j], whole, length, step_sums[j], offset_sums[j]);
+}
+
+TINYQ_AVX2 void lsq_sums_avx2(std::span<const LsqRun> runs, std::size_t length, double* step_sums,
+                              double* offset_sums) {
+  if (runs.size() == 4) return lsq_sums_four(runs, length, step_sums, offset_sums);
+  for (std::size_t j = 0; j < runs.size(); ++j) {
+    step_sums[j] = 0.0, offset_sums[j] = 0.0;
+    lsq_sum_scalar(runs[j], 0, length, step_sums[j], offset_sums[j]);
+  }
 }
 
 }  // namespace
 
 FakeQuantKernels fake_quant_kernels_avx2() {
-  return {round_avx2, lsq_terms_avx2};
+  return {round_avx2, lsq_sums_avx2};
 }
 
 }  // namespace tinyq

@@ -14,16 +14,18 @@ void round_generic(const BlockRounding& block, std::span<const float> w, std::in
     w_q[i] = block.table[static_cast<std::size_t>(codes[i] - lowest)];
 }
 
-void lsq_terms_generic(const LsqBlock& block, std::span<const float> w, std::span<const float> grad,
-                       const std::int16_t* codes, const std::uint8_t* inside, double* step_terms,
-                       double* offset_terms) {
-  lsq_terms_body(block, w, grad, codes, inside, step_terms, offset_terms);
+void lsq_sums_generic(std::span<const LsqRun> runs, std::size_t length, double* step_sums,
+                      double* offset_sums) {
+  for (std::size_t j = 0; j < runs.size(); ++j) {
+    step_sums[j] = 0.0, offset_sums[j] = 0.0;
+    lsq_sum_scalar(runs[j], 0, length, step_sums[j], offset_sums[j]);
+  }
 }
 
 }  // namespace
 
 FakeQuantKernels fake_quant_kernels_generic() {
-  return {round_generic, lsq_terms_generic};
+  return {round_generic, lsq_sums_generic};
 }
 
 }  // namespace tinyq
