@@ -4,21 +4,26 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/kernels/isa.hpp"
 #include "core/random.hpp"
 #include "nn/dense.hpp"
 #include "nn/model_file.hpp"
 #include "nn/sequential.hpp"
 #include "quant/fake_quant_dense.hpp"
+#include "quant/fake_quant_kernels.hpp"
 #include "quant/grid_search.hpp"
 #include "quant/qat.hpp"
 #include "quant/quantize.hpp"
 #include "quant/registry.hpp"
+#include "quant/rounding.hpp"
 #include "random_tensor.hpp"
 
 using namespace tinyq;
@@ -247,4 +252,101 @@ TEST_CASE("fake quantization picks nearest_code's codes, halfway cases rounded a
           CHECK(exported->weight().scales == expected.scales);
           CHECK(exported->weight().offsets == expected.offsets);
         }
+}
+
+namespace {
+
+// Weights of one grid with every kind of rounding case: random ones over
+// and beyond the range, the float nearest each halfway point and its two
+// neighbours, and (offset 0, range = levels, so that v = w) exact ties.
+std::vector<float> awkward_weights(const BlockGrid& grid, double lowest, double highest, Rng& rng) {
+  std::vector<float> w;
+  const double step = grid.range / grid.levels;
+  for (int i = 0; i < 100; ++i)
+    w.push_back(static_cast<float>(
+        grid.offset + step * rng.uniform(-2.0f, 2.0f) +
+        step * rng.uniform(static_cast<float>(lowest), static_cast<float>(highest))));
+  for (double k = lowest - 1.0; k <= highest; k += 1.0) {
+    const auto half = static_cast<float>(grid.offset + (k + 0.5) * step);
+    w.insert(w.end(), {std::nextafter(half, -1e30f), half, std::nextafter(half, 1e30f)});
+  }
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("the rounding and LSQ loops of every ISA path agree bit for bit, at halfway points too") {
+  Rng rng(17);
+  std::vector<std::pair<Isa, FakeQuantKernels>> paths = {
+      {Isa::generic, fake_quant_kernels_generic()}};
+  if (supported(KernelFamily::gemm, Isa::avx2))
+    paths.emplace_back(Isa::avx2, fake_quant_kernels_avx2());
+  const std::vector<std::pair<Scheme, int>> formats = {
+      {Scheme::asymmetric, 2}, {Scheme::asymmetric, 3}, {Scheme::asymmetric, 4},
+      {Scheme::asymmetric, 8}, {Scheme::symmetric, 3},  {Scheme::ternary, ternary_bits}};
+  for (const auto& format : formats)
+    for (const bool exact_ties : {false, true}) {
+      const Scheme scheme = format.first;
+      const int bits = format.second;
+      const double lowest = lowest_code(scheme, bits), highest = highest_code(scheme, bits);
+      BlockGrid grid;
+      grid.levels = highest;
+      grid.range = exact_ties ? highest : rng.uniform(0.01f, 2.0f);
+      grid.offset = exact_ties || scheme != Scheme::asymmetric ? 0.0 : rng.uniform(-1.0f, 0.0f);
+      const std::vector<float> w = awkward_weights(grid, lowest, highest, rng);
+      const std::size_t n = w.size();
+      std::vector<float> table;
+      for (double q = lowest; q <= highest; q += 1.0)
+        table.push_back(static_cast<float>(q / grid.stored().scale + grid.offset));
+      const BlockRounding block{grid.offset, grid.levels, grid.range, lowest, highest, table};
+      std::vector<float> grad(4 * n);
+      for (float& g : grad) g = rng.uniform(-1.0f, 1.0f);
+      std::vector<std::int16_t> first_codes;
+      std::vector<float> first_grad_w;
+      for (const auto& path : paths) {
+        const FakeQuantKernels& kernels = path.second;
+        CAPTURE(isa_name(path.first));
+        CAPTURE(to_string(scheme));
+        CAPTURE(bits);
+        std::vector<std::int16_t> codes(n);
+        std::vector<std::uint8_t> inside(n);
+        std::vector<float> w_q(n);
+        kernels.round(block, w, codes.data(), inside.data(), w_q.data());
+        for (std::size_t i = 0; i < n; ++i) {
+          CAPTURE(w[i]);
+          const std::int32_t expected = nearest_code(w[i], grid, scheme, bits);
+          const double v = (double{w[i]} - grid.offset) * grid.levels / grid.range;
+          CHECK(codes[i] == expected);
+          CHECK(inside[i] == (std::round(v) == expected ? 1 : 0));
+          CHECK(w_q[i] == table[static_cast<std::size_t>(expected - lowest)]);
+        }
+        // Four blocks (the weights, shifted) for the side-by-side sums.
+        std::vector<float> grad_w(4 * n);
+        std::vector<LsqRun> runs;
+        for (std::size_t j = 0; j < 4; ++j)
+          runs.push_back({w.data(), grad.data() + j * n, codes.data(), inside.data(),
+                          grad_w.data() + j * n, grid.offset, grid.range / grid.levels});
+        for (const std::size_t count : {std::size_t{4}, std::size_t{3}}) {
+          std::array<double, 4> step_sums{}, offset_sums{};
+          kernels.lsq_sums(std::span(runs.data(), count), n, step_sums.data(), offset_sums.data());
+          for (std::size_t j = 0; j < count; ++j) {
+            double step_sum = 0.0, offset_sum = 0.0;
+            std::vector<float> unused(n);
+            LsqRun plain = runs[j];
+            plain.grad_w = unused.data();
+            lsq_sum_scalar(plain, 0, n, step_sum, offset_sum);
+            CHECK(step_sums[j] == step_sum);
+            CHECK(offset_sums[j] == offset_sum);
+          }
+        }
+        for (std::size_t i = 0; i < 4 * n; ++i)
+          CHECK(grad_w[i] == (inside[i % n] ? grad[i] : 0.0f));
+        if (first_codes.empty()) {
+          first_codes = codes, first_grad_w = grad_w;
+          continue;
+        }
+        CHECK(codes == first_codes);
+        CHECK(grad_w == first_grad_w);
+      }
+    }
 }
