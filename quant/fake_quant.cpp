@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -74,52 +75,73 @@ void fake_quantize(std::span<const float> w, const QuantizedMatrix& layout,
   out.codes.resize(w.size());
   out.inside.resize(w.size());
   out.grids.resize(layout.block_count());
-  // The grids first: whether W_q uses integer zero points depends on all of them.
-  if (layout.format.granularity == Granularity::tensor)
+  // Grids with 0 as a level are stored with integer zero points and come
+  // back as (q - z) / s (quant/quantize.hpp): W_q must be those floats too,
+  // but only when every block's grid has one. So that each chunk of rows
+  // reads its weights once, in one parallel pass, a chunk chooses its grids
+  // and rounds at once, by what its own grids say. Should some chunks have
+  // zero points and others not, the former's W_q is computed again from
+  // their codes (which do not depend on it) without zero points.
+  const bool tensor = layout.format.granularity == Granularity::tensor;
+  std::vector<std::uint8_t> tensor_zero_point;
+  if (tensor) {
     out.grids[0] = grid_of(w, 0);
-  else
-    parallel_for(layout.rows, row_grain(layout.cols), [&](std::size_t r0, std::size_t r1) {
+    tensor_zero_point = exact_zero_points(out.grids, scheme);
+  }
+  const auto round_run = [&](std::size_t begin, std::size_t length, std::size_t block,
+                             const std::uint8_t* zero_point, bool codes_known) {
+    const BlockGrid& grid = out.grids[block];
+    const BlockScale stored = grid.stored();
+    const auto block_w_q = w_q.subspan(begin, length);
+    const auto block_codes = std::span(out.codes).subspan(begin, length);
+    const auto block_inside = std::span(out.inside).subspan(begin, length);
+    if (!grid.usable()) {  // nearest_code's degenerate case: code 0, nothing clipped
+      std::fill(block_codes.begin(), block_codes.end(), std::int16_t{0});
+      std::fill(block_inside.begin(), block_inside.end(), std::uint8_t{1});
+      std::fill(block_w_q.begin(), block_w_q.end(),
+                scheme == Scheme::asymmetric ? static_cast<float>(0.0 + stored.offset) : 0.0f);
+      return;
+    }
+    const double scale = stored.scale;
+    const auto round = [&](const auto& dequantized) {
+      if (codes_known)
+        for (std::size_t i = 0; i < length; ++i) block_w_q[i] = dequantized(block_codes[i]);
+      else
+        round_block(w.subspan(begin, length), grid, lowest, highest, dequantized, block_codes,
+                    block_inside, block_w_q);
+    };
+    if (zero_point) {
+      const double z = *zero_point;
+      round([scale, z](double q) { return static_cast<float>((q - z) / scale); });
+    } else {
+      // dequantize's expression; + 0.0 for symmetric blocks changes nothing.
+      const double block_offset = scheme == Scheme::asymmetric ? stored.offset : 0.0;
+      round(
+          [scale, block_offset](double q) { return static_cast<float>(q / scale + block_offset); });
+    }
+  };
+  std::atomic<bool> with_zero_points{false}, without_zero_points{false};
+  const std::size_t runs = layout.runs_per_row();
+  parallel_for(layout.rows, row_grain(layout.cols), [&](std::size_t r0, std::size_t r1) {
+    std::vector<std::uint8_t> zero_points = tensor_zero_point;
+    if (!tensor) {
       for_runs(layout, r0, r1, [&](std::size_t begin, std::size_t length, std::size_t block) {
         out.grids[block] = grid_of(w.subspan(begin, length), block);
       });
-    });
-  // Grids with 0 as a level are stored with integer zero points and come
-  // back as (q - z) / s (quant/quantize.hpp): W_q must be those floats too.
-  const std::vector<std::uint8_t> zero_points = exact_zero_points(out.grids, scheme);
-
-  parallel_for(layout.rows, row_grain(layout.cols), [&](std::size_t r0, std::size_t r1) {
+      zero_points =
+          exact_zero_points(std::span(out.grids).subspan(r0 * runs, (r1 - r0) * runs), scheme);
+    }
+    (zero_points.empty() ? without_zero_points : with_zero_points) = true;
     for_runs(layout, r0, r1, [&](std::size_t begin, std::size_t length, std::size_t block) {
-      const BlockGrid& grid = out.grids[block];
-      const BlockScale stored = grid.stored();
-      const auto block_w_q = w_q.subspan(begin, length);
-      const auto block_codes = std::span(out.codes).subspan(begin, length);
-      const auto block_inside = std::span(out.inside).subspan(begin, length);
-      if (!grid.usable()) {  // nearest_code's degenerate case: code 0, nothing clipped
-        std::fill(block_codes.begin(), block_codes.end(), std::int16_t{0});
-        std::fill(block_inside.begin(), block_inside.end(), std::uint8_t{1});
-        std::fill(block_w_q.begin(), block_w_q.end(),
-                  scheme == Scheme::asymmetric ? static_cast<float>(0.0 + stored.offset) : 0.0f);
-        return;
-      }
-      const double scale = stored.scale;
-      if (!zero_points.empty()) {
-        const double z = zero_points[block];
-        round_block(
-            w.subspan(begin, length), grid, lowest, highest,
-            [scale, z](double q) { return static_cast<float>((q - z) / scale); }, block_codes,
-            block_inside, block_w_q);
-      } else {
-        // dequantize's expression; + 0.0 for symmetric blocks changes nothing.
-        const double block_offset = scheme == Scheme::asymmetric ? stored.offset : 0.0;
-        round_block(
-            w.subspan(begin, length), grid, lowest, highest,
-            [scale, block_offset](double q) {
-              return static_cast<float>(q / scale + block_offset);
-            },
-            block_codes, block_inside, block_w_q);
-      }
+      round_run(begin, length, block,
+                zero_points.empty() ? nullptr : &zero_points[tensor ? 0 : block - r0 * runs],
+                false);
     });
   });
+  if (with_zero_points && without_zero_points)
+    for_runs(layout, 0, layout.rows, [&](std::size_t begin, std::size_t length, std::size_t block) {
+      round_run(begin, length, block, nullptr, true);
+    });
 }
 
 void straight_through(std::span<const float> grad_wq, const FakeQuantized& fq,

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/kernels/isa.hpp"
 #include "core/random.hpp"
+#include "core/thread_pool.hpp"
 #include "nn/dense.hpp"
 #include "nn/model_file.hpp"
 #include "nn/sequential.hpp"
@@ -349,4 +350,35 @@ TEST_CASE("the rounding and LSQ loops of every ISA path agree bit for bit, at ha
         CHECK(grad_w == first_grad_w);
       }
     }
+}
+
+TEST_CASE("W_q uses zero points only when every block has one, however the rows are split") {
+  // Rows 0..31 (within ±1) get zero-exact grids, whose zero points lie
+  // inside the code range; rows 32..63 (within ±2) min-max grids, which have
+  // none. So chunks of rows see different answers; the matrix has none.
+  Rng rng(19);
+  Dense dense(256, 64);
+  for (std::size_t r = 0; r < 64; ++r)
+    for (std::size_t c = 0; c < 256; ++c)
+      dense.weight()[r * 256 + c] = r < 32 ? rng.uniform(-1.0f, 1.0f) : rng.uniform(-2.0f, 2.0f);
+  const GridChooser chooser = [](std::span<const float> block, std::span<const float>,
+                                 Scheme scheme, int bits) {
+    return *std::max_element(block.begin(), block.end()) < 1.0f
+               ? zero_exact_grid(block, scheme, bits)
+               : minmax_grid(block, scheme, bits);
+  };
+  const QuantFormat format{Scheme::asymmetric, Granularity::channel, 3, 64};
+  const std::size_t saved_threads = num_threads();
+  for (const std::size_t threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    set_num_threads(threads);
+    FakeQuantDense fake(dense, format, chooser);
+    fake.forward(random_tensor({2, 256}, rng));
+    const std::unique_ptr<QuantizedDense> exported = fake.to_quantized();
+    CHECK(exported->weight().zero_points.empty());
+    const Tensor stored = dequantize(exported->weight());
+    const auto trained = fake.quantized_weight().values();
+    CHECK(std::equal(trained.begin(), trained.end(), stored.values().begin()));
+  }
+  set_num_threads(saved_threads);
 }
