@@ -79,19 +79,19 @@ struct FakeQuantKernels {
                    double* offset_sums);
 };
 
-// Weights [begin, end) of one block, added to its sums: the terms written
-// as arithmetic, as they always were here. inside is 1 or 0, so in · x +
-// (1 - in) · y is x or y exactly, but for the sign of a zero, which no sum
-// can see: the sums start at +0.0, and x + ±0 = x for x != 0. Compiled for
-// AVX2 it does the same IEEE operations (no FMA), so the same bits.
+// Weights [begin, end) of one block, added to its sums. (Until this loop
+// was written with selects, the terms were in · x + (1 - in) · y, which is x
+// or y but for the sign of a zero: sums starting at +0.0 cannot see that,
+// so for finite gradients the sums are the same bits.) Compiled for AVX2 it
+// does the same IEEE operations (no FMA), so the same bits.
 [[gnu::always_inline]] inline void lsq_sum_scalar(const LsqRun& run, std::size_t begin,
                                                   std::size_t end, double& step_sum,
                                                   double& offset_sum) {
   for (std::size_t i = begin; i < end; ++i) {
-    const double q = run.codes[i], g = run.grad[i], in = run.inside[i];
+    const double q = run.codes[i], g = run.grad[i];
     const double v = run.step > 0.0 ? (static_cast<double>(run.w[i]) - run.offset) / run.step : 0.0;
-    step_sum += in * (g * (q - v)) + (1.0 - in) * (g * q);
-    offset_sum += (1.0 - in) * g;
+    step_sum += run.inside[i] ? g * (q - v) : g * q;
+    offset_sum += run.inside[i] ? 0.0 : g;
     run.grad_w[i] = static_cast<float>(run.inside[i]) * run.grad[i];
   }
 }

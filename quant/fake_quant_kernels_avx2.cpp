@@ -86,7 +86,7 @@ TINYQ_AVX2 void transpose(__m256d r[4]) {
 // loop adds, in its order (and four chains of additions run at once).
 TINYQ_AVX2 void lsq_sums_four(std::span<const LsqRun> runs, std::size_t length, double* step_sums,
                               double* offset_sums) {
-  const __m256d one = _mm256_set1_pd(1.0);
+  const __m256d zero = _mm256_setzero_pd();
   __m256d offset[4], step[4];
   bool positive[4];
   for (std::size_t j = 0; j < 4; ++j) {
@@ -112,10 +112,9 @@ TINYQ_AVX2 void lsq_sums_four(std::span<const LsqRun> runs, std::size_t length, 
               ? _mm256_div_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(run.w + i)), offset[j]),
                               step[j])
               : _mm256_setzero_pd();
-      const __m256d out = _mm256_sub_pd(one, in);
-      t[j] = _mm256_add_pd(_mm256_mul_pd(in, _mm256_mul_pd(g, _mm256_sub_pd(q, v))),
-                           _mm256_mul_pd(out, _mm256_mul_pd(g, q)));
-      u[j] = _mm256_mul_pd(out, g);
+      const __m256d passes = _mm256_cmp_pd(in, zero, _CMP_NEQ_OQ);
+      t[j] = _mm256_blendv_pd(_mm256_mul_pd(g, q), _mm256_mul_pd(g, _mm256_sub_pd(q, v)), passes);
+      u[j] = _mm256_andnot_pd(passes, g);
     }
     transpose(t);
     transpose(u);
