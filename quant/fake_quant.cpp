@@ -17,9 +17,14 @@ namespace tinyq {
 
 namespace {
 
-// Rows per parallel chunk: a few thousand weights, enough to pay for a wake-up.
+// Weights per parallel chunk: these passes take about a nanosecond per
+// weight, so a chunk needs tens of thousands to pay for waking a worker
+// (and for the wait when a busy machine is slow to run it). The MLP's first
+// layer is split; its smaller layers are not.
+constexpr std::size_t weight_grain = 32768;
+
 std::size_t row_grain(std::size_t cols) {
-  return std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, cols));
+  return std::max<std::size_t>(1, weight_grain / std::max<std::size_t>(1, cols));
 }
 
 // Calls visit(begin, length, block) for the runs of rows [r0, r1).
@@ -146,7 +151,7 @@ void fake_quantize(std::span<const float> w, const QuantizedMatrix& layout,
 
 void straight_through(std::span<const float> grad_wq, const FakeQuantized& fq,
                       std::span<float> grad_w) {
-  parallel_for(grad_w.size(), 4096, [&](std::size_t begin, std::size_t end) {
+  parallel_for(grad_w.size(), weight_grain, [&](std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i)
       grad_w[i] = static_cast<float>(fq.inside[i]) * grad_wq[i];
   });

@@ -353,14 +353,14 @@ TEST_CASE("the rounding and LSQ loops of every ISA path agree bit for bit, at ha
 }
 
 TEST_CASE("W_q uses zero points only when every block has one, however the rows are split") {
-  // Rows 0..31 (within ±1) get zero-exact grids, whose zero points lie
-  // inside the code range; rows 32..63 (within ±2) min-max grids, which have
+  // Rows 0..255 (within ±1) get zero-exact grids, whose zero points lie
+  // inside the code range; rows 256..511 (within ±2) min-max grids, which have
   // none. So chunks of rows see different answers; the matrix has none.
   Rng rng(19);
-  Dense dense(256, 64);
-  for (std::size_t r = 0; r < 64; ++r)
+  Dense dense(256, 512);  // enough weights for the passes to be split
+  for (std::size_t r = 0; r < 512; ++r)
     for (std::size_t c = 0; c < 256; ++c)
-      dense.weight()[r * 256 + c] = r < 32 ? rng.uniform(-1.0f, 1.0f) : rng.uniform(-2.0f, 2.0f);
+      dense.weight()[r * 256 + c] = r < 256 ? rng.uniform(-1.0f, 1.0f) : rng.uniform(-2.0f, 2.0f);
   const GridChooser chooser = [](std::span<const float> block, std::span<const float>,
                                  Scheme scheme, int bits) {
     return *std::max_element(block.begin(), block.end()) < 1.0f
