@@ -16,7 +16,9 @@
 // batch, best of 3 after one warm-up pass. Static int8 is calibrated on 1024
 // training images (--activations picks the observer) and timed through its
 // integer pipeline from the raw u8 pixels, its natural input (the pixels are
-// taken from the float images once, outside the timing).
+// taken from the float images once, outside the timing). Last, QAT's cost
+// (--qat-rounds): QAT training of copies of the trained model against float
+// training, alternating (see time_qat).
 #include <algorithm>
 #include <array>
 #include <chrono>
