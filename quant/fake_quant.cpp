@@ -186,7 +186,8 @@ void learned_scale_gradients(std::span<const float> w, std::span<const float> gr
                     grid.range / grid.levels};
       }
       std::array<double, 4> d_step, d_offset;
-      lsq_sums(std::span(batch.data(), n), length, d_step.data(), d_offset.data());
+      lsq_sums(std::span(batch.data(), n), length, !grad_offset.empty(), d_step.data(),
+               d_offset.data());
       for (std::size_t j = 0; j < n; ++j) {
         const Run& run = runs[k + j];
         const double g = 1.0 / std::sqrt(static_cast<double>(run.length) * q_p);

@@ -75,8 +75,10 @@ struct FakeQuantKernels {
   // sums over each block, in weight order from +0.0, of the terms
   //   step:   grad · (q - v) inside,  grad · q where clipped,  v = (w - offset) / step
   //   offset: 0 inside,               grad where clipped
-  void (*lsq_sums)(std::span<const LsqRun> runs, std::size_t length, double* step_sums,
-                   double* offset_sums);
+  // Without `offsets` (blocks with no learned offset) the offset sums may
+  // be left at 0.
+  void (*lsq_sums)(std::span<const LsqRun> runs, std::size_t length, bool offsets,
+                   double* step_sums, double* offset_sums);
 };
 
 // Weights [begin, end) of one block, added to its sums. (Until this loop

@@ -84,6 +84,7 @@ TINYQ_AVX2 void transpose(__m256d r[4]) {
 // computed four weights at a time along its row, then turned into columns
 // and added in weight order, so every lane adds exactly what the scalar
 // loop adds, in its order (and four chains of additions run at once).
+template <bool offsets>
 TINYQ_AVX2 void lsq_sums_four(std::span<const LsqRun> runs, std::size_t length, double* step_sums,
                               double* offset_sums) {
   const __m256d zero = _mm256_setzero_pd();
@@ -114,11 +115,14 @@ TINYQ_AVX2 void lsq_sums_four(std::span<const LsqRun> runs, std::size_t length, 
               : _mm256_setzero_pd();
       const __m256d passes = _mm256_cmp_pd(in, zero, _CMP_NEQ_OQ);
       t[j] = _mm256_blendv_pd(_mm256_mul_pd(g, q), _mm256_mul_pd(g, _mm256_sub_pd(q, v)), passes);
-      u[j] = _mm256_andnot_pd(passes, g);
+      if constexpr (offsets) u[j] = _mm256_andnot_pd(passes, g);
     }
     transpose(t);
-    transpose(u);
-    for (std::size_t k = 0; k < 4; ++k) s = _mm256_add_pd(s, t[k]), o = _mm256_add_pd(o, u[k]);
+    for (std::size_t k = 0; k < 4; ++k) s = _mm256_add_pd(s, t[k]);
+    if constexpr (offsets) {
+      transpose(u);
+      for (std::size_t k = 0; k < 4; ++k) o = _mm256_add_pd(o, u[k]);
+    }
   }
   _mm256_storeu_pd(step_sums, s);
   _mm256_storeu_pd(offset_sums, o);
@@ -126,9 +130,11 @@ TINYQ_AVX2 void lsq_sums_four(std::span<const LsqRun> runs, std::size_t length, 
     lsq_sum_scalar(runs[j], whole, length, step_sums[j], offset_sums[j]);
 }
 
-TINYQ_AVX2 void lsq_sums_avx2(std::span<const LsqRun> runs, std::size_t length, double* step_sums,
-                              double* offset_sums) {
-  if (runs.size() == 4) return lsq_sums_four(runs, length, step_sums, offset_sums);
+TINYQ_AVX2 void lsq_sums_avx2(std::span<const LsqRun> runs, std::size_t length, bool offsets,
+                              double* step_sums, double* offset_sums) {
+  if (runs.size() == 4)
+    return offsets ? lsq_sums_four<true>(runs, length, step_sums, offset_sums)
+                   : lsq_sums_four<false>(runs, length, step_sums, offset_sums);
   for (std::size_t j = 0; j < runs.size(); ++j) {
     step_sums[j] = 0.0, offset_sums[j] = 0.0;
     lsq_sum_scalar(runs[j], 0, length, step_sums[j], offset_sums[j]);

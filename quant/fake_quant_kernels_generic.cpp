@@ -14,7 +14,7 @@ void round_generic(const BlockRounding& block, std::span<const float> w, std::in
     w_q[i] = block.table[static_cast<std::size_t>(codes[i] - lowest)];
 }
 
-void lsq_sums_generic(std::span<const LsqRun> runs, std::size_t length, double* step_sums,
+void lsq_sums_generic(std::span<const LsqRun> runs, std::size_t length, bool, double* step_sums,
                       double* offset_sums) {
   for (std::size_t j = 0; j < runs.size(); ++j) {
     step_sums[j] = 0.0, offset_sums[j] = 0.0;

@@ -329,7 +329,12 @@ TEST_CASE("the rounding and LSQ loops of every ISA path agree bit for bit, at ha
                           grad_w.data() + j * n, grid.offset, grid.range / grid.levels});
         for (const std::size_t count : {std::size_t{4}, std::size_t{3}}) {
           std::array<double, 4> step_sums{}, offset_sums{};
-          kernels.lsq_sums(std::span(runs.data(), count), n, step_sums.data(), offset_sums.data());
+          kernels.lsq_sums(std::span(runs.data(), count), n, true, step_sums.data(),
+                           offset_sums.data());
+          std::array<double, 4> step_only{}, unused_offsets{};
+          kernels.lsq_sums(std::span(runs.data(), count), n, false, step_only.data(),
+                           unused_offsets.data());
+          CHECK(step_only == step_sums);
           for (std::size_t j = 0; j < count; ++j) {
             double step_sum = 0.0, offset_sum = 0.0;
             std::vector<float> unused(n);
