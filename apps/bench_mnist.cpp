@@ -16,7 +16,9 @@
 // batch, best of 3 after one warm-up pass. Static int8 is calibrated on 1024
 // training images (--activations picks the observer) and timed through its
 // integer pipeline from the raw u8 pixels, its natural input (the pixels are
-// taken from the float images once, outside the timing).
+// taken from the float images once, outside the timing). Last, QAT's cost
+// (--qat-rounds): QAT training of copies of the trained model against float
+// training, alternating (see time_qat).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -46,6 +48,7 @@
 #include "nn/sgd.hpp"
 #include "nn/softmax_cross_entropy.hpp"
 #include "nn/train_step.hpp"
+#include "quant/qat.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/static_int8/quantize_static.hpp"
 #include "quant/static_int8/static_network.hpp"
@@ -143,6 +146,56 @@ TrainingTiming time_training(Sequential& model, const Dataset& train, std::size_
   return {rate, current_rss_megabytes()};
 }
 
+// What quantization-aware training costs over float training: QAT models
+// made from the trained float model (2-bit asymmetric per channel on the
+// min-max grid; the same with learned steps; ternary with learned steps),
+// each timed in rounds alternating with float training of a copy of the
+// model over the same number of batches, so that a busy machine slows both
+// alike. Each rate is its best round; the cost is the median over rounds of
+// float rate / QAT rate within the round (robust to one lucky float round).
+// Sets qat_train_samples_per_second (2-bit) and "qat" (all) in `report`.
+void time_qat(const Sequential& trained, const Dataset& train, std::size_t batch,
+              std::size_t train_batches, float lr, float momentum, std::size_t rounds,
+              JsonValue& report) {
+  const QuantFormat two_bit{Scheme::asymmetric, Granularity::channel, 2, 64};
+  const QuantFormat ternary{Scheme::ternary, Granularity::channel, ternary_bits, 64};
+  struct Variant {
+    std::string name;
+    Sequential model;
+    std::vector<double> rates = {};  // one per round
+  };
+  std::vector<Variant> variants;
+  variants.push_back({"float", trained});
+  variants.push_back({"qat_2bit", make_qat_model(trained, {two_bit, "minmax", false})});
+  variants.push_back(
+      {"qat_2bit_learned_scale", make_qat_model(trained, {two_bit, "minmax", true})});
+  variants.push_back(
+      {"qat_ternary_learned_scale", make_qat_model(trained, {ternary, "minmax", true})});
+  for (std::size_t round = 0; round < rounds; ++round)
+    for (Variant& v : variants)
+      v.rates.push_back(
+          time_training(v.model, train, batch, train_batches, lr, momentum).samples_per_second);
+  std::printf("\n%-26s %14s %12s   (%zu rounds, alternating)\n", "training", "best samples/s",
+              "median cost", rounds);
+  JsonValue out = JsonValue::object();
+  out.set("rounds", rounds);
+  for (const Variant& v : variants) {
+    const double best = *std::max_element(v.rates.begin(), v.rates.end());
+    std::vector<double> costs;
+    for (std::size_t round = 0; round < rounds; ++round)
+      costs.push_back(variants[0].rates[round] / v.rates[round]);
+    std::sort(costs.begin(), costs.end());
+    const double cost =
+        rounds % 2 == 1 ? costs[rounds / 2] : (costs[rounds / 2 - 1] + costs[rounds / 2]) / 2.0;
+    std::printf("%-26s %14.0f %11.2fx\n", v.name.c_str(), best, cost);
+    out.set(v.name + "_train_samples_per_second", best);
+    if (v.name != "float") out.set(v.name + "_cost", cost);
+  }
+  report.set("qat_train_samples_per_second",
+             *std::max_element(variants[1].rates.begin(), variants[1].rates.end()));
+  report.set("qat", std::move(out));
+}
+
 struct InferenceTiming {
   double batch1_us_per_sample;
   double full_batch_samples_per_second;
@@ -216,6 +269,8 @@ int bench_mnist(int argc, const char* const* argv) {
               "0");
   options.add("activations", "NAME",
               "static int8's activation observer: minmax, percentile, mse or entropy", "minmax");
+  options.add("qat-rounds", "N", "rounds of QAT training timed against float training (0: none)",
+              "3");
   options.add("report", "FILE.json", "also write the results as JSON");
   if (!options.parse(argc, argv)) return 0;
   const auto threads = options.whole_number("threads", 1, 256);
@@ -237,6 +292,7 @@ int bench_mnist(int argc, const char* const* argv) {
       parse_observer(options.choice("activations", {"minmax", "percentile", "mse", "entropy"}));
   const auto report_path = options.optional_text("report");
   const auto test_limit = options.whole_number("test-samples", 0, 1000000);
+  const auto qat_rounds = options.whole_number("qat-rounds", 0, 100);
   set_num_threads(threads);
 
   const Mnist data = load_mnist(locate_data(options.optional_text("data")));
@@ -366,6 +422,8 @@ int bench_mnist(int argc, const char* const* argv) {
                            {"activations", to_string(observer)}}));
   }
   report.set("inference", std::move(inference));
+  if (qat_rounds > 0)
+    time_qat(model, data.train, batch, train_batches, lr, momentum, qat_rounds, report);
   if (report_path) write_text_file_atomically(*report_path, to_json(report));
   return 0;
 }

@@ -36,9 +36,9 @@ namespace tinyq {
 using BlockGridFunction = std::function<BlockGrid(std::span<const float> block, std::size_t index)>;
 
 struct FakeQuantized {
-  std::vector<double> codes;     // rows · cols, whole numbers (double: see fake_quant.cpp)
-  std::vector<BlockGrid> grids;  // one per block
-  std::vector<float> inside;     // 1 where the gradient passes (not clipped), else 0
+  std::vector<std::int16_t> codes;   // rows · cols
+  std::vector<BlockGrid> grids;      // one per block
+  std::vector<std::uint8_t> inside;  // 1 where the gradient passes (not clipped), else 0
 };
 
 // w and w_q: [rows, cols] row-major, as `layout` (rows, cols, format) says.
@@ -52,9 +52,11 @@ void straight_through(std::span<const float> grad_wq, const FakeQuantized& fq,
                       std::span<float> grad_w);
 
 // LSQ's gradients of one step per block (and one offset per block when
-// grad_offset is not empty), scaled by 1 / sqrt(N · Q_P).
+// grad_offset is not empty), scaled by 1 / sqrt(N · Q_P), and in the same
+// pass the STE's grad_w, as straight_through gives it.
 void learned_scale_gradients(std::span<const float> w, std::span<const float> grad_wq,
                              const QuantizedMatrix& layout, const FakeQuantized& fq,
-                             std::span<float> grad_step, std::span<float> grad_offset);
+                             std::span<float> grad_w, std::span<float> grad_step,
+                             std::span<float> grad_offset);
 
 }  // namespace tinyq

@@ -95,10 +95,11 @@ const Tensor& FakeQuantDense::forward(const Tensor& x) {
 const Tensor& FakeQuantDense::backward(const Tensor& grad_output, bool need_input_grad) {
   const Tensor& input_grad = inner_.backward(grad_output, need_input_grad);
   const std::span<const float> grad_wq = inner_.weight_grad().values();
-  straight_through(grad_wq, fake_, weight_grad_.values());
   if (learn_scale_)
-    learned_scale_gradients(weight_.values(), grad_wq, layout_, fake_, step_grad_.values(),
-                            offset_grad_.values());
+    learned_scale_gradients(weight_.values(), grad_wq, layout_, fake_, weight_grad_.values(),
+                            step_grad_.values(), offset_grad_.values());
+  else
+    straight_through(grad_wq, fake_, weight_grad_.values());
   return input_grad;
 }
 

@@ -4,21 +4,27 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/kernels/isa.hpp"
 #include "core/random.hpp"
+#include "core/thread_pool.hpp"
 #include "nn/dense.hpp"
 #include "nn/model_file.hpp"
 #include "nn/sequential.hpp"
 #include "quant/fake_quant_dense.hpp"
+#include "quant/fake_quant_kernels.hpp"
 #include "quant/grid_search.hpp"
 #include "quant/qat.hpp"
 #include "quant/quantize.hpp"
 #include "quant/registry.hpp"
+#include "quant/rounding.hpp"
 #include "random_tensor.hpp"
 
 using namespace tinyq;
@@ -247,4 +253,137 @@ TEST_CASE("fake quantization picks nearest_code's codes, halfway cases rounded a
           CHECK(exported->weight().scales == expected.scales);
           CHECK(exported->weight().offsets == expected.offsets);
         }
+}
+
+namespace {
+
+// Weights of one grid with every kind of rounding case: random ones over
+// and beyond the range, the float nearest each halfway point and its two
+// neighbours, and (offset 0, range = levels, so that v = w) exact ties.
+std::vector<float> awkward_weights(const BlockGrid& grid, double lowest, double highest, Rng& rng) {
+  std::vector<float> w;
+  const double step = grid.range / grid.levels;
+  for (int i = 0; i < 100; ++i)
+    w.push_back(static_cast<float>(
+        grid.offset + step * rng.uniform(-2.0f, 2.0f) +
+        step * rng.uniform(static_cast<float>(lowest), static_cast<float>(highest))));
+  for (double k = lowest - 1.0; k <= highest; k += 1.0) {
+    const auto half = static_cast<float>(grid.offset + (k + 0.5) * step);
+    w.insert(w.end(), {std::nextafter(half, -1e30f), half, std::nextafter(half, 1e30f)});
+  }
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("the rounding and LSQ loops of every ISA path agree bit for bit, at halfway points too") {
+  Rng rng(17);
+  std::vector<std::pair<Isa, FakeQuantKernels>> paths = {
+      {Isa::generic, fake_quant_kernels_generic()}};
+  if (supported(KernelFamily::gemm, Isa::avx2))
+    paths.emplace_back(Isa::avx2, fake_quant_kernels_avx2());
+  const std::vector<std::pair<Scheme, int>> formats = {
+      {Scheme::asymmetric, 2}, {Scheme::asymmetric, 3}, {Scheme::asymmetric, 4},
+      {Scheme::asymmetric, 8}, {Scheme::symmetric, 3},  {Scheme::ternary, ternary_bits}};
+  for (const auto& format : formats)
+    for (const bool exact_ties : {false, true}) {
+      const Scheme scheme = format.first;
+      const int bits = format.second;
+      const double lowest = lowest_code(scheme, bits), highest = highest_code(scheme, bits);
+      BlockGrid grid;
+      grid.levels = highest;
+      grid.range = exact_ties ? highest : rng.uniform(0.01f, 2.0f);
+      grid.offset = exact_ties || scheme != Scheme::asymmetric ? 0.0 : rng.uniform(-1.0f, 0.0f);
+      const std::vector<float> w = awkward_weights(grid, lowest, highest, rng);
+      const std::size_t n = w.size();
+      std::vector<float> table;
+      for (double q = lowest; q <= highest; q += 1.0)
+        table.push_back(static_cast<float>(q / grid.stored().scale + grid.offset));
+      const BlockRounding block{grid.offset, grid.levels, grid.range, lowest, highest, table};
+      std::vector<float> grad(4 * n);
+      for (float& g : grad) g = rng.uniform(-1.0f, 1.0f);
+      std::vector<std::int16_t> first_codes;
+      std::vector<float> first_grad_w;
+      for (const auto& path : paths) {
+        const FakeQuantKernels& kernels = path.second;
+        CAPTURE(isa_name(path.first));
+        CAPTURE(to_string(scheme));
+        CAPTURE(bits);
+        std::vector<std::int16_t> codes(n);
+        std::vector<std::uint8_t> inside(n);
+        std::vector<float> w_q(n);
+        kernels.round(block, w, codes.data(), inside.data(), w_q.data());
+        for (std::size_t i = 0; i < n; ++i) {
+          CAPTURE(w[i]);
+          const std::int32_t expected = nearest_code(w[i], grid, scheme, bits);
+          const double v = (double{w[i]} - grid.offset) * grid.levels / grid.range;
+          CHECK(codes[i] == expected);
+          CHECK(inside[i] == (std::round(v) == expected ? 1 : 0));
+          CHECK(w_q[i] == table[static_cast<std::size_t>(expected - lowest)]);
+        }
+        // Four blocks (the weights, shifted) for the side-by-side sums.
+        std::vector<float> grad_w(4 * n);
+        std::vector<LsqRun> runs;
+        for (std::size_t j = 0; j < 4; ++j)
+          runs.push_back({w.data(), grad.data() + j * n, codes.data(), inside.data(),
+                          grad_w.data() + j * n, grid.offset, grid.range / grid.levels});
+        for (const std::size_t count : {std::size_t{4}, std::size_t{3}}) {
+          std::array<double, 4> step_sums{}, offset_sums{};
+          kernels.lsq_sums(std::span(runs.data(), count), n, true, step_sums.data(),
+                           offset_sums.data());
+          std::array<double, 4> step_only{}, unused_offsets{};
+          kernels.lsq_sums(std::span(runs.data(), count), n, false, step_only.data(),
+                           unused_offsets.data());
+          CHECK(step_only == step_sums);
+          for (std::size_t j = 0; j < count; ++j) {
+            double step_sum = 0.0, offset_sum = 0.0;
+            std::vector<float> unused(n);
+            LsqRun plain = runs[j];
+            plain.grad_w = unused.data();
+            lsq_sum_scalar(plain, 0, n, step_sum, offset_sum);
+            CHECK(step_sums[j] == step_sum);
+            CHECK(offset_sums[j] == offset_sum);
+          }
+        }
+        for (std::size_t i = 0; i < 4 * n; ++i)
+          CHECK(grad_w[i] == (inside[i % n] ? grad[i] : 0.0f));
+        if (first_codes.empty()) {
+          first_codes = codes, first_grad_w = grad_w;
+          continue;
+        }
+        CHECK(codes == first_codes);
+        CHECK(grad_w == first_grad_w);
+      }
+    }
+}
+
+TEST_CASE("W_q uses zero points only when every block has one, however the rows are split") {
+  // Rows 0..255 (within ±1) get zero-exact grids, whose zero points lie
+  // inside the code range; rows 256..511 (within ±2) min-max grids, which have
+  // none. So chunks of rows see different answers; the matrix has none.
+  Rng rng(19);
+  Dense dense(256, 512);  // enough weights for the passes to be split
+  for (std::size_t r = 0; r < 512; ++r)
+    for (std::size_t c = 0; c < 256; ++c)
+      dense.weight()[r * 256 + c] = r < 256 ? rng.uniform(-1.0f, 1.0f) : rng.uniform(-2.0f, 2.0f);
+  const GridChooser chooser = [](std::span<const float> block, std::span<const float>,
+                                 Scheme scheme, int bits) {
+    return *std::max_element(block.begin(), block.end()) < 1.0f
+               ? zero_exact_grid(block, scheme, bits)
+               : minmax_grid(block, scheme, bits);
+  };
+  const QuantFormat format{Scheme::asymmetric, Granularity::channel, 3, 64};
+  const std::size_t saved_threads = num_threads();
+  for (const std::size_t threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    set_num_threads(threads);
+    FakeQuantDense fake(dense, format, chooser);
+    fake.forward(random_tensor({2, 256}, rng));
+    const std::unique_ptr<QuantizedDense> exported = fake.to_quantized();
+    CHECK(exported->weight().zero_points.empty());
+    const Tensor stored = dequantize(exported->weight());
+    const auto trained = fake.quantized_weight().values();
+    CHECK(std::equal(trained.begin(), trained.end(), stored.values().begin()));
+  }
+  set_num_threads(saved_threads);
 }
