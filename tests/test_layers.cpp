@@ -3,12 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <functional>
-#include <string>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "gradient_check.hpp"
 #include "nn/dense.hpp"
 #include "nn/relu.hpp"
 #include "random_tensor.hpp"
@@ -17,37 +16,9 @@ using namespace tinyq;
 
 namespace {
 
+using test::check_gradient;
 using test::random_tensor;
-
-// The scalar the checks differentiate: L = Σ y ⊙ R for a fixed random R, so
-// dL/dy = R. Summed in double so the finite difference is not lost in
-// float rounding of the sum.
-double weighted_sum(const Tensor& y, const Tensor& r) {
-  double sum = 0.0;
-  for (std::size_t i = 0; i < y.size(); ++i) sum += double{y[i]} * double{r[i]};
-  return sum;
-}
-
-// Central difference (L(v+h) - L(v-h)) / 2h for every element of `values`,
-// compared with `analytic`. The error of float32 forward passes is about
-// 1e-7 · |terms|; divided by 2h = 2e-2 that is ~1e-5, so 1e-3 absolute plus
-// 1e-3 relative is tight enough to catch a wrong or transposed gradient.
-void check_gradient(Tensor& values, const Tensor& analytic, const std::function<double()>& loss,
-                    const std::string& what) {
-  REQUIRE(values.size() == analytic.size());
-  const float h = 1e-2f;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const float saved = values[i];
-    values[i] = saved + h;
-    const double plus = loss();
-    values[i] = saved - h;
-    const double minus = loss();
-    values[i] = saved;
-    const double numeric = (plus - minus) / (2.0 * h);
-    INFO(what << "[" << i << "]: analytic " << analytic[i] << ", numeric " << numeric);
-    CHECK(std::abs(analytic[i] - numeric) <= 1e-3 + 1e-3 * std::abs(numeric));
-  }
-}
+using test::weighted_sum;
 
 }  // namespace
 

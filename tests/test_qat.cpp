@@ -15,6 +15,7 @@
 #include "core/kernels/isa.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
+#include "gradient_check.hpp"
 #include "nn/dense.hpp"
 #include "nn/model_file.hpp"
 #include "nn/sequential.hpp"
@@ -31,36 +32,14 @@ using namespace tinyq;
 
 namespace {
 
+using test::check_gradient;
 using test::random_tensor;
+using test::weighted_sum;
 
 Dense random_dense(std::size_t in, std::size_t out, Rng& rng) {
   Dense dense(in, out, rng);
   for (float& b : dense.bias().values()) b = rng.uniform(-0.5f, 0.5f);
   return dense;
-}
-
-// The scalar the checks differentiate: L = Σ y ⊙ R (as in test_layers.cpp).
-double weighted_sum(const Tensor& y, const Tensor& r) {
-  double sum = 0.0;
-  for (std::size_t i = 0; i < y.size(); ++i) sum += double{y[i]} * double{r[i]};
-  return sum;
-}
-
-void check_gradient(Tensor& values, const Tensor& analytic, const std::function<double()>& loss,
-                    const std::string& what) {
-  REQUIRE(values.size() == analytic.size());
-  const float h = 1e-2f;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const float saved = values[i];
-    values[i] = saved + h;
-    const double plus = loss();
-    values[i] = saved - h;
-    const double minus = loss();
-    values[i] = saved;
-    const double numeric = (plus - minus) / (2.0 * h);
-    INFO(what << "[" << i << "]: analytic " << analytic[i] << ", numeric " << numeric);
-    CHECK(std::abs(analytic[i] - numeric) <= 1e-3 + 1e-3 * std::abs(numeric));
-  }
 }
 
 void check_close(const Tensor& a, const Tensor& b, const std::string& what) {
