@@ -39,6 +39,10 @@ struct GptqOptions {
   double damp = 0.01;  // fraction of the mean diagonal of H added to it
   bool act_order = false;
   std::size_t block_columns = 128;
+  // Rounds of refitting every grid to the codes by least output error and
+  // passing again on the refitted grids (quant/grid_refit.hpp), kept while
+  // the output error (w - ŵ)ᵀ H (w - ŵ) falls. 0: GPTQ as published.
+  std::size_t refits = 0;
 };
 
 // H = 2/n · Xᵀ X for inputs X [n, in], row-major [in, in], in double.
