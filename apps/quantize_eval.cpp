@@ -196,7 +196,7 @@ int quantize_eval(int argc, const char* const* argv) {
   const bool static_int8 = options.given("activations");
   if (static_int8)
     for (const char* name : {"group-size", "keep-float", "kernel", "grid", "method", "damp",
-                             "act-order", "bias-correction", "budget"})
+                             "act-order", "bias-correction", "refits", "budget"})
       if (options.given(name))
         throw UsageError(std::string("option --") + name +
                          ": not used by static int8 (--activations)");
@@ -208,7 +208,7 @@ int quantize_eval(int argc, const char* const* argv) {
        options.given("group-size") || options.given("keep-float") || options.given("kernel") ||
        options.given("grid") || options.given("method") || options.given("calibration") ||
        options.given("damp") || options.flag("act-order") || options.flag("bias-correction") ||
-       options.given("budget"));
+       options.given("refits") || options.given("budget"));
   std::optional<double> budget;
   if (options.given("budget")) budget = options.real_number("budget", 2, 32);
   QuantConfig config;
@@ -240,6 +240,11 @@ int quantize_eval(int argc, const char* const* argv) {
     config.damp = options.real_number("damp", 0.0, 1e6);
     config.act_order = options.flag("act-order");
     config.gptq_refits = options.whole_number("refits", 0, 100);
+    if (config.gptq_refits > 0 && !uses_gptq(config))
+      throw UsageError(
+          "option --refits: refits GPTQ's grids, so it needs --method gptq or "
+          "awq+gptq, found '" +
+          config.method + "'");
     config.bias_correction = options.flag("bias-correction");
   }
   // Calibration data: for the data-aware methods, the sweep (which has some),

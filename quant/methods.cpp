@@ -102,6 +102,8 @@ void validate_methods(const QuantConfig& config, bool calibrated) {
                 config.rounding + "'");
   if (config.method != "rtn" && !calibrated)
     throw Error("method " + config.method + " needs calibration inputs (none were given)");
+  if (config.gptq_refits > 0 && !uses_gptq(config))
+    throw Error("GPTQ refits need method gptq or awq+gptq, found " + config.method);
   if (config.bias_correction && !calibrated)
     throw Error("bias correction needs calibration inputs (none were given)");
 }
