@@ -54,6 +54,8 @@ constexpr int sweep_bits[] = {2, 3, 4, 8};
 QuantConfig with_method(QuantConfig config, const MethodChoice& method) {
   config.method = method.method;
   config.grid = method.grid;
+  config.gptq_refits = method.refits;
+  config.bias_correction = method.bias_correction;
   return config;
 }
 
@@ -271,7 +273,8 @@ int quantize_eval(int argc, const char* const* argv) {
 
   // The single format's method, and whether it (and its report) sees the
   // calibration images: round-to-nearest only when they are asked for.
-  const MethodChoice single_method{config.method, config.grid};
+  const MethodChoice single_method{config.method, config.grid, config.gptq_refits,
+                                   config.bias_correction};
   const bool single_calibrated =
       budget || config.method != "rtn" || config.bias_correction || options.given("calibration");
 
