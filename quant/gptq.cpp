@@ -176,9 +176,9 @@ RoundedMatrix gptq_round(std::span<const float> w, const QuantizedMatrix& layout
   // over contiguous memory; with act-order off the order is the natural one).
   std::vector<double> work(rows * n);
   std::vector<double> errors(rows * block_columns);
-  // One pass over the columns, rounding into `out`; with `grids_up_front`
+  // One pass over the columns, rounding into `result`; with `grids_up_front`
   // false, each group's grid is fitted as the pass reaches it.
-  const auto pass = [&](RoundedMatrix& out, bool grids_up_front) {
+  const auto pass = [&](RoundedMatrix& result, bool grids_up_front) {
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t k = 0; k < n; ++k) work[r * n + k] = weights[r * n + order[k]];
     for (std::size_t i1 = 0; i1 < n; i1 += block_columns) {
@@ -193,12 +193,12 @@ RoundedMatrix gptq_round(std::span<const float> w, const QuantizedMatrix& layout
             if (!grids_up_front && c % group_size == 0) {  // natural order: c == i
               const std::size_t length = std::min(group_size, n - c);
               group_weights.assign(row + c, row + c + length);
-              out.grids[layout.block_index(r, c / group_size)] = choose_grid(
+              result.grids[layout.block_index(r, c / group_size)] = choose_grid(
                   group_weights, block_importance(column_importance, n, c, length), scheme, bits);
             }
-            const BlockGrid& grid = out.grids[layout.block_index(r, group ? c / group_size : 0)];
+            const BlockGrid& grid = result.grids[layout.block_index(r, group ? c / group_size : 0)];
             const std::int32_t q = nearest_code(static_cast<float>(row[i]), grid, scheme, bits);
-            out.codes[r * n + c] = q;
+            result.codes[r * n + c] = q;
             // The OBS step. Rounding weight q of the row (all others free)
             // to w_q' raises the output error (w - w')ᵀ H (w - w') / 2 least
             // when the free weights move by

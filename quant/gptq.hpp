@@ -23,6 +23,9 @@
 //    pass reaches the group's first column, on the weights as updated so far;
 //  - lazy blocks: the error of a block of 128 columns (or one group, if
 //    larger) goes onto the later columns in one update after the block.
+// Optionally (refits, not in the reference implementation) the grids are
+// then refitted to the codes by least output error and the pass run again on
+// them (quant/grid_refit.hpp).
 // Rows are independent, so they run in parallel with identical results at
 // any thread count.
 #pragma once
