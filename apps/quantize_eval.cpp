@@ -44,11 +44,10 @@ namespace {
 // The methods the default sweep compares, side by side: round to nearest on
 // the min-max grid (the seed's method), on a grid with 0 as a level, and on
 // the searched grid; then the data-aware methods, on the zero-exact grid
-// (the one they do best on here at 2 bits), and GPTQ with three grid refits.
+// (the one they do best on here at 2 bits).
 std::vector<MethodChoice> sweep_methods() {
-  return {{"rtn", "minmax"},        {"rtn", "zero-exact"}, {"rtn", "search"},
-          {"gptq", "zero-exact"},   {"awq", "zero-exact"}, {"awq+gptq", "zero-exact"},
-          {"gptq", "zero-exact", 3}};
+  return {{"rtn", "minmax"},      {"rtn", "zero-exact"}, {"rtn", "search"},
+          {"gptq", "zero-exact"}, {"awq", "zero-exact"}, {"awq+gptq", "zero-exact"}};
 }
 constexpr int sweep_bits[] = {2, 3, 4, 8};
 
