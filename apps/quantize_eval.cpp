@@ -54,6 +54,8 @@ constexpr int sweep_bits[] = {2, 3, 4, 8};
 QuantConfig with_method(QuantConfig config, const MethodChoice& method) {
   config.method = method.method;
   config.grid = method.grid;
+  config.gptq_refits = method.refits;
+  config.bias_correction = method.bias_correction;
   return config;
 }
 
@@ -164,6 +166,13 @@ int quantize_eval(int argc, const char* const* argv) {
               "1024");
   options.add("seed", "S", "seed for choosing the calibration images", "1");
   options.add("damp", "X", "GPTQ damping: fraction of the mean diagonal of H added to it", "0.01");
+  options.add_flag("bias-correction",
+                   "add to each quantized layer's bias its mean output error on the calibration "
+                   "images (inputs through the quantized layers before it; with --scheme)");
+  options.add("refits", "N",
+              "GPTQ: after the pass, refit every block's scale (and offset) to the least output "
+              "error with the codes fixed and pass again, up to N times while the error falls",
+              "0");
   options.add_flag("act-order", "GPTQ: round columns in order of decreasing H_cc");
   options.add("budget", "BITS",
               "mixed precision: choose each layer's bits and scale granularity from measured "
@@ -188,8 +197,8 @@ int quantize_eval(int argc, const char* const* argv) {
   // calibrated), which takes only the weight options static_int8_request reads.
   const bool static_int8 = options.given("activations");
   if (static_int8)
-    for (const char* name :
-         {"group-size", "keep-float", "kernel", "grid", "method", "damp", "act-order", "budget"})
+    for (const char* name : {"group-size", "keep-float", "kernel", "grid", "method", "damp",
+                             "act-order", "bias-correction", "refits", "budget"})
       if (options.given(name))
         throw UsageError(std::string("option --") + name +
                          ": not used by static int8 (--activations)");
@@ -201,7 +210,8 @@ int quantize_eval(int argc, const char* const* argv) {
       (options.given("scheme") || options.given("granularity") || options.given("bits") ||
        options.given("group-size") || options.given("keep-float") || options.given("kernel") ||
        options.given("grid") || options.given("method") || options.given("calibration") ||
-       options.given("damp") || options.flag("act-order") || options.given("budget"));
+       options.given("damp") || options.flag("act-order") || options.flag("bias-correction") ||
+       options.given("refits") || options.given("budget"));
   std::optional<double> budget;
   if (options.given("budget")) budget = options.real_number("budget", 2, 32);
   QuantConfig config;
@@ -232,12 +242,20 @@ int quantize_eval(int argc, const char* const* argv) {
     config.method = options.choice("method", {"rtn", "awq", "gptq", "awq+gptq"});
     config.damp = options.real_number("damp", 0.0, 1e6);
     config.act_order = options.flag("act-order");
+    config.gptq_refits = options.whole_number("refits", 0, 100);
+    if (config.gptq_refits > 0 && !uses_gptq(config))
+      throw UsageError(
+          "option --refits: refits GPTQ's grids, so it needs --method gptq or "
+          "awq+gptq, found '" +
+          config.method + "'");
+    config.bias_correction = options.flag("bias-correction");
   }
   // Calibration data: for the data-aware methods, the sweep (which has some),
   // mixed precision and the plot (the sweep again), or when asked for (to
   // weight the grid search). Its size is checked against the training set below.
   const bool calibrate = static_int8 || !single || budget || config.method != "rtn" ||
-                         options.given("calibration") || options.given("plot");
+                         config.bias_correction || options.given("calibration") ||
+                         options.given("plot");
   std::size_t calibration_size = options.whole_number("calibration", 1, 1u << 30);
   const std::uint64_t seed = options.whole_number("seed", 0, UINT64_MAX);
   const auto out_path = options.optional_text("out");
@@ -258,8 +276,10 @@ int quantize_eval(int argc, const char* const* argv) {
 
   // The single format's method, and whether it (and its report) sees the
   // calibration images: round-to-nearest only when they are asked for.
-  const MethodChoice single_method{config.method, config.grid};
-  const bool single_calibrated = budget || config.method != "rtn" || options.given("calibration");
+  const MethodChoice single_method{config.method, config.grid, config.gptq_refits,
+                                   config.bias_correction};
+  const bool single_calibrated =
+      budget || config.method != "rtn" || config.bias_correction || options.given("calibration");
 
   Sequential model = load_model(model_path, all_layers());
   if (activation_plot && !is_quantized(model))

@@ -135,6 +135,8 @@ JsonValue row_json(const Row& row) {
       .set("activations", row.activations)
       .set("method", row.method.method)
       .set("grid", row.method.grid)
+      .set("refits", row.method.refits)
+      .set("bias_correction", row.method.bias_correction)
       .set("calibration", row.calibration)
       .set("bits", row.scheme == "ternary" ? JsonValue(std::log2(3.0))
                    : row.bits              ? JsonValue(row.bits)

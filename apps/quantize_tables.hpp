@@ -21,7 +21,13 @@ namespace tinyq {
 struct MethodChoice {
   std::string method = "rtn";
   std::string grid = "minmax";
-  std::string label() const { return method + "/" + grid; }
+  std::size_t refits = 0;        // GPTQ grid refits (quant/grid_refit.hpp)
+  bool bias_correction = false;  // quant/bias_correction.hpp
+  // "gptq/zero-exact", "gptq/zero-exact+refit3+bc".
+  std::string label() const {
+    return method + "/" + grid + (refits ? "+refit" + std::to_string(refits) : "") +
+           (bias_correction ? "+bc" : "");
+  }
 };
 
 struct Row {

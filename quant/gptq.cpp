@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/thread_pool.hpp"
+#include "quant/grid_refit.hpp"
 
 namespace tinyq {
 
@@ -154,13 +155,13 @@ RoundedMatrix gptq_round(std::span<const float> w, const QuantizedMatrix& layout
     for (std::size_t j = 0; j < n; ++j) permuted[i * n + j] = h[order[i] * n + order[j]];
   const std::vector<double> u = inverse_cholesky_upper(std::move(permuted), n, options.damp).upper;
 
-  RoundedMatrix out{std::vector<std::int32_t>(rows * n),
-                    std::vector<BlockGrid>(layout.block_count())};
   const bool group = layout.format.granularity == Granularity::group;
   const std::size_t group_size = layout.block_columns();
   // Grids fitted before the pass: every grid but those of groups in natural order.
-  const bool grids_up_front = !group || options.act_order;
-  if (grids_up_front)
+  const bool fit_up_front = !group || options.act_order;
+  RoundedMatrix out{std::vector<std::int32_t>(rows * n),
+                    std::vector<BlockGrid>(layout.block_count())};
+  if (fit_up_front)
     for_each_block(layout, [&](std::size_t begin, std::size_t length, std::size_t block) {
       out.grids[block] =
           choose_grid(std::span<const float>(weights).subspan(begin, length),
@@ -174,49 +175,68 @@ RoundedMatrix gptq_round(std::span<const float> w, const QuantizedMatrix& layout
   // The weights as updated so far, columns in pass order (so the updates run
   // over contiguous memory; with act-order off the order is the natural one).
   std::vector<double> work(rows * n);
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t k = 0; k < n; ++k) work[r * n + k] = weights[r * n + order[k]];
   std::vector<double> errors(rows * block_columns);
-  for (std::size_t i1 = 0; i1 < n; i1 += block_columns) {
-    const std::size_t i2 = std::min(i1 + block_columns, n);
-    parallel_for(rows, 1, [&](std::size_t row_begin, std::size_t row_end) {
-      std::vector<float> group_weights;
-      for (std::size_t r = row_begin; r < row_end; ++r) {
-        double* row = work.data() + r * n;
-        double* e = errors.data() + r * block_columns;
-        for (std::size_t i = i1; i < i2; ++i) {
-          const std::size_t c = order[i];
-          if (!grids_up_front && c % group_size == 0) {  // natural order: c == i
-            const std::size_t length = std::min(group_size, n - c);
-            group_weights.assign(row + c, row + c + length);
-            out.grids[layout.block_index(r, c / group_size)] = choose_grid(
-                group_weights, block_importance(column_importance, n, c, length), scheme, bits);
+  // One pass over the columns, rounding into `result`; with `grids_up_front`
+  // false, each group's grid is fitted as the pass reaches it.
+  const auto pass = [&](RoundedMatrix& result, bool grids_up_front) {
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t k = 0; k < n; ++k) work[r * n + k] = weights[r * n + order[k]];
+    for (std::size_t i1 = 0; i1 < n; i1 += block_columns) {
+      const std::size_t i2 = std::min(i1 + block_columns, n);
+      parallel_for(rows, 1, [&](std::size_t row_begin, std::size_t row_end) {
+        std::vector<float> group_weights;
+        for (std::size_t r = row_begin; r < row_end; ++r) {
+          double* row = work.data() + r * n;
+          double* e = errors.data() + r * block_columns;
+          for (std::size_t i = i1; i < i2; ++i) {
+            const std::size_t c = order[i];
+            if (!grids_up_front && c % group_size == 0) {  // natural order: c == i
+              const std::size_t length = std::min(group_size, n - c);
+              group_weights.assign(row + c, row + c + length);
+              result.grids[layout.block_index(r, c / group_size)] = choose_grid(
+                  group_weights, block_importance(column_importance, n, c, length), scheme, bits);
+            }
+            const BlockGrid& grid = result.grids[layout.block_index(r, group ? c / group_size : 0)];
+            const std::int32_t q = nearest_code(static_cast<float>(row[i]), grid, scheme, bits);
+            result.codes[r * n + c] = q;
+            // The OBS step. Rounding weight q of the row (all others free)
+            // to w_q' raises the output error (w - w')ᵀ H (w - w') / 2 least
+            // when the free weights move by
+            //   δ = -(w_q - w_q') / [H⁻¹]_qq · H⁻¹_:,q,
+            // (minimize δᵀ H δ / 2 subject to e_qᵀ δ = w_q' - w_q with a
+            // Lagrange multiplier). Then q leaves the problem: the inverse of
+            // H without row and column q is the Schur complement
+            //   H⁻¹ - H⁻¹_:,q H⁻¹_q,: / [H⁻¹]_qq.
+            // Taking the columns in a fixed order, row i of the upper Cholesky
+            // factor U of H⁻¹ (H⁻¹ = Uᵀ U) divided by U_ii equals row i of the
+            // inverse after the columns before i were eliminated divided by its
+            // diagonal, so the whole sequence of updates is
+            //   err = (w_i - w_i') / U_ii,   w_j -= err · U_ij  for j > i.
+            const double err = (row[i] - level_of(q, grid)) / u[i * n + i];
+            for (std::size_t j = i + 1; j < i2; ++j) row[j] -= err * u[i * n + j];
+            e[i - i1] = err;
           }
-          const BlockGrid& grid = out.grids[layout.block_index(r, group ? c / group_size : 0)];
-          const std::int32_t q = nearest_code(static_cast<float>(row[i]), grid, scheme, bits);
-          out.codes[r * n + c] = q;
-          // The OBS step. Rounding weight q of the row (all others free)
-          // to w_q' raises the output error (w - w')ᵀ H (w - w') / 2 least
-          // when the free weights move by
-          //   δ = -(w_q - w_q') / [H⁻¹]_qq · H⁻¹_:,q,
-          // (minimize δᵀ H δ / 2 subject to e_qᵀ δ = w_q' - w_q with a
-          // Lagrange multiplier). Then q leaves the problem: the inverse of
-          // H without row and column q is the Schur complement
-          //   H⁻¹ - H⁻¹_:,q H⁻¹_q,: / [H⁻¹]_qq.
-          // Taking the columns in a fixed order, row i of the upper Cholesky
-          // factor U of H⁻¹ (H⁻¹ = Uᵀ U) divided by U_ii equals row i of the
-          // inverse after the columns before i were eliminated divided by its
-          // diagonal, so the whole sequence of updates is
-          //   err = (w_i - w_i') / U_ii,   w_j -= err · U_ij  for j > i.
-          const double err = (row[i] - level_of(q, grid)) / u[i * n + i];
-          for (std::size_t j = i + 1; j < i2; ++j) row[j] -= err * u[i * n + j];
-          e[i - i1] = err;
+          // The block's errors reach the later columns in one lazy update.
+          for (std::size_t i = i1; i < i2; ++i)
+            for (std::size_t j = i2; j < n; ++j) row[j] -= e[i - i1] * u[i * n + j];
         }
-        // The block's errors reach the later columns in one lazy update.
-        for (std::size_t i = i1; i < i2; ++i)
-          for (std::size_t j = i2; j < n; ++j) row[j] -= e[i - i1] * u[i * n + j];
-      }
-    });
+      });
+    }
+  };
+  pass(out, fit_up_front);
+  // Refits (quant/grid_refit.hpp): the grids fitted to the codes, the pass
+  // again on those grids, kept while the output error falls.
+  if (options.refits > 0) {
+    double best = hessian_error(weights, layout, out, h);
+    RoundedMatrix current = out;
+    for (std::size_t k = 0; k < options.refits; ++k) {
+      refit_grids(weights, layout, current, h);
+      pass(current, true);
+      const double error = hessian_error(weights, layout, current, h);
+      if (!(error < best)) break;
+      best = error;
+      out = current;
+    }
   }
   return out;
 }

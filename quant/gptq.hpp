@@ -23,6 +23,9 @@
 //    pass reaches the group's first column, on the weights as updated so far;
 //  - lazy blocks: the error of a block of 128 columns (or one group, if
 //    larger) goes onto the later columns in one update after the block.
+// Optionally (refits, not in the reference implementation) the grids are
+// then refitted to the codes by least output error and the pass run again on
+// them (quant/grid_refit.hpp).
 // Rows are independent, so they run in parallel with identical results at
 // any thread count.
 #pragma once
@@ -39,6 +42,10 @@ struct GptqOptions {
   double damp = 0.01;  // fraction of the mean diagonal of H added to it
   bool act_order = false;
   std::size_t block_columns = 128;
+  // Rounds of refitting every grid to the codes by least output error and
+  // passing again on the refitted grids (quant/grid_refit.hpp), kept while
+  // the output error (w - ŵ)ᵀ H (w - ŵ) falls. 0: GPTQ as published.
+  std::size_t refits = 0;
 };
 
 // H = 2/n · Xᵀ X for inputs X [n, in], row-major [in, in], in double.

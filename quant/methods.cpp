@@ -31,7 +31,9 @@ std::vector<RoundingMethod>& rounding_methods() {
       {"nearest", [](const Tensor&, const QuantConfig&) -> Rounder { return round_to_nearest; }},
       {"gptq",
        [](const Tensor& inputs, const QuantConfig& config) {
-         return gptq_rounder(inputs, {.damp = config.damp, .act_order = config.act_order});
+         return gptq_rounder(
+             inputs,
+             {.damp = config.damp, .act_order = config.act_order, .refits = config.gptq_refits});
        }},
   };
   return table;
@@ -100,6 +102,10 @@ void validate_methods(const QuantConfig& config, bool calibrated) {
                 config.rounding + "'");
   if (config.method != "rtn" && !calibrated)
     throw Error("method " + config.method + " needs calibration inputs (none were given)");
+  if (config.gptq_refits > 0 && !uses_gptq(config))
+    throw Error("GPTQ refits need method gptq or awq+gptq, found " + config.method);
+  if (config.bias_correction && !calibrated)
+    throw Error("bias correction needs calibration inputs (none were given)");
 }
 
 }  // namespace tinyq

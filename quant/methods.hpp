@@ -47,8 +47,8 @@ bool uses_gptq(const QuantConfig& config);
 std::string rounding_of(const QuantConfig& config);
 
 // Throws tinyq::Error (one line) for an unknown method, grid or rounding, a
-// damp that is negative or NaN, or a data-aware method without calibration
-// data (`calibrated` false).
+// damp that is negative or NaN, GPTQ refits without GPTQ, or a data-aware
+// method or bias correction without calibration data (`calibrated` false).
 void validate_methods(const QuantConfig& config, bool calibrated);
 
 }  // namespace tinyq

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "quant/awq.hpp"
+#include "quant/bias_correction.hpp"
 #include "quant/methods.hpp"
 #include "quant/registry.hpp"
 
@@ -37,6 +38,9 @@ Sequential quantize_model(const Sequential& model, const QuantConfig& config,
   // AWQ changes the float model (the same function, rescaled) before any layer is quantized.
   if (uses_awq(config)) awq_rescale(quantized, config, calibration);
   Tensor inputs = calibration;  // what reaches layer i through quantized layers 0..i-1
+  // What reaches layer i through the float layers (bias correction's target).
+  const bool track_float = config.bias_correction;
+  Tensor float_inputs = track_float ? calibration : Tensor();
   for (std::size_t i = 0; i < quantized.size(); ++i) {
     const Layer& layer = quantized.layer(i);
     const QuantizedKind* quantizer = quantizer_for(layer.kind());
@@ -44,7 +48,16 @@ Sequential quantize_model(const Sequential& model, const QuantConfig& config,
         std::find(config.keep_float.begin(), config.keep_float.end(), i) != config.keep_float.end();
     if (quantizer && !keep) {
       const std::string name = "layer " + std::to_string(i) + " (" + layer.describe() + ")";
-      quantized.replace(i, quantizer->quantize(layer, config, inputs, name));
+      std::unique_ptr<Layer> replacement = quantizer->quantize(layer, config, inputs, name);
+      if (config.bias_correction)
+        replacement = with_bias_shift(
+            *replacement,
+            mean_output_shift(quantized.layer(i), float_inputs, *replacement, inputs));
+      if (track_float && i + 1 < quantized.size())
+        float_inputs = quantized.layer(i).forward(float_inputs);
+      quantized.replace(i, std::move(replacement));
+    } else if (track_float && i + 1 < quantized.size()) {
+      float_inputs = quantized.layer(i).forward(float_inputs);
     }
     if (calibrated && i + 1 < quantized.size()) inputs = quantized.layer(i).forward(inputs);
   }

@@ -52,8 +52,12 @@ struct QuantConfig {
   // quantizing (quant/awq.hpp), gptq rounds with error feedback
   // (quant/gptq.hpp, replacing `rounding`). Both need calibration data.
   std::string method = "rtn";
-  double damp = 0.01;      // GPTQ: fraction of the mean diagonal of H added to it
-  bool act_order = false;  // GPTQ: columns in order of decreasing H_cc
+  double damp = 0.01;           // GPTQ: fraction of the mean diagonal of H added to it
+  bool act_order = false;       // GPTQ: columns in order of decreasing H_cc
+  std::size_t gptq_refits = 0;  // GPTQ: grid refits and passes after the first (quant/gptq.hpp)
+  // Bias correction (quant/bias_correction.hpp): each quantized layer's bias
+  // gains its mean output error on the calibration inputs. Needs calibration data.
+  bool bias_correction = false;
 };
 
 inline constexpr int min_bits = 2;

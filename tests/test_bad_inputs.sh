@@ -18,7 +18,7 @@
 # cases run must equal expected_cases below, so no case drops out silently.
 # Exits 0 when every case passed.
 set -u
-expected_cases=356
+expected_cases=362
 train=$(realpath "$1")
 quantize=$(realpath "$2")
 limit=${3:-1}
@@ -717,6 +717,15 @@ for value in -1 nan inf x; do
   quantize_case "--damp '$value'" "option --damp: expected a number from 0 to 1000000, found '$value'" \
     --damp "$value"
 done
+context=(--scheme symmetric --method gptq --out out/qmodel.tqm) fix=(--refits 2)
+for value in -1 x 101; do
+  quantize_case "--refits '$value'" \
+    "option --refits: expected a whole number from 0 to 100, found '$value'" --refits "$value"
+done
+context=(--scheme symmetric --refits 2 --out out/qmodel.tqm) fix=(--method gptq)
+quantize_case "--refits without GPTQ" \
+  "option --refits: refits GPTQ's grids, so it needs --method gptq or awq+gptq, found 'rtn'" \
+  --method rtn
 # A budget under 2 bits per weight (or not a number) is a usage error, and
 # nothing is written.
 context=(--out out/qmodel.tqm --report out/qreport.json) fix=(--budget 32)
@@ -777,6 +786,11 @@ quantize_case "--activations with asymmetric weights" \
 context=(--activations mse) fix=(--granularity tensor)
 quantize_case "--activations with group weights" \
   "option --granularity: expected one of tensor|channel, found 'group'" --granularity group
+context=(--activations minmax --out out/qmodel.tqm) fix=()
+quantize_case "--bias-correction with --activations" \
+  "option --bias-correction: not used by static int8 (--activations)" --bias-correction
+quantize_case "--refits with --activations" \
+  "option --refits: not used by static int8 (--activations)" --refits 1
 context=() fix=(--activations minmax --export-c out/smodel.c)
 quantize_case "--export-c without --activations" "--export-c needs --activations" \
   --export-c out/smodel.c

@@ -9,6 +9,7 @@
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
 #include "quant/gptq.hpp"
+#include "quant/grid_refit.hpp"
 #include "quant/quantize.hpp"
 #include "quant/quantize_model.hpp"
 #include "random_tensor.hpp"
@@ -243,4 +244,79 @@ TEST_CASE("GPTQ through quantize_model needs calibration data and a valid damp")
   CHECK_THROWS_WITH_AS(quantize_model(model, c, x),
                        "unknown quantization method 'obq': expected rtn, awq, gptq or awq+gptq",
                        Error);
+}
+
+TEST_CASE("refitting a grid to fixed codes is least squares in H, worked by hand") {
+  // Symmetric 3-bit, step 1: w = [0.9, 2.1, -1.0] has codes q = [1, 2, -1].
+  // With H as above, ŵ = s q costs (w - s q)ᵀ H (w - s q), least at
+  //   s = qᵀ H w / qᵀ H q,  H q = [0, 4, -4]:  s = (8.4 + 4) / (8 + 4) = 31/30,
+  // so the range (3 steps) becomes 3.1; the codes stay.
+  const std::vector<double> h{2, -1, 0, -1, 2, -1, 0, -1, 2};
+  const std::vector<float> w{0.9f, 2.1f, -1.0f};
+  const QuantizedMatrix l = layout(1, 3, {Scheme::symmetric, Granularity::channel, 3, 64});
+  const GridChooser step_one = [](std::span<const float>, std::span<const float>, Scheme, int) {
+    return BlockGrid{0.0, 3.0, 3.0};
+  };
+  RoundedMatrix rounded = round_to_nearest(w, l, step_one);
+  REQUIRE(rounded.codes == std::vector<std::int32_t>{1, 2, -1});
+  const double before = hessian_error(w, l, rounded, h);
+  refit_grids(w, l, rounded, h);
+  CHECK(rounded.codes == std::vector<std::int32_t>{1, 2, -1});
+  CHECK(rounded.grids[0].range == doctest::Approx(3.1));
+  CHECK(rounded.grids[0].offset == 0.0);
+  CHECK(hessian_error(w, l, rounded, h) < before);
+  CHECK(hessian_error(w, l, rounded, h) == doctest::Approx(output_error(w, rounded, l, h)));
+}
+
+TEST_CASE("a refitted asymmetric grid keeps its zero point; a min-max one refits its offset") {
+  const Tensor x = correlated_inputs(100, 32, 4);
+  const std::vector<double> h = gptq_hessian(x);
+  Rng rng(6);
+  const std::vector<float> w = test::random_values(4 * 32, rng);
+  const QuantizedMatrix l = layout(4, 32, {Scheme::asymmetric, Granularity::group, 2, 16});
+  RoundedMatrix exact = round_to_nearest(w, l, ignoring_importance(zero_exact_grid));
+  refit_grids(w, l, exact, h);
+  CHECK(exact_zero_points(exact.grids, Scheme::asymmetric).size() == l.block_count());
+  RoundedMatrix spanning = round_to_nearest(w, l, minmax);
+  const RoundedMatrix before = spanning;
+  refit_grids(w, l, spanning, h);
+  bool offset_moved = false;
+  for (std::size_t b = 0; b < l.block_count(); ++b)
+    offset_moved = offset_moved || spanning.grids[b].offset != before.grids[b].offset;
+  CHECK(offset_moved);
+  CHECK(hessian_error(w, l, spanning, h) < hessian_error(w, l, before, h));
+}
+
+TEST_CASE("GPTQ refits never raise the output error, in every format, at any thread count") {
+  const Tensor x = correlated_inputs(200, 40, 5);
+  const std::vector<double> h = gptq_hessian(x);
+  Rng rng(9);
+  const std::vector<float> w = test::random_values(8 * 40, rng);
+  const std::size_t threads = num_threads();
+  for (const Scheme scheme : {Scheme::asymmetric, Scheme::symmetric, Scheme::ternary})
+    for (const Granularity granularity :
+         {Granularity::tensor, Granularity::channel, Granularity::group})
+      for (const int bits : {2, 3, 4, 8})
+        for (const bool act_order : {false, true}) {
+          if (scheme == Scheme::ternary && bits != ternary_bits) continue;
+          const QuantizedMatrix l = layout(8, 40, {scheme, granularity, bits, 16});
+          const GridChooser grid = ignoring_importance(zero_exact_grid);
+          const double once =
+              output_error(w, gptq_round(w, l, grid, {}, h, {.act_order = act_order}), l, h);
+          set_num_threads(1);
+          const RoundedMatrix one =
+              gptq_round(w, l, grid, {}, h, {.act_order = act_order, .refits = 3});
+          set_num_threads(3);
+          const RoundedMatrix three =
+              gptq_round(w, l, grid, {}, h, {.act_order = act_order, .refits = 3});
+          set_num_threads(threads);
+          CAPTURE(to_string(l.format));
+          CAPTURE(act_order);
+          CHECK(output_error(w, one, l, h) <= once);
+          CHECK(one.codes == three.codes);
+          for (std::size_t b = 0; b < l.block_count(); ++b) {
+            CHECK(one.grids[b].range == three.grids[b].range);
+            CHECK(one.grids[b].offset == three.grids[b].offset);
+          }
+        }
 }
