@@ -29,6 +29,13 @@ QuantizedMatrix layout(std::size_t rows, std::size_t cols, QuantFormat format) {
 
 const GridChooser minmax = ignoring_importance(minmax_grid);
 
+// The hand-worked examples' H (a chain: each input correlated with its
+// neighbours) and grid (symmetric 3-bit, step 1: levels -3..3).
+const std::vector<double> worked_h{2, -1, 0, -1, 2, -1, 0, -1, 2};
+const GridChooser step_one = [](std::span<const float>, std::span<const float>, Scheme, int) {
+  return BlockGrid{0.0, 3.0, 3.0};
+};
+
 // Σ_rows (w - w')ᵀ H (w - w'): the output error GPTQ minimizes (times 2).
 double output_error(std::span<const float> w, const RoundedMatrix& rounded,
                     const QuantizedMatrix& l, const std::vector<double>& h) {
@@ -86,7 +93,7 @@ TEST_CASE("the Hessian is 2/n · Σ x xᵀ, symmetric, at any thread count") {
 TEST_CASE("the upper factor of H⁻¹ multiplies back to H⁻¹, worked by hand") {
   // H = [[2, -1, 0], [-1, 2, -1], [0, -1, 2]] has H⁻¹ = [[3, 2, 1], [2, 4, 2], [1, 2, 3]] / 4,
   // so U's first row is H⁻¹'s first row over sqrt(3/4).
-  const std::vector<double> h{2, -1, 0, -1, 2, -1, 0, -1, 2};
+  const std::vector<double>& h = worked_h;
   const InverseFactor f = inverse_cholesky_upper(h, 3, 0.0);
   CHECK(f.damp == 0.0);
   CHECK(f.upper[0] == doctest::Approx(std::sqrt(0.75)));
@@ -112,12 +119,9 @@ TEST_CASE("GPTQ reproduces the worked example: one row, three inputs, a given H"
   //  3. w3 = -0.525 rounds to -1.
   // GPTQ gives [1, 0, -1] where rounding to nearest gives [1, 0, 0]; the output
   // errors (w - w')ᵀ H (w - w') are 0.875 and 0.975.
-  const std::vector<double> h{2, -1, 0, -1, 2, -1, 0, -1, 2};
+  const std::vector<double>& h = worked_h;
   const std::vector<float> w{0.7f, 0.25f, -0.4f};
   const QuantizedMatrix l = layout(1, 3, {Scheme::symmetric, Granularity::channel, 3, 64});
-  const GridChooser step_one = [](std::span<const float>, std::span<const float>, Scheme, int) {
-    return BlockGrid{0.0, 3.0, 3.0};
-  };
   const RoundedMatrix gptq = gptq_round(w, l, step_one, {}, h, {.damp = 0.0});
   CHECK(gptq.codes == std::vector<std::int32_t>{1, 0, -1});
   const RoundedMatrix nearest = round_to_nearest(w, l, step_one);
@@ -251,12 +255,9 @@ TEST_CASE("refitting a grid to fixed codes is least squares in H, worked by hand
   // With H as above, ŵ = s q costs (w - s q)ᵀ H (w - s q), least at
   //   s = qᵀ H w / qᵀ H q,  H q = [0, 4, -4]:  s = (8.4 + 4) / (8 + 4) = 31/30,
   // so the range (3 steps) becomes 3.1; the codes stay.
-  const std::vector<double> h{2, -1, 0, -1, 2, -1, 0, -1, 2};
+  const std::vector<double>& h = worked_h;
   const std::vector<float> w{0.9f, 2.1f, -1.0f};
   const QuantizedMatrix l = layout(1, 3, {Scheme::symmetric, Granularity::channel, 3, 64});
-  const GridChooser step_one = [](std::span<const float>, std::span<const float>, Scheme, int) {
-    return BlockGrid{0.0, 3.0, 3.0};
-  };
   RoundedMatrix rounded = round_to_nearest(w, l, step_one);
   REQUIRE(rounded.codes == std::vector<std::int32_t>{1, 2, -1});
   const double before = hessian_error(w, l, rounded, h);
