@@ -23,10 +23,23 @@ Row format_row(const QuantFormat& format, const ModelScore& score) {
   return row;
 }
 
+// The method column fits its longest label (at least 20 characters), so
+// labels with options ("gptq/zero-exact, act-order, refits 3") keep the
+// columns after them aligned.
+int method_width(const std::vector<std::string>& labels) {
+  std::size_t width = 20;
+  for (const std::string& label : labels) width = std::max(width, label.size());
+  return static_cast<int>(width);
+}
+
 void print_table(const std::optional<Row>& float_row, const std::vector<Row>& rows) {
-  std::printf("%-11s %-12s %-20s %4s  %8s  %7s  %9s  %6s  %10s  %7s  %9s  %11s\n", "scheme",
-              "granularity", "method", "bits", "accuracy", "change", "bytes", "ratio", "weight RMS",
-              "SQNR", "out SQNR", "samples/s");
+  std::vector<std::string> labels;
+  for (const Row& row : rows)
+    if (row.error) labels.push_back(row.method.label());
+  const int width = method_width(labels);
+  std::printf("%-11s %-12s %-*s %4s  %8s  %7s  %9s  %6s  %10s  %7s  %9s  %11s\n", "scheme",
+              "granularity", width, "method", "bits", "accuracy", "change", "bytes", "ratio",
+              "weight RMS", "SQNR", "out SQNR", "samples/s");
   auto print = [&](const Row& row) {
     char change[16] = "", ratio[16] = "", rms[16] = "", sqnr[16] = "", out_sqnr[16] = "";
     if (float_row && &row != &*float_row) {
@@ -52,8 +65,8 @@ void print_table(const std::optional<Row>& float_row, const std::vector<Row>& ro
     const std::string bits = row.scheme == "ternary" ? "1.58"
                              : row.bits              ? std::to_string(row.bits)
                                                      : "mix";
-    std::printf("%-11s %-12s %-20s %4s  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %9s  %11.0f\n",
-                scheme.c_str(), row.granularity.c_str(), method.c_str(), bits.c_str(),
+    std::printf("%-11s %-12s %-*s %4s  %7.2f%%  %7s  %9zu  %6s  %10s  %7s  %9s  %11.0f\n",
+                scheme.c_str(), row.granularity.c_str(), width, method.c_str(), bits.c_str(),
                 100.0 * row.score.accuracy, change, row.score.bytes, ratio, rms, sqnr, out_sqnr,
                 row.score.samples_per_second);
   };
@@ -70,7 +83,8 @@ void print_method_summary(const std::vector<Row>& rows, double float_accuracy,
       methods.push_back(row.method.label());
   std::printf("\naccuracy (%%) by method and bits, asymmetric per-channel (float %.2f%%)\n",
               100.0 * float_accuracy);
-  std::printf("%-20s", "method");
+  const int width = method_width(methods);
+  std::printf("%-*s", width, "method");
   for (const int bits : bits_list) std::printf("  %7d-bit", bits);
   std::printf("\n");
   auto find = [&](const std::string& method, int bits) -> const Row* {
@@ -81,7 +95,7 @@ void print_method_summary(const std::vector<Row>& rows, double float_accuracy,
     return nullptr;
   };
   for (const std::string& method : methods) {
-    std::printf("%-20s", method.c_str());
+    std::printf("%-*s", width, method.c_str());
     for (const int bits : bits_list) {
       const Row* row = find(method, bits);
       if (row)
@@ -91,7 +105,7 @@ void print_method_summary(const std::vector<Row>& rows, double float_accuracy,
     }
     std::printf("\n");
   }
-  std::printf("%-20s", "bytes");
+  std::printf("%-*s", width, "bytes");
   for (const int bits : bits_list) {
     const Row* row = methods.empty() ? nullptr : find(methods.front(), bits);
     std::printf("  %11zu", row ? row->score.bytes : std::size_t{0});
