@@ -15,7 +15,9 @@
 #   (the last --epochs wins in both);
 #   libFuzzer's -max_total_time=N becomes 10 seconds;
 #   `bash apps/test.sh` is not run again: CI's step 2 runs exactly it, in a
-#   fresh clone of its own (reported as skipped).
+#   fresh clone of its own (reported as skipped), and for the same reason
+#   `&& meson test -C build` is dropped from the build-by-hand command;
+#   apps/quickstart.sh trains for one epoch (QUICKSTART_EPOCHS=1).
 # A command whose line ends in `# needs the internet` runs only when the
 # default MNIST mirror answers; otherwise it is reported as skipped
 # (tests/test_fetch_mnist.sh covers fetch_mnist.sh offline).
@@ -109,12 +111,16 @@ for command in "${commands[@]}"; do
       fi
     fi
     run=$(sed -E 's/-max_total_time=[0-9]+/-max_total_time=10/g' <<<"$run")
+    run=$(sed -E 's/[[:space:]]*&&[[:space:]]*meson test -C build([[:space:]]*$|[[:space:]]+#)/\1/' <<<"$run")
   fi
   printf '\n--- $ %s\n' "$run"
   command_start=$(date +%s)
   # CCACHE_NOHASHDIR: builds with -g (the fuzz build) may reuse objects
   # compiled in another folder; a throw-away clone needs no debug paths.
+  quickstart_epochs=""
+  if $quick; then quickstart_epochs=1; fi
   (cd "$clone" && unset TINYQ_DATA && export XDG_DATA_HOME=$data_home CCACHE_NOHASHDIR=1 &&
+    if [ -n "$quickstart_epochs" ]; then export QUICKSTART_EPOCHS=$quickstart_epochs; fi &&
     bash -euo pipefail -c "$run")
   status=$?
   echo "--- status $status, $(($(date +%s) - command_start))s"

@@ -6,6 +6,8 @@
 # fetched there by apps/fetch_mnist.sh if missing; offline, Debian's
 # Fashion-MNIST instead. Then trains the default MLP, saves it, and
 # quantizes and evaluates it. Outputs go to build/runs/.
+# QUICKSTART_EPOCHS=N trains N epochs instead of train_mnist's default 20
+# (apps/check_readme.sh --quick uses 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +25,9 @@ elif ! bash apps/fetch_mnist.sh; then
 fi
 
 mkdir -p build/runs
-./build/apps/train_mnist "${data_args[@]}" --out build/runs/mlp.tqm \
+epoch_args=()
+if [ -n "${QUICKSTART_EPOCHS:-}" ]; then epoch_args=(--epochs "$QUICKSTART_EPOCHS"); fi
+./build/apps/train_mnist "${data_args[@]}" "${epoch_args[@]}" --out build/runs/mlp.tqm \
   --report build/runs/train.json
 ./build/apps/quantize_eval "${data_args[@]}" --model build/runs/mlp.tqm \
   --report build/runs/quantize.json
