@@ -22,12 +22,7 @@ double output_error(const Tensor& w, const Tensor& approx, const std::vector<dou
   double total = 0.0;
   for (std::size_t r = 0; r < rows; ++r) {
     for (std::size_t c = 0; c < n; ++c) d[c] = double(w(r, c)) - approx(r, c);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (d[i] == 0.0) continue;
-      double s = 0.0;
-      for (std::size_t j = 0; j < n; ++j) s += gram[i * n + j] * d[j];
-      total += d[i] * s;
-    }
+    total += quadratic_error(gram, d);
   }
   return total;
 }

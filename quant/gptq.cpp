@@ -65,6 +65,18 @@ double level_of(std::int32_t q, const BlockGrid& grid) {
 
 }  // namespace
 
+double quadratic_error(std::span<const double> h, std::span<const double> d) {
+  const std::size_t n = d.size();
+  double total = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (d[i] == 0.0) continue;
+    double s = 0.0;
+    for (std::size_t j = 0; j < n; ++j) s += h[i * n + j] * d[j];
+    total += d[i] * s;
+  }
+  return total;
+}
+
 std::vector<double> gptq_hessian(const Tensor& inputs) {
   inputs.require_rank(2, "gptq_hessian");
   const std::size_t n = inputs.dim(0), in = inputs.dim(1);

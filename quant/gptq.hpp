@@ -51,6 +51,11 @@ struct GptqOptions {
 // H = 2/n · Xᵀ X for inputs X [n, in], row-major [in, in], in double.
 std::vector<double> gptq_hessian(const Tensor& inputs);
 
+// dᵀ H d for one row's weight error d (H: [n, n], row-major, d: [n]): the
+// output error that GPTQ, its grid refits and AWQ's α search all minimize.
+// Terms of a zero d_i are skipped (exactly rounded weights cost nothing).
+double quadratic_error(std::span<const double> h, std::span<const double> d);
+
 // The upper Cholesky factor U of (H + λI)⁻¹ = Uᵀ U, row-major [n, n], and the
 // damp it took. H: [n, n] symmetric, with a positive diagonal.
 struct InverseFactor {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/thread_pool.hpp"
+#include "quant/gptq.hpp"
 
 namespace tinyq {
 
@@ -89,14 +90,7 @@ double row_error(std::span<const float> w, const QuantizedMatrix& layout,
   std::vector<double> d(n);
   for (std::size_t c = 0; c < n; ++c)
     d[c] = w[r * n + c] - level_of(codes[r * n + c], row_grids[c / length]);
-  double total = 0.0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (d[i] == 0.0) continue;
-    double s = 0.0;
-    for (std::size_t j = 0; j < n; ++j) s += h[i * n + j] * d[j];
-    total += d[i] * s;
-  }
-  return total;
+  return quadratic_error(h, d);
 }
 
 }  // namespace
