@@ -59,10 +59,6 @@ std::vector<double> inverse_upper(const std::vector<double>& u, std::size_t n) {
   return m;
 }
 
-double level_of(std::int32_t q, const BlockGrid& grid) {
-  return grid.usable() ? grid.offset + q * grid.range / grid.levels : grid.offset;
-}
-
 }  // namespace
 
 double quadratic_error(std::span<const double> h, std::span<const double> d) {

@@ -11,6 +11,10 @@ bool BlockGrid::usable() const {
   return range > 0.0 && levels / range <= std::numeric_limits<float>::max();
 }
 
+double level_of(std::int32_t q, const BlockGrid& grid) {
+  return grid.usable() ? grid.offset + q * grid.range / grid.levels : grid.offset;
+}
+
 BlockScale BlockGrid::stored() const {
   if (!usable()) return {1.0f, static_cast<float>(offset)};
   return {static_cast<float>(levels / range), static_cast<float>(offset)};

@@ -26,6 +26,7 @@
 // rounding is another Rounder that asks the chooser for each block's grid.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <span>
 
@@ -51,6 +52,10 @@ struct BlockGrid {
   // What QuantizedMatrix stores: {levels / range, offset}, or {1, offset}.
   BlockScale stored() const;
 };
+
+// The level of code q, offset + q · range / levels, in double as rounding
+// and dequantize compute it (the offset alone on a degenerate grid).
+double level_of(std::int32_t q, const BlockGrid& grid);
 
 // The code range of a scheme at `bits`: [lowest, highest].
 int lowest_code(Scheme scheme, int bits);

@@ -12,10 +12,6 @@ namespace tinyq {
 
 namespace {
 
-double level_of(std::int32_t q, const BlockGrid& grid) {
-  return grid.usable() ? grid.offset + q * grid.range / grid.levels : grid.offset;
-}
-
 // The zero point of an asymmetric grid if it has one (code z is exactly 0), else -1.
 int integer_zero_point(const BlockGrid& grid, Scheme scheme) {
   if (scheme != Scheme::asymmetric) return 0;

@@ -15,11 +15,6 @@ double weight_of(std::span<const float> importance, std::size_t i) {
   return importance.empty() ? 1.0 : importance[i];
 }
 
-// The level of code q, in double as dequantize computes it.
-double level_of(std::int32_t q, const BlockGrid& grid) {
-  return grid.usable() ? grid.offset + q * grid.range / grid.levels : grid.offset;
-}
-
 struct Fit {
   BlockGrid grid;
   double error;
