@@ -57,6 +57,7 @@ QuantConfig with_method(QuantConfig config, const MethodChoice& method) {
   config.grid = method.grid;
   config.gptq_refits = method.refits;
   config.bias_correction = method.bias_correction;
+  config.tune_epochs = method.tune_epochs;
   return config;
 }
 
@@ -144,8 +145,9 @@ int quantize_eval(int argc, const char* const* argv) {
   // calibrated), which takes only the weight options static_int8_request reads.
   const bool static_int8 = options.given("activations");
   if (static_int8)
-    for (const char* name : {"group-size", "keep-float", "kernel", "grid", "method", "damp",
-                             "act-order", "bias-correction", "refits", "budget"})
+    for (const char* name :
+         {"group-size", "keep-float", "kernel", "grid", "method", "damp", "act-order",
+          "bias-correction", "refits", "budget", "tune-epochs", "tune-lr"})
       if (options.given(name))
         throw UsageError(std::string("option --") + name +
                          ": not used by static int8 (--activations)");
@@ -161,8 +163,8 @@ int quantize_eval(int argc, const char* const* argv) {
   // mixed precision and the plot (the sweep again), or when asked for (to
   // weight the grid search). Its size is checked against the training set below.
   const bool calibrate = static_int8 || !single || budget || config.method != "rtn" ||
-                         config.bias_correction || options.given("calibration") ||
-                         options.given("plot");
+                         config.bias_correction || config.tune_epochs > 0 ||
+                         options.given("calibration") || options.given("plot");
   std::size_t calibration_size = options.whole_number("calibration", 1, 1u << 30);
   const std::uint64_t seed = options.whole_number("seed", 0, UINT64_MAX);
   const auto out_path = options.optional_text("out");
@@ -184,9 +186,9 @@ int quantize_eval(int argc, const char* const* argv) {
   // The single format's method, and whether it (and its report) sees the
   // calibration images: round-to-nearest only when they are asked for.
   const MethodChoice single_method{config.method, config.grid, config.gptq_refits,
-                                   config.bias_correction};
-  const bool single_calibrated =
-      budget || config.method != "rtn" || config.bias_correction || options.given("calibration");
+                                   config.bias_correction, config.tune_epochs};
+  const bool single_calibrated = budget || config.method != "rtn" || config.bias_correction ||
+                                 config.tune_epochs > 0 || options.given("calibration");
 
   Sequential model = load_model(model_path, all_layers());
   if (activation_plot && !is_quantized(model))

@@ -50,6 +50,11 @@ void add_quantize_options(Options& options) {
               "error with the codes fixed and pass again, up to N times while the error falls",
               "0");
   options.add_flag("act-order", "GPTQ: round columns in order of decreasing H_cc");
+  options.add("tune-epochs", "N",
+              "after quantizing, fit every block's step and the biases to the float model's "
+              "outputs on the calibration images (codes fixed) for N epochs",
+              "0");
+  options.add("tune-lr", "RATE", "learning rate of --tune-epochs (Adam, on log step)", "0.001");
   options.add("budget", "BITS",
               "mixed precision: choose each layer's bits and scale granularity from measured "
               "sensitivity to fit an average of BITS stored bits per weight, scales included "
@@ -70,7 +75,8 @@ bool asks_for_one_format(const Options& options) {
          options.given("group-size") || options.given("keep-float") || options.given("kernel") ||
          options.given("grid") || options.given("method") || options.given("calibration") ||
          options.given("damp") || options.flag("act-order") || options.flag("bias-correction") ||
-         options.given("refits") || options.given("budget");
+         options.given("refits") || options.given("budget") || options.given("tune-epochs") ||
+         options.given("tune-lr");
 }
 
 QuantConfig one_format_config(const Options& options, bool for_budget) {
@@ -108,6 +114,13 @@ QuantConfig one_format_config(const Options& options, bool for_budget) {
         "awq+gptq, found '" +
         config.method + "'");
   config.bias_correction = options.flag("bias-correction");
+  config.tune_epochs = options.whole_number("tune-epochs", 0, 10000);
+  config.tune_learning_rate = options.real_number("tune-lr", 0.0, 1.0);
+  if (!(config.tune_learning_rate > 0.0))
+    throw UsageError("option --tune-lr: expected a number above 0 (and at most 1), found '" +
+                     options.text("tune-lr") + "'");
+  if (options.given("tune-lr") && config.tune_epochs == 0)
+    throw UsageError("option --tune-lr: it sets the rate of --tune-epochs, which is 0");
   return config;
 }
 

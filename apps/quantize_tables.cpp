@@ -151,6 +151,7 @@ JsonValue row_json(const Row& row) {
       .set("grid", row.method.grid)
       .set("refits", row.method.refits)
       .set("bias_correction", row.method.bias_correction)
+      .set("tune_epochs", row.method.tune_epochs)
       .set("calibration", row.calibration)
       .set("bits", row.scheme == "ternary" ? JsonValue(std::log2(3.0))
                    : row.bits              ? JsonValue(row.bits)

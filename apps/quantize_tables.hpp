@@ -23,10 +23,12 @@ struct MethodChoice {
   std::string grid = "minmax";
   std::size_t refits = 0;        // GPTQ grid refits (quant/grid_refit.hpp)
   bool bias_correction = false;  // quant/bias_correction.hpp
-  // "gptq/zero-exact", "gptq/zero-exact+refit3+bc".
+  std::size_t tune_epochs = 0;   // quant/scale_tuning.hpp
+  // "gptq/zero-exact", "gptq/zero-exact+refit3+bc+tune5".
   std::string label() const {
     return method + "/" + grid + (refits ? "+refit" + std::to_string(refits) : "") +
-           (bias_correction ? "+bc" : "");
+           (bias_correction ? "+bc" : "") +
+           (tune_epochs ? "+tune" + std::to_string(tune_epochs) : "");
   }
 };
 

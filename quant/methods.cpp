@@ -106,6 +106,11 @@ void validate_methods(const QuantConfig& config, bool calibrated) {
     throw Error("GPTQ refits need method gptq or awq+gptq, found " + config.method);
   if (config.bias_correction && !calibrated)
     throw Error("bias correction needs calibration inputs (none were given)");
+  if (config.tune_epochs > 0 && !calibrated)
+    throw Error("grid tuning needs calibration inputs (none were given)");
+  if (!(config.tune_learning_rate > 0.0) || !std::isfinite(config.tune_learning_rate))
+    throw Error("grid tuning's learning rate must be a finite number > 0, found " +
+                std::to_string(config.tune_learning_rate));
 }
 
 }  // namespace tinyq

@@ -11,6 +11,7 @@
 #include "quant/methods.hpp"
 #include "quant/quantize_model.hpp"
 #include "quant/registry.hpp"
+#include "quant/scale_tuning.hpp"
 
 namespace tinyq {
 
@@ -100,6 +101,7 @@ MixedPrecisionPlan plan_mixed_precision(const Sequential& model, const QuantConf
   for (const std::size_t index : plan.layers) {
     // Layer `index` alone quantized: every other quantizable layer kept float.
     QuantConfig alone = base;
+    alone.tune_epochs = 0;  // sensitivities of the rounding alone (tuning runs once, at the end)
     for (const std::size_t other : plan.layers)
       if (other != index) alone.keep_float.push_back(other);
     std::vector<LayerOption>& options = plan.options.emplace_back();
@@ -164,6 +166,7 @@ Sequential quantize_mixed(const Sequential& model, const QuantConfig& base,
   // it happens first, on the float model; then only the rounding is left.
   QuantConfig rounding = base;
   if (uses_awq(base)) rounding.method = uses_gptq(base) ? "gptq" : "rtn";
+  rounding.tune_epochs = 0;  // tuning fits all layers together, once they are all quantized
   Sequential quantized = mixed_reference(model, base, plan, calibration);
   for (std::size_t l = 0; l < plan.layers.size(); ++l) {
     // Only layer l: the later ones wait in float, the earlier ones are
@@ -175,6 +178,9 @@ Sequential quantize_mixed(const Sequential& model, const QuantConfig& base,
         step.keep_float.end());
     quantized = quantize_model(quantized, step, calibration);
   }
+  if (base.tune_epochs > 0)
+    tune_scales(quantized, model, calibration,
+                {.epochs = base.tune_epochs, .learning_rate = base.tune_learning_rate});
   return quantized;
 }
 

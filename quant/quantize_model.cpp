@@ -9,6 +9,7 @@
 #include "quant/bias_correction.hpp"
 #include "quant/methods.hpp"
 #include "quant/registry.hpp"
+#include "quant/scale_tuning.hpp"
 
 namespace tinyq {
 
@@ -61,6 +62,9 @@ Sequential quantize_model(const Sequential& model, const QuantConfig& config,
     }
     if (calibrated && i + 1 < quantized.size()) inputs = quantized.layer(i).forward(inputs);
   }
+  if (config.tune_epochs > 0)
+    tune_scales(quantized, model, calibration,
+                {.epochs = config.tune_epochs, .learning_rate = config.tune_learning_rate});
   return quantized;
 }
 

@@ -58,6 +58,10 @@ struct QuantConfig {
   // Bias correction (quant/bias_correction.hpp): each quantized layer's bias
   // gains its mean output error on the calibration inputs. Needs calibration data.
   bool bias_correction = false;
+  // Epochs of end-to-end grid tuning after quantizing (quant/scale_tuning.hpp):
+  // steps and biases fitted to the float model's outputs, codes fixed. 0: none.
+  std::size_t tune_epochs = 0;
+  double tune_learning_rate = 1e-3;
 };
 
 inline constexpr int min_bits = 2;

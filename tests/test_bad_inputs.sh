@@ -18,7 +18,7 @@
 # cases run must equal expected_cases below, so no case drops out silently.
 # Exits 0 when every case passed.
 set -u
-expected_cases=362
+expected_cases=371
 train=$(realpath "$1")
 quantize=$(realpath "$2")
 limit=${3:-1}
@@ -726,6 +726,22 @@ context=(--scheme symmetric --refits 2 --out out/qmodel.tqm) fix=(--method gptq)
 quantize_case "--refits without GPTQ" \
   "option --refits: refits GPTQ's grids, so it needs --method gptq or awq+gptq, found 'rtn'" \
   --method rtn
+context=(--scheme symmetric --out out/qmodel.tqm) fix=(--tune-epochs 1)
+for value in -1 x 10001; do
+  quantize_case "--tune-epochs '$value'" \
+    "option --tune-epochs: expected a whole number from 0 to 10000, found '$value'" \
+    --tune-epochs "$value"
+done
+context=(--scheme symmetric --tune-epochs 1 --out out/qmodel.tqm) fix=(--tune-lr 0.01)
+for value in nan x 2 -1; do
+  quantize_case "--tune-lr '$value'" \
+    "option --tune-lr: expected a number from 0 to 1, found '$value'" --tune-lr "$value"
+done
+quantize_case "--tune-lr '0'" \
+  "option --tune-lr: expected a number above 0 (and at most 1), found '0'" --tune-lr 0
+context=(--scheme symmetric --out out/qmodel.tqm) fix=(--tune-epochs 1 --tune-lr 0.01)
+quantize_case "--tune-lr without --tune-epochs" \
+  "option --tune-lr: it sets the rate of --tune-epochs, which is 0" --tune-lr 0.01
 # A budget under 2 bits per weight (or not a number) is a usage error, and
 # nothing is written.
 context=(--out out/qmodel.tqm --report out/qreport.json) fix=(--budget 32)

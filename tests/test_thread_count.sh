@@ -73,10 +73,12 @@ for t in 1 2 3; do
   run "quantize_eval --scheme --threads $t" "$quantize" --model model1.tqm --data set \
     --threads "$t" --scheme asymmetric --granularity group --group-size 64 --bits 4 \
     --out "quantized$t.tqm" --report "quantized$t.json"
-  # GPTQ with grid refits (row-parallel passes and least-squares fits) and bias correction.
+  # GPTQ with grid refits (row-parallel passes and least-squares fits), bias
+  # correction and grid tuning (training passes of the dequantized model).
   run "quantize_eval gptq --refits --threads $t" "$quantize" --model model1.tqm --data set \
     --threads "$t" --scheme asymmetric --granularity group --group-size 16 --bits 2 \
-    --method gptq --grid zero-exact --act-order --refits 2 --bias-correction --out "gptq$t.tqm"
+    --method gptq --grid zero-exact --act-order --refits 2 --bias-correction --tune-epochs 2 \
+    --out "gptq$t.tqm"
   # Quantization-aware training: fake quantization, STE and learned scales
   # split across threads too; the saved quantized models must not differ.
   run "train_mnist --qat-bits 2 --threads $t" "$train" --data set --epochs 2 --hidden 64 \
@@ -92,7 +94,7 @@ for t in 2 3; do
   same "quantize_eval sweep report, 1 vs $t threads" sweep1.json.untimed "sweep$t.json.untimed"
   same "quantized model, 1 vs $t threads" quantized1.tqm "quantized$t.tqm"
   same "quantized report, 1 vs $t threads" quantized1.json.untimed "quantized$t.json.untimed"
-  same "GPTQ model with refits, 1 vs $t threads" gptq1.tqm "gptq$t.tqm"
+  same "GPTQ model with refits and tuning, 1 vs $t threads" gptq1.tqm "gptq$t.tqm"
   same "QAT model, 1 vs $t threads" qat1.tqm "qat$t.tqm"
   same "ternary QAT model, 1 vs $t threads" ternary1.tqm "ternary$t.tqm"
 done
