@@ -6,7 +6,7 @@
 # and its name, with round-to-nearest on the min-max grid (the seed's method)
 # beside it; OUT.tsv (default build/runs/method_table.tsv) keeps every run:
 # format, bits, method, accuracy, and the quantize_eval arguments behind it.
-# About 150 runs of a few seconds each (20 minutes on a busy 2-core machine).
+# About 190 runs of a few seconds each (25 minutes on a busy 2-core machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=$1
@@ -25,7 +25,9 @@ methods=("--method rtn --grid minmax" "--method rtn --grid zero-exact" "--method
   "--method awq+gptq --grid zero-exact --act-order"
   "--method gptq --grid zero-exact --act-order --refits 3"
   "--method awq+gptq --grid zero-exact --act-order --refits 3"
-  "--method gptq --grid zero-exact --act-order --refits 3 --damp 0.05")
+  "--method gptq --grid zero-exact --act-order --refits 3 --damp 0.05"
+  "--method gptq --grid search --act-order --calibration 8192 --tune-epochs 5"
+  "--method gptq --grid zero-exact --act-order --refits 3 --damp 0.05 --calibration 8192 --tune-epochs 5")
 
 accuracy() { sed -n 's/.*"accuracy": \([0-9.]*\).*/\1/p' "$report" | sed -n 2p; }
 
@@ -40,7 +42,8 @@ for format in "${formats[@]}"; do
       # shellcheck disable=SC2086 # the arguments are words
       "$quantize_eval" --model "$model" --data "$data" $args --report "$report" >/dev/null
       name=$(sed -E 's/--method ([^ ]+) --grid ([^ ]+)( --act-order)?/\1\/\2\3/; s/ --act-order/, act-order/
-        s/ --refits ([0-9]+)/, refits \1/; s/ --damp ([0-9.]+)/, damp \1/' <<<"$method")
+        s/ --refits ([0-9]+)/, refits \1/; s/ --damp ([0-9.]+)/, damp \1/
+        s/ --calibration ([0-9]+)/, calibration \1/; s/ --tune-epochs ([0-9]+)/, tune \1/' <<<"$method")
       printf '%s\t%s\t%s\t%s\t%s\n' "$scheme/$granularity${extra:+-${extra##* }}" "$bits" "$name" \
         "$(accuracy)" "$args" >>"$out"
     done
