@@ -81,6 +81,15 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
   const std::size_t runs = weights_.runs;
   out.resize(Shape{batch, outputs});
   if (low_bit_) {
+    // A few rows (batch-1 latency): split the outputs between threads
+    // instead, or all but one would wait. The same sums either way.
+    if (batch < 2 * num_threads()) {
+      parallel_for(low_bit_->panels(), 1, [&](std::size_t panel_begin, std::size_t panel_end) {
+        lowbit_gemm_panels(isa, batch, x.data(), in, *low_bit_, panel_begin, panel_end, bias.data(),
+                           out.data(), outputs);
+      });
+      return;
+    }
     parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
       for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block)
         lowbit_gemm(isa, std::min(rows_per_block, row_end - r0), x.data() + r0 * in, in, *low_bit_,

@@ -111,6 +111,41 @@ TEST_CASE("lowbit_gemm gives the same bits for a row alone as inside a batch") {
     }
 }
 
+TEST_CASE("lowbit_gemm_panels computes only its panels' outputs, with the same bits") {
+  Rng rng(13);
+  for (const Isa isa : test::paths_to_test(KernelFamily::widen_gemm))
+    for (const std::size_t m : {std::size_t{1}, std::size_t{3}}) {
+      CAPTURE(std::string(isa_name(isa)));
+      CAPTURE(m);
+      const Problem p = random_problem(m, 45, 100, 32, 4, true, rng);  // 6 panels, the last short
+      const LowBitPanels packed =
+          pack_lowbit_panels(p.n, p.k, p.bits, p.group, p.codes.data(), p.k, p.code_shift,
+                             p.steps.data(), p.offsets.data());
+      std::vector<float> whole(p.m * p.n), split(p.m * p.n, 7.0f);
+      lowbit_gemm(isa, p.m, p.x.data(), p.k + 3, packed, p.bias.data(), whole.data(), p.n);
+      // Panels [1, 4): outputs 8..31 only.
+      lowbit_gemm_panels(isa, p.m, p.x.data(), p.k + 3, packed, 1, 4, p.bias.data(), split.data(),
+                         p.n);
+      for (std::size_t r = 0; r < p.m; ++r)
+        for (std::size_t j = 0; j < p.n; ++j) {
+          CAPTURE(j);
+          if (j >= 8 && j < 32)
+            CHECK(split[r * p.n + j] == whole[r * p.n + j]);
+          else
+            CHECK(split[r * p.n + j] == 7.0f);
+        }
+      // The rest, in two more calls: then every output equals the whole product's.
+      lowbit_gemm_panels(isa, p.m, p.x.data(), p.k + 3, packed, 0, 1, p.bias.data(), split.data(),
+                         p.n);
+      lowbit_gemm_panels(isa, p.m, p.x.data(), p.k + 3, packed, 4, 6, p.bias.data(), split.data(),
+                         p.n);
+      CHECK(split == whole);
+      CHECK_THROWS_AS(lowbit_gemm_panels(isa, p.m, p.x.data(), p.k + 3, packed, 2, 7, p.bias.data(),
+                                         split.data(), p.n),
+                      Error);
+    }
+}
+
 TEST_CASE("pack_lowbit_panels refuses codes that do not fit, bad widths and odd 2-bit groups") {
   const std::vector<std::uint8_t> codes = {16, 0, 0, 0};
   const std::vector<float> steps(4, 1.0f), offsets(4, 0.0f);

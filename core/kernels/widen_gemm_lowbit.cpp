@@ -142,6 +142,16 @@ float interleaved_sum(const float* x, std::size_t n) {
 
 void lowbit_gemm(Isa isa, std::size_t m, const float* x, std::size_t ldx, const LowBitPanels& b,
                  const float* bias, float* c, std::size_t ldc) {
+  lowbit_gemm_panels(isa, m, x, ldx, b, 0, b.panels(), bias, c, ldc);
+}
+
+void lowbit_gemm_panels(Isa isa, std::size_t m, const float* x, std::size_t ldx,
+                        const LowBitPanels& b, std::size_t panel_begin, std::size_t panel_end,
+                        const float* bias, float* c, std::size_t ldc) {
+  if (panel_begin > panel_end || panel_end > b.panels())
+    throw Error("lowbit_gemm: panels [" + std::to_string(panel_begin) + ", " +
+                std::to_string(panel_end) + ") are not within the " + std::to_string(b.panels()) +
+                " panels of b");
   const LowBitKernel& kernel = kernel_for(isa);
   // Σ x per row and group, shared by every output (only asymmetric codes need it).
   thread_local std::vector<float> xsums;
@@ -157,8 +167,8 @@ void lowbit_gemm(Isa isa, std::size_t m, const float* x, std::size_t ldx, const 
   // flight. Rows outermost within a block of panels keeps x's rows and the
   // panels' words in cache together.
   const std::size_t max_panels = m == 1 ? kernel.max_panels_one_row : kernel.max_panels;
-  for (std::size_t panel = 0; panel < b.panels(); panel += max_panels) {
-    const std::size_t panels = std::min(max_panels, b.panels() - panel);
+  for (std::size_t panel = panel_begin; panel < panel_end; panel += max_panels) {
+    const std::size_t panels = std::min(max_panels, panel_end - panel);
     for (std::size_t r = 0; r < m; r += kernel.max_rows)
       kernel.run(std::min(kernel.max_rows, m - r), x + r * ldx, ldx,
                  b.has_offsets ? xsums.data() + r * b.groups : nullptr, b, panel, panels, bias,

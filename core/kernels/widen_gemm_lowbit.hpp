@@ -71,6 +71,13 @@ LowBitPanels pack_lowbit_panels(std::size_t n, std::size_t k, int bits, std::siz
 // widen_gemm). Single-threaded.
 void lowbit_gemm(Isa isa, std::size_t m, const float* x, std::size_t ldx, const LowBitPanels& b,
                  const float* bias, float* c, std::size_t ldc);
+// The same for the outputs of panels [panel_begin, panel_end) only (c and
+// bias still indexed from output 0), so that a few rows (batch-1 inference)
+// can be split across threads by outputs. Every output is summed exactly as
+// lowbit_gemm sums it, so the split never changes a bit.
+void lowbit_gemm_panels(Isa isa, std::size_t m, const float* x, std::size_t ldx,
+                        const LowBitPanels& b, std::size_t panel_begin, std::size_t panel_end,
+                        const float* bias, float* c, std::size_t ldc);
 
 // The definition on the unpacked form, in double: what the paths are tested against.
 void lowbit_gemm_reference(std::size_t m, const float* x, std::size_t ldx, std::size_t n,
