@@ -76,7 +76,7 @@ TINYQ_AVX512 void kernel_avx512(std::size_t k, const float* a, std::size_t a_str
 }  // namespace
 
 MicroKernel micro_kernel_avx512() {
-  return {avx512_mr, avx512_nr, kernel_avx512, transpose_copy_avx512};
+  return {avx512_mr, avx512_nr, kernel_avx512, nullptr, transpose_copy_avx512};
 }
 
 }  // namespace tinyq

@@ -19,6 +19,13 @@
 // MR·NR/width fused multiply-adds: many FMAs per byte loaded, which is the
 // whole point of tiling.
 //
+// A kernel may also offer `run_a_rows`, the same tile with A read in place
+// from a row-major matrix: element (i, p) at a[i * a_stride + p], so no
+// packed panel (and no transposing copy) is needed. Rows at or beyond `rows`
+// are read from row 0 instead and never stored, so an edge tile reads
+// nothing past the matrix. It does the FMAs of `run` in the same order: an
+// element of C gets the same bits either way.
+//
 // At the end the tile is merged into C (row-major, row stride ldc), of which
 // only the top-left rows×cols part is real (edge tiles):
 //   C = tile                 if beta == 0 (C is not read: it may hold NaN)
@@ -42,6 +49,7 @@ struct MicroKernel {
   std::size_t mr;  // tile rows
   std::size_t nr;  // tile columns
   MicroKernelFunction run;
+  MicroKernelFunction run_a_rows;   // A read in place from its rows; nullptr: pack A
   TransposeCopyFunction transpose;  // for packing, see core/kernels/gemm_pack.hpp
 };
 
