@@ -186,6 +186,28 @@ TEST_CASE("operands read in place give the bits of packed ones") {
   }
 }
 
+TEST_CASE("the AVX2 transposed tile merge writes the scalar merge's bytes") {
+  if (!supported(KernelFamily::gemm, Isa::avx2)) {
+    MESSAGE("merge_tile_transposed_avx2 NOT TESTED: this CPU cannot run it");
+    return;
+  }
+  Rng rng(29);
+  const std::size_t nr = 16, ldc = 11;  // C rows wider than a tile column, as in a real C
+  for (const std::size_t rows : {1, 5, 6, 8})
+    for (const std::size_t cols : {1, 7, 8, 9, 16})
+      for (const float beta : {0.0f, 1.0f, -0.5f}) {
+        CAPTURE(rows);
+        CAPTURE(cols);
+        CAPTURE(beta);
+        const auto tile = random_values(8 * nr, rng);
+        const auto c0 = random_values(nr * ldc, rng);
+        auto want = c0, got = c0;
+        merge_tile_transposed(tile.data(), nr, want.data(), ldc, rows, cols, beta);
+        merge_tile_transposed_avx2(tile.data(), nr, got.data(), ldc, rows, cols, beta);
+        CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+      }
+}
+
 TEST_CASE("gemm with k = 0 scales C by beta") {
   std::vector<float> c = {1.0f, 2.0f, std::numeric_limits<float>::quiet_NaN(), 4.0f};
   gemm(Transpose::no, Transpose::no, 1, 2, 0, nullptr, 1, nullptr, 2, 0.5f, c.data(), 2);

@@ -34,7 +34,6 @@
 #include "core/kernels/gemm_blocked.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -101,23 +100,6 @@ struct Problem {
   bool c_transposed;  // C(i, j) is stored at c[j * ldc + i] (a swapped product, see gemm_blocked)
 };
 
-// Merges a tile into a C stored transposed, with the rule of gemm_kernels.hpp
-// (fma(1, c, t) is c + t rounded once, so beta 1, every k block after the
-// first, is a plain add).
-void merge_tile_transposed(const float* tile, std::size_t nr, float* c, std::size_t ldc,
-                           std::size_t rows, std::size_t cols, float beta) {
-  for (std::size_t j = 0; j < cols; ++j) {
-    float* c_column = c + j * ldc;
-    const float* t = tile + j;
-    if (beta == 0.0f)
-      for (std::size_t i = 0; i < rows; ++i) c_column[i] = t[i * nr];
-    else if (beta == 1.0f)
-      for (std::size_t i = 0; i < rows; ++i) c_column[i] += t[i * nr];
-    else
-      for (std::size_t i = 0; i < rows; ++i) c_column[i] = std::fma(beta, c_column[i], t[i * nr]);
-  }
-}
-
 // Computes C rows [i0, i1) × columns [j0, j1) over the whole k range.
 void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_t j0,
                    std::size_t j1) {
@@ -170,8 +152,8 @@ void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_
             continue;
           }
           run(kc, a_sliver, a_stride, b_sliver, b_stride, tile, nr, rows, tile_cols, 0.0f);
-          merge_tile_transposed(tile, nr, pr.c + (jc + jr) * pr.ldc + ir, pr.ldc, rows, tile_cols,
-                                beta);
+          pr.kernel.merge_transposed(tile, nr, pr.c + (jc + jr) * pr.ldc + ir, pr.ldc, rows,
+                                     tile_cols, beta);
         }
       }
     }

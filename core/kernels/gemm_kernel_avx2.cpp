@@ -106,7 +106,12 @@ TINYQ_AVX2 void kernel_avx2_a_rows(std::size_t k, const float* a, std::size_t ld
 }  // namespace
 
 MicroKernel micro_kernel_avx2() {
-  return {avx2_mr, avx2_nr, kernel_avx2, kernel_avx2_a_rows, transpose_copy_avx2};
+  return {avx2_mr,
+          avx2_nr,
+          kernel_avx2,
+          kernel_avx2_a_rows,
+          transpose_copy_avx2,
+          merge_tile_transposed_avx2};
 }
 
 }  // namespace tinyq

@@ -47,9 +47,29 @@ void merge_tile(const float* tile, std::size_t nr, float* c, std::size_t ldc, st
   }
 }
 
+// The rule of merge_tile, transposed (fma(1, c, t) is c + t rounded once,
+// so beta 1, every k block after the first, is a plain add).
+void merge_tile_transposed(const float* tile, std::size_t nr, float* c, std::size_t ldc,
+                           std::size_t rows, std::size_t cols, float beta) {
+  for (std::size_t j = 0; j < cols; ++j) {
+    float* c_column = c + j * ldc;
+    const float* t = tile + j;
+    if (beta == 0.0f)
+      for (std::size_t i = 0; i < rows; ++i) c_column[i] = t[i * nr];
+    else if (beta == 1.0f)
+      for (std::size_t i = 0; i < rows; ++i) c_column[i] += t[i * nr];
+    else
+      for (std::size_t i = 0; i < rows; ++i) c_column[i] = std::fma(beta, c_column[i], t[i * nr]);
+  }
+}
+
 MicroKernel micro_kernel_generic() {
-  return {generic_mr, generic_nr, kernel_generic<false>, kernel_generic<true>,
-          transpose_copy_generic};
+  return {generic_mr,
+          generic_nr,
+          kernel_generic<false>,
+          kernel_generic<true>,
+          transpose_copy_generic,
+          merge_tile_transposed};
 }
 
 }  // namespace tinyq

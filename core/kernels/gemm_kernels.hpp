@@ -45,12 +45,19 @@ using MicroKernelFunction = void (*)(std::size_t k, const float* a, std::size_t 
                                      std::size_t ldc, std::size_t rows, std::size_t cols,
                                      float beta);
 
+// Merges a finished tile into C (see the rule above); the transposed merge
+// stores tile element (i, j) at c[j * ldc + i], for products computed as
+// their transpose (core/kernels/gemm_blocked.cpp).
+using TileMergeFunction = void (*)(const float* tile, std::size_t nr, float* c, std::size_t ldc,
+                                   std::size_t rows, std::size_t cols, float beta);
+
 struct MicroKernel {
   std::size_t mr;  // tile rows
   std::size_t nr;  // tile columns
   MicroKernelFunction run;
   MicroKernelFunction run_a_rows;   // A read in place from its rows; nullptr: pack A
   TransposeCopyFunction transpose;  // for packing, see core/kernels/gemm_pack.hpp
+  TileMergeFunction merge_transposed;
 };
 
 // The paths (core/kernels/gemm.cpp holds them in its IsaTable). Without
@@ -63,5 +70,11 @@ MicroKernel micro_kernel_avx512();
 // with the rule above. Used by every kernel for edge tiles.
 void merge_tile(const float* tile, std::size_t nr, float* c, std::size_t ldc, std::size_t rows,
                 std::size_t cols, float beta);
+// The transposed merge: scalar, and AVX2 (in gemm_transpose_avx2.cpp).
+// Both give the same bits.
+void merge_tile_transposed(const float* tile, std::size_t nr, float* c, std::size_t ldc,
+                           std::size_t rows, std::size_t cols, float beta);
+void merge_tile_transposed_avx2(const float* tile, std::size_t nr, float* c, std::size_t ldc,
+                                std::size_t rows, std::size_t cols, float beta);
 
 }  // namespace tinyq
