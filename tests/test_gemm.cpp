@@ -137,10 +137,11 @@ TEST_CASE("the vectorized transposing copies of packing write the generic copy's
 }
 
 TEST_CASE("operands read in place give the bits of packed ones") {
-  // Each shape's m is small enough for A to be read in place: rows of A
+  // Each shape's m is small enough for A's rows to be read in place
   // (including the swapped product Cᵀ = op(B)ᵀ·Aᵀ when B is transposed and
-  // m < n) or columns of Aᵀ (k short), with ragged tiles in m and n, k in
-  // one to three blocks, and leading dimensions wider than the matrices.
+  // m < n), with ragged tiles in m and n, k in one to three blocks, and
+  // leading dimensions wider than the matrices; B is read in place too
+  // where m allows.
   ThreadsGuard guard;
   Rng rng(23);
   struct Path {

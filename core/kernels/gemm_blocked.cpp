@@ -51,18 +51,19 @@ constexpr std::size_t nc_max = 512;
 // packed copy. That pays when few A panels meet each B panel, so the copy
 // is not amortized: at the Dense backward shapes (m = 64) it saves 7-15%.
 // With many A panels the packed copy wins (1024³: in place was 60% slower,
-// its 4 KiB row stride maps every row to the same cache sets).
+// its 4 KiB row stride maps every row to the same cache sets). On AVX2
+// (MR = 6) m = 64 is 11 panels, and allowing that lost: training at widths
+// 1024,1024 spent 39% longer in G·W's kernel to save a 6% copy (perf).
 constexpr std::size_t in_place_max_panels = 8;
 
-// op(A) needs no copy either where the kernel can read it as it lies:
-// - A not transposed: run_a_rows broadcasts from MR row pointers.
-// - A transposed: each step of k is MR floats side by side, a panel with
-//   row stride lda, but each step is then a cache line of its own, so only
-//   short k blocks (the batch dimension of dW = Gᵀ·X) stay in L1.
-// Both pay where the copy is not amortized: few rows of C, or a short k.
-// Big products keep packing A, which reads every panel contiguously.
+// With few rows of C, op(A) = A is not worth packing either: the kernel's
+// run_a_rows broadcasts from MR row pointers. Measured on Zen 3 (AVX2, one
+// thread): 7-10% faster at G·W (64 × 1024 × 1024 and 64 × 1000 × 1000),
+// 16-28% at X·Wᵀ with the swap below. Big products keep packing A, which
+// reads every panel contiguously. (Reading a transposed A in place, MR
+// floats per step of k, was 21% slower at Gᵀ·X, 1024 × 1024 × 64: its
+// steps lie 4 KiB apart, all in one set of the L1 cache.)
 constexpr std::size_t rows_in_place_max_m = 96;
-constexpr std::size_t columns_in_place_max_kc = 128;
 
 // The largest tile of any kernel (AVX-512: 12 × 32), for swapped products.
 constexpr std::size_t max_tile_floats = 12 * 32;
@@ -81,13 +82,6 @@ class PackBuffer {
   std::vector<float> storage_;
 };
 
-// Where the kernel reads op(A) from: a packed panel, or in place (see gemm_blocked).
-enum class ASource {
-  packed,
-  rows,     // A not transposed: the kernel's run_a_rows reads its rows with stride lda
-  columns,  // A transposed: each step of k is MR floats side by side, a panel with stride lda
-};
-
 struct Problem {
   MicroKernel kernel;
   MatrixView a, b;
@@ -95,8 +89,8 @@ struct Problem {
   float beta;
   float* c;
   std::size_t ldc;
-  bool b_in_place;  // read full B panels straight from op(B), see gemm_blocked
-  ASource a_source;
+  bool b_in_place;    // read full B panels straight from op(B), see gemm_blocked
+  bool a_in_place;    // read A's rows in place with the kernel's run_a_rows
   bool c_transposed;  // C(i, j) is stored at c[j * ldc + i] (a swapped product, see gemm_blocked)
 };
 
@@ -127,17 +121,12 @@ void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_
                      b_block + jr * kc);
       for (std::size_t ir = i0; ir < i1; ir += mr) {
         const std::size_t rows = std::min(mr, i1 - ir);
-        // The A sliver: in place where the layout allows (a ragged panel of
-        // a transposed A would read past its rows), otherwise packed.
         MicroKernelFunction run = pr.kernel.run;
         const float* a_sliver = a_panel;
         std::size_t a_stride = mr;
-        if (pr.a_source == ASource::rows) {
+        if (pr.a_in_place) {
           run = pr.kernel.run_a_rows;
           a_sliver = pr.a.data + ir * pr.a.ld + pc;
-          a_stride = pr.a.ld;
-        } else if (pr.a_source == ASource::columns && rows == mr) {
-          a_sliver = pr.a.data + pc * pr.a.ld + ir;
           a_stride = pr.a.ld;
         } else {
           pack_a_panel(pr.a, ir, rows, pc, kc, mr, pr.kernel.transpose, a_panel);
@@ -194,16 +183,13 @@ void gemm_blocked(const MicroKernel& kernel, MatrixView a, MatrixView b, std::si
   // big operand W is read in place and only the small X is packed.
   if (rows && b.transposed && !a.transposed && m < n && kernel.mr * kernel.nr <= max_tile_floats) {
     const MatrixView swapped_a{b.data, b.ld, false}, swapped_b{a.data, a.ld, true};
-    run_problem(
-        {kernel, swapped_a, swapped_b, n, m, k, kc, beta, c, ldc, false, ASource::rows, true},
-        parallel);
+    run_problem({kernel, swapped_a, swapped_b, n, m, k, kc, beta, c, ldc, false, true, true},
+                parallel);
     return;
   }
   const bool b_in_place = allowed && !b.transposed && m <= in_place_max_panels * kernel.mr;
-  ASource a_source = ASource::packed;
-  if (rows && !a.transposed) a_source = ASource::rows;
-  if (allowed && a.transposed && kc <= columns_in_place_max_kc) a_source = ASource::columns;
-  run_problem({kernel, a, b, m, n, k, kc, beta, c, ldc, b_in_place, a_source, false}, parallel);
+  run_problem({kernel, a, b, m, n, k, kc, beta, c, ldc, b_in_place, rows && !a.transposed, false},
+              parallel);
 }
 
 }  // namespace tinyq
