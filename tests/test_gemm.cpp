@@ -148,8 +148,9 @@ TEST_CASE("operands read in place give the bits of packed ones") {
     Isa isa;
     MicroKernel kernel;
   };
-  const std::size_t shapes[][3] = {{4, 5, 3},     {7, 13, 5},    {13, 40, 1100}, {29, 70, 400},
-                                   {64, 256, 97}, {64, 10, 128}, {96, 33, 600},  {50, 20, 64}};
+  const std::size_t shapes[][3] = {{4, 5, 3},      {7, 13, 5},    {13, 40, 1100}, {29, 70, 400},
+                                   {64, 256, 97},  {64, 10, 128}, {96, 33, 600},  {50, 20, 64},
+                                   {250, 300, 70}, {200, 30, 40}};
   for (const Path path :
        {Path{Isa::generic, micro_kernel_generic()}, Path{Isa::avx2, micro_kernel_avx2()},
         Path{Isa::avx512, micro_kernel_avx512()}}) {

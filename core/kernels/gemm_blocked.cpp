@@ -58,12 +58,14 @@ constexpr std::size_t in_place_max_panels = 8;
 
 // With few rows of C, op(A) = A is not worth packing either: the kernel's
 // run_a_rows broadcasts from MR row pointers. Measured on Zen 3 (AVX2, one
-// thread): 7-10% faster at G·W (64 × 1024 × 1024 and 64 × 1000 × 1000),
-// 16-28% at X·Wᵀ with the swap below. Big products keep packing A, which
-// reads every panel contiguously. (Reading a transposed A in place, MR
-// floats per step of k, was 21% slower at Gᵀ·X, 1024 × 1024 × 64: its
-// steps lie 4 KiB apart, all in one set of the L1 cache.)
-constexpr std::size_t rows_in_place_max_m = 96;
+// thread, a busy machine: ±10%): 1-10% faster at G·W (64 × 1024 × 1024,
+// 64 × 1000 × 1000), 12-38% at X·Wᵀ with the swap below; at m = 256 (batch
+// 256) 2-23% and 8-11%. Big products keep packing A, which reads every panel
+// contiguously and keeps the 1024³ rate, training's yardstick, as it was.
+// (Reading a transposed A in place, MR floats per step of k, was about 20%
+// slower at Gᵀ·X, 1024 × 1024 × 64: its steps lie 4 KiB apart, all in one
+// set of the L1 cache.)
+constexpr std::size_t rows_in_place_max_m = 256;
 
 // The largest tile of any kernel (AVX-512: 12 × 32), for swapped products.
 constexpr std::size_t max_tile_floats = 12 * 32;
