@@ -10,6 +10,9 @@
 //   …
 //   a5 [ acc50 ][ acc51 ]
 //
+// kernel_avx2_a_rows is the same tile with A read in place from six rows
+// (gemm_kernels.hpp): the same FMAs, only the broadcasts' addresses differ.
+//
 // Compiled with a target attribute, so the binary still runs without AVX2.
 #include "core/kernels/gemm_kernels.hpp"
 
