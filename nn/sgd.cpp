@@ -1,6 +1,7 @@
 // The SGD update, one fused loop per parameter.
 #include "nn/sgd.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "core/error.hpp"
@@ -42,6 +43,7 @@ void Sgd::step(std::span<const Parameter> params, float learning_rate) {
     throw Error("SGD: " + std::to_string(params.size()) + " parameters, expected " +
                 std::to_string(velocity_.size()) + " as at the first step");
 
+  std::size_t total = 0;
   for (std::size_t i = 0; i < params.size(); ++i) {
     const Parameter& p = params[i];
     if (!(p.grad->shape() == p.value->shape()) ||
@@ -49,29 +51,41 @@ void Sgd::step(std::span<const Parameter> params, float learning_rate) {
       throw Error("SGD: parameter " + std::to_string(i) + " (" + p.name + ") has shape " +
                   p.value->shape().to_string() + " but gradient " + p.grad->shape().to_string() +
                   (use_momentum ? " and velocity " + velocity_[i].shape().to_string() : ""));
-    float* w = p.value->data();
-    const float* grad = p.grad->data();
-    float* v = use_momentum ? velocity_[i].data() : nullptr;
-    // The loop streams w, ∇ and v through memory once (a few MB for an MNIST
-    // MLP), so it is bandwidth-bound; big tensors are split across threads.
-    // Each element is updated by one thread, so the result does not depend
-    // on the thread count.
-    const auto update = [&](std::size_t begin, std::size_t end) {
-      if (v) {
-        for (std::size_t j = begin; j < end; ++j) {
-          v[j] = mu * v[j] + (grad[j] + lambda * w[j]);
-          w[j] -= learning_rate * v[j];
-        }
-      } else {
-        for (std::size_t j = begin; j < end; ++j) w[j] -= learning_rate * (grad[j] + lambda * w[j]);
-      }
-    };
-    const std::size_t n = p.value->size();
-    if (n >= parallel_threshold)
-      parallel_for(n, 1024, update);
-    else
-      update(0, n);
+    total += p.value->size();
   }
+
+  // Elements [begin, end) of one parameter.
+  const auto update = [&](std::size_t i, std::size_t begin, std::size_t end) {
+    float* w = params[i].value->data();
+    const float* grad = params[i].grad->data();
+    if (use_momentum) {
+      float* v = velocity_[i].data();
+      for (std::size_t j = begin; j < end; ++j) {
+        v[j] = mu * v[j] + (grad[j] + lambda * w[j]);
+        w[j] -= learning_rate * v[j];
+      }
+    } else {
+      for (std::size_t j = begin; j < end; ++j) w[j] -= learning_rate * (grad[j] + lambda * w[j]);
+    }
+  };
+  // The loop streams w, ∇ and v through memory once (a few MB for an MNIST
+  // MLP), so it is bandwidth-bound; big models are split across threads.
+  // All parameters form one index range, split once: one wait for the
+  // threads per step instead of one per big tensor. Each element is updated
+  // by one thread, so the result does not depend on the thread count.
+  const auto update_range = [&](std::size_t begin, std::size_t end) {
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i < params.size() && offset < end; ++i) {
+      const std::size_t n = params[i].value->size();
+      const std::size_t lo = std::max(begin, offset), hi = std::min(end, offset + n);
+      if (lo < hi) update(i, lo - offset, hi - offset);
+      offset += n;
+    }
+  };
+  if (total >= parallel_threshold)
+    parallel_for(total, 1024, update_range);
+  else
+    update_range(0, total);
 }
 
 }  // namespace tinyq

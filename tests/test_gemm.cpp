@@ -16,6 +16,8 @@
 
 #include "core/error.hpp"
 #include "core/kernels/gemm.hpp"
+#include "core/kernels/gemm_blocked.hpp"
+#include "core/kernels/gemm_kernels.hpp"
 #include "core/kernels/gemm_pack.hpp"
 #include "core/kernels/isa.hpp"
 #include "core/random.hpp"
@@ -132,6 +134,80 @@ TEST_CASE("the vectorized transposing copies of packing write the generic copy's
           CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
         }
   }
+}
+
+TEST_CASE("operands read in place give the bits of packed ones") {
+  // Each shape's m is small enough for A's rows to be read in place
+  // (including the swapped product Cᵀ = op(B)ᵀ·Aᵀ when B is transposed and
+  // m < n), with ragged tiles in m and n, k in one to three blocks, and
+  // leading dimensions wider than the matrices; B is read in place too
+  // where m allows.
+  ThreadsGuard guard;
+  Rng rng(23);
+  struct Path {
+    Isa isa;
+    MicroKernel kernel;
+  };
+  const std::size_t shapes[][3] = {{4, 5, 3},      {7, 13, 5},    {13, 40, 1100}, {29, 70, 400},
+                                   {64, 256, 97},  {64, 10, 128}, {96, 33, 600},  {50, 20, 64},
+                                   {250, 300, 70}, {200, 30, 40}};
+  for (const Path path :
+       {Path{Isa::generic, micro_kernel_generic()}, Path{Isa::avx2, micro_kernel_avx2()},
+        Path{Isa::avx512, micro_kernel_avx512()}}) {
+    if (!supported(KernelFamily::gemm, path.isa)) {
+      MESSAGE("gemm path " << isa_name(path.isa) << " NOT TESTED: this CPU cannot run it");
+      continue;
+    }
+    for (const auto& shape : shapes)
+      for (const bool ta : {false, true})
+        for (const bool tb : {false, true})
+          for (const float beta : {0.0f, 1.0f, -0.5f})
+            for (const bool parallel : {false, true}) {
+              const std::size_t m = shape[0], n = shape[1], k = shape[2], pad = 3;
+              CAPTURE(std::string(isa_name(path.isa)));
+              CAPTURE(m);
+              CAPTURE(n);
+              CAPTURE(k);
+              CAPTURE(ta);
+              CAPTURE(tb);
+              CAPTURE(beta);
+              CAPTURE(parallel);
+              const std::size_t lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
+              const auto a = random_values((ta ? k : m) * lda, rng);
+              const auto b = random_values((tb ? n : k) * ldb, rng);
+              const auto c0 = random_values(m * ldc, rng);
+              auto packed = c0, in_place = c0;
+              set_num_threads(parallel ? 2 : 1);
+              const MatrixView op_a{a.data(), lda, ta}, op_b{b.data(), ldb, tb};
+              gemm_blocked(path.kernel, op_a, op_b, m, n, k, beta, packed.data(), ldc, parallel,
+                           InPlace::never);
+              gemm_blocked(path.kernel, op_a, op_b, m, n, k, beta, in_place.data(), ldc, parallel,
+                           InPlace::allowed);
+              CHECK(std::memcmp(packed.data(), in_place.data(), c0.size() * sizeof(float)) == 0);
+            }
+  }
+}
+
+TEST_CASE("the AVX2 transposed tile merge writes the scalar merge's bytes") {
+  if (!supported(KernelFamily::gemm, Isa::avx2)) {
+    MESSAGE("merge_tile_transposed_avx2 NOT TESTED: this CPU cannot run it");
+    return;
+  }
+  Rng rng(29);
+  const std::size_t nr = 16, ldc = 11;  // C rows wider than a tile column, as in a real C
+  for (const std::size_t rows : {1, 5, 6, 8})
+    for (const std::size_t cols : {1, 7, 8, 9, 16})
+      for (const float beta : {0.0f, 1.0f, -0.5f}) {
+        CAPTURE(rows);
+        CAPTURE(cols);
+        CAPTURE(beta);
+        const auto tile = random_values(8 * nr, rng);
+        const auto c0 = random_values(nr * ldc, rng);
+        auto want = c0, got = c0;
+        merge_tile_transposed(tile.data(), nr, want.data(), ldc, rows, cols, beta);
+        merge_tile_transposed_avx2(tile.data(), nr, got.data(), ldc, rows, cols, beta);
+        CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+      }
 }
 
 TEST_CASE("gemm with k = 0 scales C by beta") {

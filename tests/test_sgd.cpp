@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/thread_pool.hpp"
 #include "nn/lr_schedule.hpp"
 #include "nn/sgd.hpp"
 
@@ -141,4 +142,52 @@ TEST_CASE("a large tensor, updated in parallel chunks, follows the same rule ele
       break;
     }
   }
+}
+
+TEST_CASE(
+    "parameters split across threads as one range each follow the rule, at any thread count") {
+  // Sizes whose total is above the parallel threshold, so chunk boundaries
+  // fall inside tensors and between them.
+  const std::vector<std::size_t> sizes = {5, 40000, 3, 30001};
+  std::vector<std::vector<float>> finals;
+  for (const std::size_t threads : {1, 2, 3}) {
+    const std::size_t before = num_threads();
+    set_num_threads(threads);
+    std::vector<Tensor> values, grads;
+    for (const std::size_t n : sizes) {
+      Tensor w({n}), g({n});
+      for (std::size_t i = 0; i < n; ++i) {
+        w[i] = static_cast<float>((i + n) % 89) / 89.0f - 0.5f;
+        g[i] = static_cast<float>((i * 7 + n) % 41) / 41.0f - 0.5f;
+      }
+      values.push_back(std::move(w));
+      grads.push_back(std::move(g));
+    }
+    std::vector<Parameter> params;
+    for (std::size_t t = 0; t < sizes.size(); ++t) params.push_back({"p", &values[t], &grads[t]});
+    const std::vector<Tensor> start = values;
+    Sgd sgd({.learning_rate = 0.05f, .momentum = 0.9f, .weight_decay = 0.01f});
+    sgd.step(params);
+    sgd.step(params);
+    set_num_threads(before);
+    std::vector<float> all;
+    for (std::size_t t = 0; t < sizes.size(); ++t) {
+      for (std::size_t i = 0; i < sizes[t]; ++i) {
+        const float w0 = start[t][i], g = grads[t][i];
+        float v = g + 0.01f * w0;
+        float x = w0 - 0.05f * v;
+        v = 0.9f * v + (g + 0.01f * x);
+        x -= 0.05f * v;
+        if (std::abs(values[t][i] - x) > 1e-6f) {
+          FAIL_CHECK("tensor " << t << " element " << i << ": expected " << x << ", found "
+                               << values[t][i]);
+          break;
+        }
+      }
+      all.insert(all.end(), values[t].values().begin(), values[t].values().end());
+    }
+    finals.push_back(all);
+  }
+  CHECK(finals[0] == finals[1]);
+  CHECK(finals[0] == finals[2]);
 }

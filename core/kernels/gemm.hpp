@@ -17,6 +17,7 @@
 //   core/kernels/gemm_pack.cpp              packing operands into kernel-order panels
 //   core/kernels/gemm_kernel_*.cpp          register-tiled micro-kernels, one per ISA
 //   core/kernels/gemm_transpose_*.cpp       the transposing copy of packing, vectorized
+//                                           (AVX2: also the transposed merge of swapped products)
 //   core/kernels/gemm_row_*.cpp             products of 1-3 rows (one-sample inference)
 // Big products run on the thread pool (core/thread_pool.hpp). Each element
 // of C is computed by one thread in a fixed order, so the result is the same

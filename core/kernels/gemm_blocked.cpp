@@ -19,11 +19,18 @@
 //   with room for the A panels streaming past.
 // The k range is cut into equal blocks (784 → 2 × 392, not 512 + 272).
 //
+// Small products skip packing where the kernel can read an operand as it
+// lies (see the thresholds below): training at batch 64 spent a third as
+// long copying operands as in the kernel (perf, AVX2). X · Wᵀ, whose B = Wᵀ would need a
+// transposing copy of the whole weight matrix, is computed as Cᵀ = W · Xᵀ: W's rows are read in
+// place and only the batch is packed.
+//
 // Determinism: element C(i, j) is always computed by one thread, as the
 // k blocks in order, each a sequential FMA chain in the kernel, merged into
 // C with the same rule. The block boundaries in k depend only on k, so
 // neither the thread count nor how rows or columns were split between
-// threads can change a single bit.
+// threads can change a single bit. Nor can reading in place or swapping
+// A and B: the FMAs of an element are the same (a·b = b·a exactly).
 #include "core/kernels/gemm_blocked.hpp"
 
 #include <algorithm>
@@ -44,8 +51,24 @@ constexpr std::size_t nc_max = 512;
 // packed copy. That pays when few A panels meet each B panel, so the copy
 // is not amortized: at the Dense backward shapes (m = 64) it saves 7-15%.
 // With many A panels the packed copy wins (1024³: in place was 60% slower,
-// its 4 KiB row stride maps every row to the same cache sets).
+// its 4 KiB row stride maps every row to the same cache sets). On AVX2
+// (MR = 6) m = 64 is 11 panels, and allowing that lost: training at widths
+// 1024,1024 spent 39% longer in G·W's kernel to save a 6% copy (perf).
 constexpr std::size_t in_place_max_panels = 8;
+
+// With few rows of C, op(A) = A is not worth packing either: the kernel's
+// run_a_rows broadcasts from MR row pointers. Measured on Zen 3 (AVX2, one
+// thread, a busy machine: ±10%): 1-10% faster at G·W (64 × 1024 × 1024,
+// 64 × 1000 × 1000), 12-38% at X·Wᵀ with the swap below; at m = 256 (batch
+// 256) 2-23% and 8-11%. Big products keep packing A, which reads every panel
+// contiguously and keeps the 1024³ rate, training's yardstick, as it was.
+// (Reading a transposed A in place, MR floats per step of k, was about 20%
+// slower at Gᵀ·X, 1024 × 1024 × 64: its steps lie 4 KiB apart, all in one
+// set of the L1 cache.)
+constexpr std::size_t rows_in_place_max_m = 256;
+
+// The largest tile of any kernel (AVX-512: 12 × 32), for swapped products.
+constexpr std::size_t max_tile_floats = 12 * 32;
 
 // Per-thread packing buffers, grown on demand and kept for the next call,
 // so steady-state training allocates nothing. 64-byte aligned.
@@ -68,7 +91,9 @@ struct Problem {
   float beta;
   float* c;
   std::size_t ldc;
-  bool b_in_place;  // read full B panels straight from op(B), see gemm_blocked
+  bool b_in_place;    // read full B panels straight from op(B), see gemm_blocked
+  bool a_in_place;    // read A's rows in place with the kernel's run_a_rows
+  bool c_transposed;  // C(i, j) is stored at c[j * ldc + i] (a swapped product, see gemm_blocked)
 };
 
 // Computes C rows [i0, i1) × columns [j0, j1) over the whole k range.
@@ -79,6 +104,7 @@ void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_
   const std::size_t nc = std::min(nc_max, (j1 - j0 + nr - 1) / nr * nr);
   float* a_panel = a_buffer.get(mr * pr.kc);
   float* b_block = b_buffer.get(pr.kc * nc);
+  alignas(64) float tile[max_tile_floats];
 
   for (std::size_t jc = j0; jc < j1; jc += nc) {
     const std::size_t cols = std::min(nc, j1 - jc);
@@ -97,12 +123,52 @@ void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_
                      b_block + jr * kc);
       for (std::size_t ir = i0; ir < i1; ir += mr) {
         const std::size_t rows = std::min(mr, i1 - ir);
-        pack_a_panel(pr.a, ir, rows, pc, kc, mr, pr.kernel.transpose, a_panel);
-        for (std::size_t jr = 0; jr < cols; jr += nr)
-          pr.kernel.run(kc, a_panel, mr, b_panel(jr), jr < packed_from ? pr.b.ld : nr,
-                        pr.c + ir * pr.ldc + jc + jr, pr.ldc, rows, std::min(nr, cols - jr), beta);
+        MicroKernelFunction run = pr.kernel.run;
+        const float* a_sliver = a_panel;
+        std::size_t a_stride = mr;
+        if (pr.a_in_place) {
+          run = pr.kernel.run_a_rows;
+          a_sliver = pr.a.data + ir * pr.a.ld + pc;
+          a_stride = pr.a.ld;
+        } else {
+          pack_a_panel(pr.a, ir, rows, pc, kc, mr, pr.kernel.transpose, a_panel);
+        }
+        for (std::size_t jr = 0; jr < cols; jr += nr) {
+          const std::size_t tile_cols = std::min(nr, cols - jr);
+          const float* b_sliver = b_panel(jr);
+          const std::size_t b_stride = jr < packed_from ? pr.b.ld : nr;
+          if (!pr.c_transposed) {
+            run(kc, a_sliver, a_stride, b_sliver, b_stride, pr.c + ir * pr.ldc + jc + jr, pr.ldc,
+                rows, tile_cols, beta);
+            continue;
+          }
+          run(kc, a_sliver, a_stride, b_sliver, b_stride, tile, nr, rows, tile_cols, 0.0f);
+          pr.kernel.merge_transposed(tile, nr, pr.c + (jc + jr) * pr.ldc + ir, pr.ldc, rows,
+                                     tile_cols, beta);
+        }
       }
     }
+  }
+}
+
+void run_problem(const Problem& pr, bool parallel) {
+  if (!parallel) {
+    compute_block(pr, 0, pr.m, 0, pr.n);
+    return;
+  }
+  // Split the longer side of C into whole tiles. Each thread then packs its
+  // own share of that operand and the whole of the other one.
+  const std::size_t mr = pr.kernel.mr, nr = pr.kernel.nr;
+  if (pr.n >= pr.m) {
+    const std::size_t panels = (pr.n + nr - 1) / nr;
+    parallel_for(panels, 1, [&](std::size_t begin, std::size_t end) {
+      compute_block(pr, 0, pr.m, begin * nr, std::min(pr.n, end * nr));
+    });
+  } else {
+    const std::size_t panels = (pr.m + mr - 1) / mr;
+    parallel_for(panels, 1, [&](std::size_t begin, std::size_t end) {
+      compute_block(pr, begin * mr, std::min(pr.m, end * mr), 0, pr.n);
+    });
   }
 }
 
@@ -110,27 +176,22 @@ void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_
 
 void gemm_blocked(const MicroKernel& kernel, MatrixView a, MatrixView b, std::size_t m,
                   std::size_t n, std::size_t k, float beta, float* c, std::size_t ldc,
-                  bool parallel) {
+                  bool parallel, InPlace in_place) {
   const std::size_t k_blocks = (k + kc_max - 1) / kc_max;
-  const bool b_in_place = !b.transposed && m <= in_place_max_panels * kernel.mr;
-  const Problem pr{kernel, a, b, m, n, k, (k + k_blocks - 1) / k_blocks, beta, c, ldc, b_in_place};
-  if (!parallel) {
-    compute_block(pr, 0, m, 0, n);
+  const std::size_t kc = (k + k_blocks - 1) / k_blocks;
+  const bool allowed = in_place == InPlace::allowed;
+  const bool rows = allowed && kernel.run_a_rows != nullptr && m <= rows_in_place_max_m;
+  // X · Wᵀ with few rows: computed as its transpose Cᵀ = W · Xᵀ, so that the
+  // big operand W is read in place and only the small X is packed.
+  if (rows && b.transposed && !a.transposed && m < n && kernel.mr * kernel.nr <= max_tile_floats) {
+    const MatrixView swapped_a{b.data, b.ld, false}, swapped_b{a.data, a.ld, true};
+    run_problem({kernel, swapped_a, swapped_b, n, m, k, kc, beta, c, ldc, false, true, true},
+                parallel);
     return;
   }
-  // Split the longer side of C into whole tiles. Each thread then packs its
-  // own share of that operand and the whole of the other one.
-  if (n >= m) {
-    const std::size_t panels = (n + kernel.nr - 1) / kernel.nr;
-    parallel_for(panels, 1, [&](std::size_t begin, std::size_t end) {
-      compute_block(pr, 0, m, begin * kernel.nr, std::min(n, end * kernel.nr));
-    });
-  } else {
-    const std::size_t panels = (m + kernel.mr - 1) / kernel.mr;
-    parallel_for(panels, 1, [&](std::size_t begin, std::size_t end) {
-      compute_block(pr, begin * kernel.mr, std::min(m, end * kernel.mr), 0, n);
-    });
-  }
+  const bool b_in_place = allowed && !b.transposed && m <= in_place_max_panels * kernel.mr;
+  run_problem({kernel, a, b, m, n, k, kc, beta, c, ldc, b_in_place, rows && !a.transposed, false},
+              parallel);
 }
 
 }  // namespace tinyq

@@ -8,10 +8,14 @@
 
 namespace tinyq {
 
+// Whether operands may be read in place rather than packed. The result has
+// the same bits either way; `never` exists so tests can check that.
+enum class InPlace : bool { never = false, allowed = true };
+
 // C[m×n] = a[m×k] · b[k×n] + beta · C, with k > 0, using `kernel` for the
 // tiles, on the thread pool when `parallel` is set.
 void gemm_blocked(const MicroKernel& kernel, MatrixView a, MatrixView b, std::size_t m,
                   std::size_t n, std::size_t k, float beta, float* c, std::size_t ldc,
-                  bool parallel);
+                  bool parallel, InPlace in_place = InPlace::allowed);
 
 }  // namespace tinyq

@@ -76,7 +76,8 @@ TINYQ_AVX512 void kernel_avx512(std::size_t k, const float* a, std::size_t a_str
 }  // namespace
 
 MicroKernel micro_kernel_avx512() {
-  return {avx512_mr, avx512_nr, kernel_avx512, transpose_copy_avx512};
+  return {
+      avx512_mr, avx512_nr, kernel_avx512, nullptr, transpose_copy_avx512, merge_tile_transposed};
 }
 
 }  // namespace tinyq

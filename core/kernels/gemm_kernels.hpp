@@ -19,6 +19,13 @@
 // MR·NR/width fused multiply-adds: many FMAs per byte loaded, which is the
 // whole point of tiling.
 //
+// A kernel may also offer `run_a_rows`, the same tile with A read in place
+// from a row-major matrix: element (i, p) at a[i * a_stride + p], so no
+// packed panel (and no transposing copy) is needed. Rows at or beyond `rows`
+// are read from row 0 instead and never stored, so an edge tile reads
+// nothing past the matrix. It does the FMAs of `run` in the same order: an
+// element of C gets the same bits either way.
+//
 // At the end the tile is merged into C (row-major, row stride ldc), of which
 // only the top-left rows×cols part is real (edge tiles):
 //   C = tile                 if beta == 0 (C is not read: it may hold NaN)
@@ -38,11 +45,19 @@ using MicroKernelFunction = void (*)(std::size_t k, const float* a, std::size_t 
                                      std::size_t ldc, std::size_t rows, std::size_t cols,
                                      float beta);
 
+// Merges a finished tile into C (see the rule above); the transposed merge
+// stores tile element (i, j) at c[j * ldc + i], for products computed as
+// their transpose (core/kernels/gemm_blocked.cpp).
+using TileMergeFunction = void (*)(const float* tile, std::size_t nr, float* c, std::size_t ldc,
+                                   std::size_t rows, std::size_t cols, float beta);
+
 struct MicroKernel {
   std::size_t mr;  // tile rows
   std::size_t nr;  // tile columns
   MicroKernelFunction run;
+  MicroKernelFunction run_a_rows;   // A read in place from its rows; nullptr: pack A
   TransposeCopyFunction transpose;  // for packing, see core/kernels/gemm_pack.hpp
+  TileMergeFunction merge_transposed;
 };
 
 // The paths (core/kernels/gemm.cpp holds them in its IsaTable). Without
@@ -55,5 +70,11 @@ MicroKernel micro_kernel_avx512();
 // with the rule above. Used by every kernel for edge tiles.
 void merge_tile(const float* tile, std::size_t nr, float* c, std::size_t ldc, std::size_t rows,
                 std::size_t cols, float beta);
+// The transposed merge: scalar, and AVX2 (in gemm_transpose_avx2.cpp).
+// Both give the same bits.
+void merge_tile_transposed(const float* tile, std::size_t nr, float* c, std::size_t ldc,
+                           std::size_t rows, std::size_t cols, float beta);
+void merge_tile_transposed_avx2(const float* tile, std::size_t nr, float* c, std::size_t ldc,
+                                std::size_t rows, std::size_t cols, float beta);
 
 }  // namespace tinyq

@@ -15,7 +15,9 @@
 // Masked loads and stores handle k and the panel width (6 for the AVX2
 // tile's A panel) not being multiples of 8; missing rows are zeros (the
 // panel's padding). The bytes written are those of transpose_copy_generic.
-#include "core/kernels/gemm_pack.hpp"
+#include <algorithm>
+
+#include "core/kernels/gemm_kernels.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 
@@ -34,7 +36,7 @@ TINYQ_AVX2 __m256i first_lanes(std::size_t count) {
 }
 
 // r[i][j] → r[j][i] for an 8×8 block held in 8 registers.
-TINYQ_AVX2 void transpose_8x8(__m256 r[8]) {
+TINYQ_AVX2 inline __attribute__((always_inline)) void transpose_8x8(__m256 r[8]) {
   __m256 t[8], u[8];
   for (int i = 0; i < 4; ++i) {
     t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
@@ -85,6 +87,70 @@ TINYQ_AVX2 void transpose_copy_avx2(const float* src, std::size_t src_stride, st
   }
 }
 
+namespace {
+
+// The first n (<= 8) floats at d, and back, with whole 128-bit, 64-bit and
+// 32-bit moves: AMD's masked stores are microcoded and slow.
+TINYQ_AVX2 inline __attribute__((always_inline)) __m128 load_first_4(const float* d,
+                                                                     std::size_t n) {
+  if (n >= 4) return _mm_loadu_ps(d);
+  const __m128 two =
+      n >= 2 ? _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(d))) : _mm_setzero_ps();
+  if (n % 2 == 0) return two;
+  return _mm_movelh_ps(n == 1 ? _mm_load_ss(d) : two,
+                       n == 1 ? _mm_setzero_ps() : _mm_load_ss(d + 2));
+}
+
+TINYQ_AVX2 inline __attribute__((always_inline)) void store_first_4(float* d, __m128 v,
+                                                                    std::size_t n) {
+  if (n >= 4) return _mm_storeu_ps(d, v);
+  if (n >= 2) {
+    _mm_storel_pi(reinterpret_cast<__m64*>(d), v);
+    v = _mm_movehl_ps(v, v);
+    d += 2;
+  }
+  if (n % 2 == 1) _mm_store_ss(d, v);
+}
+
+TINYQ_AVX2 inline __attribute__((always_inline)) __m256 load_first(const float* d, std::size_t n) {
+  if (n == 8) return _mm256_loadu_ps(d);
+  const __m128 low = load_first_4(d, n);
+  const __m128 high = n > 4 ? load_first_4(d + 4, n - 4) : _mm_setzero_ps();
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(low), high, 1);
+}
+
+TINYQ_AVX2 inline __attribute__((always_inline)) void store_first(float* d, __m256 v,
+                                                                  std::size_t n) {
+  if (n == 8) return _mm256_storeu_ps(d, v);
+  store_first_4(d, _mm256_castps256_ps128(v), n);
+  if (n > 4) store_first_4(d + 4, _mm256_extractf128_ps(v, 1), n - 4);
+}
+
+}  // namespace
+
+// merge_tile_transposed (gemm_kernels.hpp) with the same 8×8 turn: 8
+// columns of the tile become 8 register rows, each merged into the `rows`
+// floats of the row of C it belongs to.
+TINYQ_AVX2 void merge_tile_transposed_avx2(const float* tile, std::size_t nr, float* c,
+                                           std::size_t ldc, std::size_t rows, std::size_t cols,
+                                           float beta) {
+  if (rows > 8 || nr % 8 != 0) return merge_tile_transposed(tile, nr, c, ldc, rows, cols, beta);
+  const __m256 beta_v = _mm256_set1_ps(beta);
+  for (std::size_t c0 = 0; c0 < cols; c0 += 8) {
+    __m256 block[8];
+    for (std::size_t i = 0; i < 8; ++i)
+      block[i] = i < rows ? _mm256_loadu_ps(tile + i * nr + c0) : _mm256_setzero_ps();
+    transpose_8x8(block);
+    const std::size_t columns = std::min<std::size_t>(8, cols - c0);
+    for (std::size_t q = 0; q < columns; ++q) {
+      float* d = c + (c0 + q) * ldc;
+      const __m256 merged =
+          beta == 0.0f ? block[q] : _mm256_fmadd_ps(beta_v, load_first(d, rows), block[q]);
+      store_first(d, merged, rows);
+    }
+  }
+}
+
 }  // namespace tinyq
 
 #else
@@ -93,6 +159,10 @@ namespace tinyq {
 void transpose_copy_avx2(const float* src, std::size_t src_stride, std::size_t rows, std::size_t kc,
                          std::size_t width, float* dst) {
   transpose_copy_generic(src, src_stride, rows, kc, width, dst);
+}
+void merge_tile_transposed_avx2(const float* tile, std::size_t nr, float* c, std::size_t ldc,
+                                std::size_t rows, std::size_t cols, float beta) {
+  merge_tile_transposed(tile, nr, c, ldc, rows, cols, beta);
 }
 }  // namespace tinyq
 
