@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -130,7 +131,7 @@ TEST_CASE("pack_int8_panels refuses rows long enough to overflow int32 sums") {
 
 TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
   Rng rng(3);
-  for (const std::size_t n : {1u, 7u, 16u, 33u, 784u}) {
+  for (const std::size_t n : {1u, 7u, 8u, 9u, 16u, 31u, 33u, 40u, 63u, 784u}) {
     std::vector<float> x(n);
     for (float& v : x) v = rng.uniform(-3.0f, 2.0f);
     x[n / 2] = 1.5f;
@@ -158,6 +159,44 @@ TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
       CHECK(affine_to_u8(isa, x.data(), n, 60.0f, 100.0f, codes.data()) == expected_sum);
       CHECK(std::equal(expected.begin(), expected.end(), codes.begin()));
       CHECK(codes[n] == 77);
+    }
+  }
+}
+
+TEST_CASE("float_range and affine_to_u8 agree on NaNs, signed zeros, ties and both clamps") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  // With scale 1 and shift 100, k + 0.5 - 100 is an exact tie at code k + 0.5
+  // (rounded up); ±1000 and ±inf clamp at 0 and 255; NaN becomes 0.
+  const std::vector<float> special = {nan,   -0.0f,  0.0f,   -99.5f,  -100.0f,  -100.5f,
+                                      27.5f, 154.5f, 155.5f, 1000.0f, -1000.0f, inf,
+                                      -inf,  0.5f,   -0.5f,  1.5f,    nan};
+  for (std::size_t n = 1; n <= 3 * special.size(); ++n) {
+    CAPTURE(n);
+    std::vector<float> x(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = special[(i * 5 + n) % special.size()];
+    float lo0, hi0;
+    float_range(Isa::generic, x.data(), n, lo0, hi0);
+    std::vector<std::uint8_t> expected(n);
+    const std::uint32_t expected_sum =
+        affine_to_u8(Isa::generic, x.data(), n, 1.0f, 100.0f, expected.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      // The definition, one value at a time: half up, clamped, NaN to 0.
+      const float v = x[i] + 100.0f;
+      const int code =
+          std::isnan(v) ? 0 : static_cast<int>(std::clamp(std::floor(v + 0.5f), 0.0f, 255.0f));
+      CHECK(expected[i] == code);
+    }
+    for (Isa isa : int8_isas()) {
+      CAPTURE(std::string(isa_name(isa)));
+      float lo, hi;
+      float_range(isa, x.data(), n, lo, hi);
+      CHECK(std::signbit(lo) == std::signbit(lo0));
+      CHECK(lo == lo0);
+      CHECK(hi == hi0);
+      std::vector<std::uint8_t> codes(n, 77);
+      CHECK(affine_to_u8(isa, x.data(), n, 1.0f, 100.0f, codes.data()) == expected_sum);
+      CHECK(codes == expected);
     }
   }
 }

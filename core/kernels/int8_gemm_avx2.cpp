@@ -22,6 +22,13 @@
 
 #include <immintrin.h>
 
+// affine_to_u8 promises the generic path's bits: a rounded product, then a
+// rounded sum. g++ would fuse _mm256_mul_ps and _mm256_add_ps into one FMA
+// (single rounding) under target("fma"); clang keeps them apart.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #define TINYQ_AVX2 __attribute__((target("avx2,fma")))
 
 namespace tinyq {
@@ -71,10 +78,79 @@ void kernel_avx2(std::size_t rows, const std::uint8_t* a, std::size_t lda, const
     tile_avx2<1>(a, lda, b, g_begin, g_end, c, ldc, cols);
 }
 
+// The row helpers, 8 floats at a time, the tail (n % 8 values) by the
+// generic code. minps/maxps return their second operand when either is NaN,
+// so min(v, low) is `v < low ? v : low`, the generic loop's expression: NaNs
+// are skipped, and -0.0 never replaces the starting +0.0 in either.
+TINYQ_AVX2 void range_avx2(const float* x, std::size_t n, float& lo, float& hi) {
+  __m256 low = _mm256_setzero_ps(), high = _mm256_setzero_ps();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    low = _mm256_min_ps(v, low);
+    high = _mm256_max_ps(v, high);
+  }
+  float tail_lo, tail_hi;
+  float_range_generic(x + i, n - i, tail_lo, tail_hi);
+  alignas(32) float lows[8], highs[8];
+  _mm256_store_ps(lows, low);
+  _mm256_store_ps(highs, high);
+  lo = tail_lo;
+  hi = tail_hi;
+  for (std::size_t l = 0; l < 8; ++l) {
+    lo = lows[l] < lo ? lows[l] : lo;
+    hi = highs[l] > hi ? highs[l] : hi;
+  }
+}
+
+// Same steps as affine_to_u8_generic: v = x·scale (rounded), + shift
+// (rounded); max(v, 0) turns NaN into 0 like `v > 0 ? v : 0`; truncating
+// v + 0.5 >= 0 rounds half up. The int32 codes (0..255) become bytes by
+// two saturating packs (which cannot saturate here); the packs work within
+// 128-bit halves, so one 32-bit permute puts the 4-byte pieces back in order.
+TINYQ_AVX2 std::uint32_t to_u8_avx2(const float* x, std::size_t n, float scale, float shift,
+                                    std::uint8_t* out) {
+  const __m256 scales = _mm256_set1_ps(scale), shifts = _mm256_set1_ps(shift);
+  const __m256 zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.0f);
+  const __m256 half = _mm256_set1_ps(0.5f);
+  __m256i sums = _mm256_setzero_si256();
+  std::size_t i = 0;
+  const auto codes_of = [&](const float* from) {
+    __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(from), scales), shifts);
+    v = _mm256_min_ps(_mm256_max_ps(v, zero), top);
+    return _mm256_cvttps_epi32(_mm256_add_ps(v, half));
+  };
+  for (; i + 32 <= n; i += 32) {
+    const __m256i c0 = codes_of(x + i), c1 = codes_of(x + i + 8);
+    const __m256i c2 = codes_of(x + i + 16), c3 = codes_of(x + i + 24);
+    sums = _mm256_add_epi32(sums,
+                            _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)));
+    // packs: [c0 0-3, c1 0-3, c0 4-7, c1 4-7] as int16, then bytes
+    // [c0 0-3, c1 0-3, c2 0-3, c3 0-3 | c0 4-7, c1 4-7, c2 4-7, c3 4-7].
+    const __m256i bytes =
+        _mm256_packus_epi16(_mm256_packs_epi32(c0, c1), _mm256_packs_epi32(c2, c3));
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        _mm256_permutevar8x32_epi32(bytes, order));
+  }
+  for (; i + 8 <= n; i += 8) {
+    const __m256i codes = codes_of(x + i);
+    sums = _mm256_add_epi32(sums, codes);
+    const __m128i words =
+        _mm_packs_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(words, words));
+  }
+  alignas(32) std::uint32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sums);
+  std::uint32_t sum = affine_to_u8_generic(x + i, n - i, scale, shift, out + i);
+  for (const std::uint32_t lane : lanes) sum += lane;
+  return sum;
+}
+
 }  // namespace
 
 Int8Kernel int8_kernel_avx2() {
-  return {avx2_rows, 1, kernel_avx2, float_range_generic, affine_to_u8_generic};
+  return {avx2_rows, 1, kernel_avx2, range_avx2, to_u8_avx2};
 }
 
 }  // namespace tinyq
