@@ -14,7 +14,7 @@ namespace {
 
 // Rows per block of a thread's work: the block's u8 activations (48 × 784
 // bytes) and int32 sums (48 × 256 × 4 bytes) stay in L2 while the kernel
-// sweeps the weight panels. A multiple of the VNNI kernel's 6-row tile.
+// sweeps the weight panels. A multiple of the 6-row tiles (VNNI, AVX2 u7).
 constexpr std::size_t rows_per_block = 48;
 
 // y[j] = (first run: bias[j], else y[j]) + step · (t_j · (s_j - z · C_j) + o_j · A),
@@ -51,13 +51,14 @@ RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a,
     std::fill(run_sums.begin(), run_sums.end(), 0);
     return {1.0f, 0};
   }
-  const float step = (hi - lo) / 255.0f;
+  const auto top = static_cast<float>(dynamic_activation_top);
+  const float step = (hi - lo) / top;
   const float inverse = 1.0f / step;
-  const float zero_point = std::min(255.0f, std::nearbyint(-lo * inverse));
+  const float zero_point = std::min(top, std::nearbyint(-lo * inverse));
   for (std::size_t g = 0, begin = 0; begin < x.size(); ++g, begin += run_length) {
     const std::size_t length = std::min(run_length, x.size() - begin);
     run_sums[g] = static_cast<std::int32_t>(
-        affine_to_u8(isa, x.data() + begin, length, inverse, zero_point, a + begin));
+        affine_to_u8(isa, x.data() + begin, length, inverse, zero_point, top, a + begin));
   }
   return {step, static_cast<std::int32_t>(zero_point)};
 }
@@ -112,7 +113,7 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
       }
       for (std::size_t g = 0; g < runs; ++g) {
         const std::size_t begin = weights_.run_begin(g), end = weights_.run_end(g);
-        int8_gemm(isa, rows, a.data(), lda, panels_, begin, end, sums.data(), outputs);
+        int8_gemm_u7(isa, rows, a.data(), lda, panels_, begin, end, sums.data(), outputs);
         const auto length = static_cast<std::int32_t>(end - begin);
         const float* steps = weights_.steps.data() + g * outputs;
         const float* offsets = weights_.offsets.data() + g * outputs;

@@ -1,9 +1,10 @@
-// The AVX2 int8 kernel: 2 rows × 1 panel (16 outputs), exact 16-bit products.
+// The AVX2 int8 kernels and row helpers.
 //
-// AVX2 has no vpdpbusd, and vpmaddubsw adds two u8·s8 products into a
-// saturating int16 (255·127·2 > 32767), which would break exactness. So both
-// operands are widened to int16 first and multiplied with vpmaddwd, which
-// adds each pair of 16-bit products into an int32: 255·128·2 fits easily.
+// int8_gemm (any u8 activation): 2 rows × 1 panel (16 outputs), exact 16-bit
+// products. AVX2 has no vpdpbusd, and vpmaddubsw adds two u8·s8 products
+// into a saturating int16 (2·255·128 = 65,280 > 32,767), which would break
+// exactness. So both operands are widened to int16 first and multiplied with
+// vpmaddwd, which adds each pair of 16-bit products into an int32.
 //
 // A packed k-group (64 bytes) is four 16-byte quarters, quarter q holding
 // outputs 4q..4q+3 with their four weights each. Widened, a quarter is 16
@@ -13,7 +14,9 @@
 // end, which leaves outputs in the order 0 1 4 5 2 3 6 7 within the 256-bit
 // register; a 64-bit permute puts them back.
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "core/kernels/int8_gemm.hpp"
 #include "core/kernels/int8_gemm_kernels.hpp"
@@ -69,6 +72,74 @@ TINYQ_AVX2 void tile_avx2(const std::uint8_t* a, std::size_t lda, const std::int
   }
 }
 
+// int8_gemm_u7 (activations below 128): up to 6 rows × 1 panel.
+//
+// With a <= 127 and -128 <= b <= 127, a pair sum of vpmaddubsw (u8 times s8,
+// neighbouring products added in int16 with saturation) is at most
+// 2·127·128 = 32,512 in magnitude, inside int16's ±32,767: it never
+// saturates and is exact. vpmaddwd against int16 ones then adds neighbouring
+// pairs into int32, so each 32-bit lane holds a[4g..4g+3] · b[j][4g..4g+3],
+// the four products of one output: exactly the packed k-group layout, where
+// 32 bytes are outputs 0-7 (four weights each) and the next 32 outputs 8-15.
+// Per k-group and row: one broadcast of four activations, then for each half
+// of the panel vpmaddubsw, vpmaddwd, vpaddd: 32 products per multiply where
+// the widening kernel does 16, and the weights are used as stored (no
+// widening). This is how fbgemm runs PyTorch's dynamic quantization on AVX2
+// (its reduce_range gives 7-bit activations).
+//
+// 6 rows: 12 accumulators + 2 weight registers + the broadcast + the ones
+// fill the 16 ymm registers; every row count 1..6 has its own tile so a
+// short block (batch 1) does only its rows' work.
+constexpr std::size_t u7_rows = 6;
+
+template <std::size_t R>
+TINYQ_AVX2 void tile_u7(const std::uint8_t* a, std::size_t lda, const std::int8_t* b,
+                        std::size_t g_begin, std::size_t g_end, std::int32_t* c, std::size_t ldc,
+                        std::size_t cols) {
+  constexpr std::size_t group_bytes = int8_panel_columns * int8_k_group;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc[R][2];
+  for (std::size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  for (std::size_t g = g_begin; g < g_end; ++g) {
+    const auto* group = reinterpret_cast<const __m256i*>(b + g * group_bytes);
+    const __m256i w0 = _mm256_loadu_si256(group), w1 = _mm256_loadu_si256(group + 1);
+    for (std::size_t r = 0; r < R; ++r) {
+      std::int32_t four;
+      std::memcpy(&four, a + r * lda + g * int8_k_group, sizeof four);
+      const __m256i x = _mm256_set1_epi32(four);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w0), ones));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones));
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r) {
+    if (cols >= int8_panel_columns) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc[r][0]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc[r][1]);
+    } else {
+      alignas(32) std::int32_t sums[int8_panel_columns];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums), acc[r][0]);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), acc[r][1]);
+      std::copy(sums, sums + cols, c + r * ldc);
+    }
+  }
+}
+
+using TileFunction = void (*)(const std::uint8_t*, std::size_t, const std::int8_t*, std::size_t,
+                              std::size_t, std::int32_t*, std::size_t, std::size_t);
+
+template <std::size_t... R>
+constexpr std::array<TileFunction, sizeof...(R)> u7_tiles_for(std::index_sequence<R...>) {
+  return {tile_u7<R + 1>...};
+}
+const std::array<TileFunction, u7_rows> u7_tiles =
+    u7_tiles_for(std::make_index_sequence<u7_rows>{});
+
+void kernel_u7(std::size_t rows, const std::uint8_t* a, std::size_t lda, const std::int8_t* b,
+               std::size_t, std::size_t g_begin, std::size_t g_end, std::int32_t* c,
+               std::size_t ldc, std::size_t cols) {
+  u7_tiles[rows - 1](a, lda, b, g_begin, g_end, c, ldc, cols);
+}
+
 void kernel_avx2(std::size_t rows, const std::uint8_t* a, std::size_t lda, const std::int8_t* b,
                  std::size_t, std::size_t g_begin, std::size_t g_end, std::int32_t* c,
                  std::size_t ldc, std::size_t cols) {
@@ -105,13 +176,13 @@ TINYQ_AVX2 void range_avx2(const float* x, std::size_t n, float& lo, float& hi) 
 
 // Same steps as affine_to_u8_generic: v = x·scale (rounded), + shift
 // (rounded); max(v, 0) turns NaN into 0 like `v > 0 ? v : 0`; truncating
-// v + 0.5 >= 0 rounds half up. The int32 codes (0..255) become bytes by
+// v + 0.5 >= 0 rounds half up. The int32 codes (0..top) become bytes by
 // two saturating packs (which cannot saturate here); the packs work within
 // 128-bit halves, so one 32-bit permute puts the 4-byte pieces back in order.
 TINYQ_AVX2 std::uint32_t to_u8_avx2(const float* x, std::size_t n, float scale, float shift,
-                                    std::uint8_t* out) {
+                                    float max_code, std::uint8_t* out) {
   const __m256 scales = _mm256_set1_ps(scale), shifts = _mm256_set1_ps(shift);
-  const __m256 zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.0f);
+  const __m256 zero = _mm256_setzero_ps(), top = _mm256_set1_ps(max_code);
   const __m256 half = _mm256_set1_ps(0.5f);
   __m256i sums = _mm256_setzero_si256();
   std::size_t i = 0;
@@ -142,7 +213,7 @@ TINYQ_AVX2 std::uint32_t to_u8_avx2(const float* x, std::size_t n, float scale, 
   }
   alignas(32) std::uint32_t lanes[8];
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sums);
-  std::uint32_t sum = affine_to_u8_generic(x + i, n - i, scale, shift, out + i);
+  std::uint32_t sum = affine_to_u8_generic(x + i, n - i, scale, shift, max_code, out + i);
   for (const std::uint32_t lane : lanes) sum += lane;
   return sum;
 }
@@ -150,7 +221,7 @@ TINYQ_AVX2 std::uint32_t to_u8_avx2(const float* x, std::size_t n, float scale, 
 }  // namespace
 
 Int8Kernel int8_kernel_avx2() {
-  return {avx2_rows, 1, kernel_avx2, range_avx2, to_u8_avx2};
+  return {{avx2_rows, 1, kernel_avx2}, {u7_rows, 1, kernel_u7}, range_avx2, to_u8_avx2};
 }
 
 }  // namespace tinyq
