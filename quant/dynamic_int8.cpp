@@ -14,15 +14,18 @@ namespace {
 
 // Rows per block of a thread's work: the block's u8 activations (48 × 784
 // bytes) and int32 sums (48 × 256 × 4 bytes) stay in L2 while the kernel
-// sweeps the weight panels. A multiple of the 6-row tiles (VNNI, AVX2 u7).
+// sweeps the weight panels. A multiple of the kernels' tile heights (6 on
+// AVX-512 VNNI, 4 on AVX2).
 constexpr std::size_t rows_per_block = 48;
 
 // y[j] = (first run: bias[j], else y[j]) + step · (t_j · (s_j - z · C_j) + o_j · A),
 // the last line of the algebra below. It runs once per output, so it is
-// compiled twice (AVX-512 and baseline) and picked at load time: baseline
-// x86-64 code does 4 outputs per instruction, AVX-512 16.
+// compiled three times (AVX-512, AVX2, baseline) and picked at load time:
+// baseline x86-64 code does 4 outputs per instruction, AVX2 8, AVX-512 16.
+// The AVX2 clone has no FMA (target avx2 does not imply it), so its products
+// and sums round like the baseline's.
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 void rescale_row(std::size_t outputs, const std::int32_t* s, std::int32_t zero_point,
                  const std::int32_t* code_sums, float step, const float* steps,

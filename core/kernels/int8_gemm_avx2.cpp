@@ -72,7 +72,7 @@ TINYQ_AVX2 void tile_avx2(const std::uint8_t* a, std::size_t lda, const std::int
   }
 }
 
-// int8_gemm_u7 (activations below 128): up to 6 rows × 1 panel.
+// int8_gemm_u7 (activations below 128): up to 4 rows × 1 panel.
 //
 // With a <= 127 and -128 <= b <= 127, a pair sum of vpmaddubsw (u8 times s8,
 // neighbouring products added in int16 with saturation) is at most
@@ -87,10 +87,14 @@ TINYQ_AVX2 void tile_avx2(const std::uint8_t* a, std::size_t lda, const std::int
 // widening). This is how fbgemm runs PyTorch's dynamic quantization on AVX2
 // (its reduce_range gives 7-bit activations).
 //
-// 6 rows: 12 accumulators + 2 weight registers + the broadcast + the ones
-// fill the 16 ymm registers; every row count 1..6 has its own tile so a
-// short block (batch 1) does only its rows' work.
-constexpr std::size_t u7_rows = 6;
+// 4 rows: 8 accumulators + 2 weight registers + the broadcast + the ones.
+// Measured at 48 × 784 × 256 on one core (Zen 3): 98 G multiply-adds/s at 4
+// rows, 81 at 5 and 88 at 6, where g++ 12 keeps accumulators on the stack;
+// the widening kernel does 51. Two multiply uops (vpmaddubsw, vpmaddwd) per
+// 32 products on Zen 3's two multiply pipes bound it near 32 per cycle, so
+// 4 rows is about at that bound. Every row count 1..4 has its own tile, so
+// a short block (batch 1) does only its rows' work.
+constexpr std::size_t u7_rows = 4;
 
 template <std::size_t R>
 TINYQ_AVX2 void tile_u7(const std::uint8_t* a, std::size_t lda, const std::int8_t* b,
