@@ -95,8 +95,13 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
     thread_local std::vector<std::int32_t> sums;
     thread_local std::vector<RowQuantization> quantization;
     thread_local std::vector<std::int32_t> activation_sums;  // [rows, runs]
-    // Bytes past `in` must be zero (the kernel reads whole 4-byte groups).
-    a.assign(std::min(rows_per_block, row_end - row_begin) * lda, 0);
+    // Bytes past `in` must be zero (the kernel reads whole 4-byte groups);
+    // quantize_row writes the others.
+    const std::size_t block_rows = std::min(rows_per_block, row_end - row_begin);
+    a.resize(block_rows * lda);
+    for (std::size_t r = 0; r < block_rows; ++r)
+      std::fill(a.begin() + static_cast<std::ptrdiff_t>(r * lda + in),
+                a.begin() + static_cast<std::ptrdiff_t>((r + 1) * lda), std::uint8_t{0});
     sums.resize(rows_per_block * outputs);
     quantization.resize(rows_per_block);
     activation_sums.resize(rows_per_block * runs);
