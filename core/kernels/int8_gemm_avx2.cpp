@@ -82,17 +82,20 @@ TINYQ_AVX2 void tile_avx2(const std::uint8_t* a, std::size_t lda, const std::int
 // the four products of one output: exactly the packed k-group layout, where
 // 32 bytes are outputs 0-7 (four weights each) and the next 32 outputs 8-15.
 // Per k-group and row: one broadcast of four activations, then for each half
-// of the panel vpmaddubsw, vpmaddwd, vpaddd: 32 products per multiply where
-// the widening kernel does 16, and the weights are used as stored (no
-// widening). This is how fbgemm runs PyTorch's dynamic quantization on AVX2
-// (its reduce_range gives 7-bit activations).
+// of the panel vpmaddubsw, vpmaddwd, vpaddd. That is still two multiply
+// instructions per 32 products, like the widening kernel's vpmaddwd; the gain
+// is everything around them: no vpmovsxbw of the weights per k-group and no
+// vpmovzxbw per row, no final vphaddd, and registers left for taller tiles.
+// This is how fbgemm runs PyTorch's dynamic quantization on AVX2 (its
+// reduce_range gives 7-bit activations).
 //
 // 4 rows: 8 accumulators + 2 weight registers + the broadcast + the ones.
 // Measured at 48 × 784 × 256 on one core (Zen 3): 98 G multiply-adds/s at 4
 // rows, 81 at 5 and 88 at 6, where g++ 12 keeps accumulators on the stack;
 // the widening kernel does 51. Two multiply uops (vpmaddubsw, vpmaddwd) per
-// 32 products on Zen 3's two multiply pipes bound it near 32 per cycle, so
-// 4 rows is about at that bound. Every row count 1..4 has its own tile, so
+// 32 products on Zen 3's two multiply pipes bound it at 32 per cycle, and 98
+// G/s at the ~3.1 GHz a chain of dependent adds measures there is 31.6: 4
+// rows is at that bound. Every row count 1..4 has its own tile, so
 // a short block (batch 1) does only its rows' work.
 constexpr std::size_t u7_rows = 4;
 
