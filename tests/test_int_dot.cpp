@@ -1,8 +1,9 @@
 // int8_gemm (u8 × s8 -> int32) on every integer path this CPU can run,
 // against the triple loop: odd shapes (1x1, 7x13, sizes that are not a
 // multiple of the 4-byte k-group, the 16-wide panel or the row tile), k
-// sub-ranges, and the extreme values where a saturating kernel would fail.
-// Also the activation helpers (same bits on every path) and widen_gemm
+// sub-ranges, and the extreme values where a saturating kernel would fail;
+// the same for int8_gemm_u7 (activations 0..127, the AVX2 vpmaddubsw kernel)
+// at its own extremes. Also the activation helpers (same bits on every path) and widen_gemm
 // (f32 × s8 -> f32) against double sums.
 #include <doctest/doctest.h>
 
