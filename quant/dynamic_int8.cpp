@@ -14,15 +14,18 @@ namespace {
 
 // Rows per block of a thread's work: the block's u8 activations (48 × 784
 // bytes) and int32 sums (48 × 256 × 4 bytes) stay in L2 while the kernel
-// sweeps the weight panels. A multiple of the VNNI kernel's 6-row tile.
+// sweeps the weight panels. A multiple of the kernels' tile heights (6 on
+// AVX-512 VNNI, 4 on AVX2).
 constexpr std::size_t rows_per_block = 48;
 
 // y[j] = (first run: bias[j], else y[j]) + step · (t_j · (s_j - z · C_j) + o_j · A),
 // the last line of the algebra below. It runs once per output, so it is
-// compiled twice (AVX-512 and baseline) and picked at load time: baseline
-// x86-64 code does 4 outputs per instruction, AVX-512 16.
+// compiled three times (AVX-512, AVX2, baseline) and picked at load time:
+// baseline x86-64 code does 4 outputs per instruction, AVX2 8, AVX-512 16.
+// The AVX2 clone has no FMA (target avx2 does not imply it), so its products
+// and sums round like the baseline's.
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 void rescale_row(std::size_t outputs, const std::int32_t* s, std::int32_t zero_point,
                  const std::int32_t* code_sums, float step, const float* steps,
@@ -51,13 +54,14 @@ RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a,
     std::fill(run_sums.begin(), run_sums.end(), 0);
     return {1.0f, 0};
   }
-  const float step = (hi - lo) / 255.0f;
+  const auto top = static_cast<float>(dynamic_activation_top);
+  const float step = (hi - lo) / top;
   const float inverse = 1.0f / step;
-  const float zero_point = std::min(255.0f, std::nearbyint(-lo * inverse));
+  const float zero_point = std::min(top, std::nearbyint(-lo * inverse));
   for (std::size_t g = 0, begin = 0; begin < x.size(); ++g, begin += run_length) {
     const std::size_t length = std::min(run_length, x.size() - begin);
     run_sums[g] = static_cast<std::int32_t>(
-        affine_to_u8(isa, x.data() + begin, length, inverse, zero_point, a + begin));
+        affine_to_u8(isa, x.data() + begin, length, inverse, zero_point, top, a + begin));
   }
   return {step, static_cast<std::int32_t>(zero_point)};
 }
@@ -91,8 +95,13 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
     thread_local std::vector<std::int32_t> sums;
     thread_local std::vector<RowQuantization> quantization;
     thread_local std::vector<std::int32_t> activation_sums;  // [rows, runs]
-    // Bytes past `in` must be zero (the kernel reads whole 4-byte groups).
-    a.assign(std::min(rows_per_block, row_end - row_begin) * lda, 0);
+    // Bytes past `in` must be zero (the kernel reads whole 4-byte groups);
+    // quantize_row writes the others.
+    const std::size_t block_rows = std::min(rows_per_block, row_end - row_begin);
+    a.resize(block_rows * lda);
+    for (std::size_t r = 0; r < block_rows; ++r)
+      std::fill(a.begin() + static_cast<std::ptrdiff_t>(r * lda + in),
+                a.begin() + static_cast<std::ptrdiff_t>((r + 1) * lda), std::uint8_t{0});
     sums.resize(rows_per_block * outputs);
     quantization.resize(rows_per_block);
     activation_sums.resize(rows_per_block * runs);
@@ -112,7 +121,7 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
       }
       for (std::size_t g = 0; g < runs; ++g) {
         const std::size_t begin = weights_.run_begin(g), end = weights_.run_end(g);
-        int8_gemm(isa, rows, a.data(), lda, panels_, begin, end, sums.data(), outputs);
+        int8_gemm_u7(isa, rows, a.data(), lda, panels_, begin, end, sums.data(), outputs);
         const auto length = static_cast<std::int32_t>(end - begin);
         const float* steps = weights_.steps.data() + g * outputs;
         const float* offsets = weights_.offsets.data() + g * outputs;

@@ -1,14 +1,16 @@
 // int8_gemm (u8 × s8 -> int32) on every integer path this CPU can run,
 // against the triple loop: odd shapes (1x1, 7x13, sizes that are not a
 // multiple of the 4-byte k-group, the 16-wide panel or the row tile), k
-// sub-ranges, and the extreme values where a saturating kernel would fail.
-// Also the activation helpers (same bits on every path) and widen_gemm
+// sub-ranges, and the extreme values where a saturating kernel would fail;
+// the same for int8_gemm_u7 (activations 0..127, the AVX2 vpmaddubsw kernel)
+// at its own extremes. Also the activation helpers (same bits on every path) and widen_gemm
 // (f32 × s8 -> f32) against double sums.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -113,6 +115,76 @@ TEST_CASE("int8_gemm is exact at the extremes (255 times -128 over long rows)") 
   }
 }
 
+TEST_CASE("int8_gemm_u7 matches the reference on random shapes, k ranges and 7-bit extremes") {
+  // Activations 0..127 (the contract), a quarter of them at 0 or 127, and a
+  // quarter of the weights at -128 or 127: 127·(-128) + 127·(-128) is the
+  // pair sum closest to int16's limit, where a saturating kernel would fail.
+  Rng rng(41);
+  for (std::size_t trial = 0; trial < 60; ++trial) {
+    const std::size_t m = 1 + rng.below(15), n = 1 + rng.below(70), k = 1 + rng.below(300);
+    Problem p = random_problem(m, n, k, rng);
+    for (std::size_t r = 0; r < m; ++r)
+      for (std::size_t i = 0; i < k; ++i) {
+        const std::size_t pick = rng.below(8);
+        std::uint8_t& v = p.a[r * p.lda + i];
+        v = pick == 0 ? 0 : pick == 1 ? 127 : static_cast<std::uint8_t>(v % 128);
+      }
+    for (auto& w : p.b) {
+      const std::size_t pick = rng.below(8);
+      if (pick < 2) w = pick == 0 ? std::int8_t{-128} : std::int8_t{127};
+    }
+    // Whole rows, or a range [4·i, end) with end a multiple of 4 or k.
+    std::size_t begin = 0, end = k;
+    if (trial % 2 == 1) {
+      begin = 4 * rng.below(k / 4 + 1);
+      end = std::min(k, begin + 4 * rng.below((k - begin) / 4 + 2));
+      if (end % 4 != 0) end = k;
+    }
+    std::vector<std::int32_t> expected(m * n);
+    int8_gemm_reference(m, n, end - begin, p.a.data() + begin, p.lda, p.b.data() + begin, k,
+                        expected.data(), n);
+    const Int8Panels packed = pack_int8_panels(n, k, p.b.data(), k);
+    for (Isa isa : int8_isas()) {
+      CAPTURE(std::string(isa_name(isa)));
+      CAPTURE(m);
+      CAPTURE(n);
+      CAPTURE(k);
+      CAPTURE(begin);
+      CAPTURE(end);
+      const std::size_t ldc = n + 3;
+      std::vector<std::int32_t> c(m * ldc, -7);
+      int8_gemm_u7(isa, m, p.a.data(), p.lda, packed, begin, end, c.data(), ldc);
+      bool same = true;
+      for (std::size_t r = 0; r < m; ++r) {
+        for (std::size_t j = 0; j < n; ++j) same = same && c[r * ldc + j] == expected[r * n + j];
+        for (std::size_t j = n; j < ldc; ++j) same = same && c[r * ldc + j] == -7;
+      }
+      CHECK(same);
+    }
+  }
+}
+
+TEST_CASE("int8_gemm_u7 is exact at the 7-bit extremes over long rows") {
+  // Every pair sum is ±2·127·128 = ±32,512 (or 127·(127 - 128) on row 0).
+  const std::size_t m = 7, n = 18, k = 4000;
+  std::vector<std::uint8_t> a(m * k, 127);
+  std::vector<std::int8_t> b(n * k, -128);
+  for (std::size_t i = 0; i < k; i += 2) b[i] = 127;  // row 0 alternates
+  for (std::size_t i = 0; i < k; ++i) b[2 * k + i] = 127;
+  const Int8Panels packed = pack_int8_panels(n, k, b.data(), k);
+  for (Isa isa : int8_isas()) {
+    CAPTURE(std::string(isa_name(isa)));
+    std::vector<std::int32_t> c(m * n);
+    int8_gemm_u7(isa, m, a.data(), k, packed, 0, k, c.data(), n);
+    for (std::size_t r = 0; r < m; ++r) {
+      CHECK(c[r * n] == 127 * (127 - 128) * static_cast<std::int32_t>(k / 2));
+      CHECK(c[r * n + 1] == 127 * -128 * static_cast<std::int32_t>(k));
+      CHECK(c[r * n + 2] == 127 * 127 * static_cast<std::int32_t>(k));
+      CHECK(c[r * n + 17] == 127 * -128 * static_cast<std::int32_t>(k));
+    }
+  }
+}
+
 TEST_CASE("int8_gemm refuses a k range that cuts a k-group or runs past k") {
   const std::vector<std::int8_t> b(2 * 8, 1);
   const std::vector<std::uint8_t> a(8, 1);
@@ -130,7 +202,7 @@ TEST_CASE("pack_int8_panels refuses rows long enough to overflow int32 sums") {
 
 TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
   Rng rng(3);
-  for (const std::size_t n : {1u, 7u, 16u, 33u, 784u}) {
+  for (const std::size_t n : {1u, 7u, 8u, 9u, 16u, 31u, 33u, 40u, 63u, 784u}) {
     std::vector<float> x(n);
     for (float& v : x) v = rng.uniform(-3.0f, 2.0f);
     x[n / 2] = 1.5f;
@@ -138,7 +210,7 @@ TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
     float_range(Isa::generic, x.data(), n, lo0, hi0);
     std::vector<std::uint8_t> expected(n);
     const std::uint32_t expected_sum =
-        affine_to_u8(Isa::generic, x.data(), n, 60.0f, 100.0f, expected.data());
+        affine_to_u8(Isa::generic, x.data(), n, 60.0f, 100.0f, 255.0f, expected.data());
     std::uint32_t sum = 0;
     for (const std::uint8_t code : expected) sum += code;
     CHECK(expected_sum == sum);
@@ -155,11 +227,55 @@ TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
       CHECK(lo == lo0);
       CHECK(hi == hi0);
       std::vector<std::uint8_t> codes(n + 1, 77);
-      CHECK(affine_to_u8(isa, x.data(), n, 60.0f, 100.0f, codes.data()) == expected_sum);
+      CHECK(affine_to_u8(isa, x.data(), n, 60.0f, 100.0f, 255.0f, codes.data()) == expected_sum);
       CHECK(std::equal(expected.begin(), expected.end(), codes.begin()));
       CHECK(codes[n] == 77);
     }
   }
+}
+
+TEST_CASE("float_range and affine_to_u8 agree on NaNs, signed zeros, ties and both clamps") {
+  CHECK_THROWS_AS(affine_to_u8(Isa::generic, nullptr, 0, 1.0f, 0.0f, 256.0f, nullptr), Error);
+  CHECK_THROWS_AS(affine_to_u8(Isa::generic, nullptr, 0, 1.0f, 0.0f, 12.5f, nullptr), Error);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  // With scale 1 and shift 100, k + 0.5 - 100 is an exact tie at code k + 0.5
+  // (rounded up); ±1000 and ±inf clamp at 0 and top (255, or 127 for
+  // dynamic int8's 7-bit codes, where 27.5 is a tie just above the top);
+  // NaN becomes 0.
+  const std::vector<float> special = {nan,   -0.0f,  0.0f,   -99.5f,  -100.0f,  -100.5f,
+                                      27.5f, 154.5f, 155.5f, 1000.0f, -1000.0f, inf,
+                                      -inf,  0.5f,   -0.5f,  1.5f,    nan};
+  for (const float top : {255.0f, 127.0f})
+    for (std::size_t n = 1; n <= 3 * special.size(); ++n) {
+      CAPTURE(top);
+      CAPTURE(n);
+      std::vector<float> x(n);
+      for (std::size_t i = 0; i < n; ++i) x[i] = special[(i * 5 + n) % special.size()];
+      float lo0, hi0;
+      float_range(Isa::generic, x.data(), n, lo0, hi0);
+      std::vector<std::uint8_t> expected(n);
+      const std::uint32_t expected_sum =
+          affine_to_u8(Isa::generic, x.data(), n, 1.0f, 100.0f, top, expected.data());
+      for (std::size_t i = 0; i < n; ++i) {
+        // The definition, one value at a time: half up, clamped, NaN to 0.
+        const float v = x[i] + 100.0f;
+        const int code =
+            std::isnan(v) ? 0 : static_cast<int>(std::clamp(std::floor(v + 0.5f), 0.0f, top));
+        CHECK(expected[i] == code);
+      }
+      for (Isa isa : int8_isas()) {
+        CAPTURE(std::string(isa_name(isa)));
+        float lo, hi;
+        float_range(isa, x.data(), n, lo, hi);
+        CHECK(std::signbit(lo) == std::signbit(lo0));
+        CHECK(lo == lo0);
+        CHECK(hi == hi0);
+        std::vector<std::uint8_t> codes(n, 77);
+        CHECK(affine_to_u8(isa, x.data(), n, 1.0f, 100.0f, top, codes.data()) == expected_sum);
+        CHECK(codes == expected);
+      }
+    }
 }
 
 // ---- widen_gemm: float rows × int8 weights, float sums ----

@@ -6,7 +6,8 @@
 // commit c3321ed, before state dicts, and expected_outputs.txt: the outputs
 // that commit's code computed for input_6x40.f32 on the generic and avx2
 // paths, for each kernel (float sums are ordered differently per path, so
-// each path has its own expected bits). The fixtures were made on a machine
+// each path has its own expected bits; the dynamic_int8 rows were
+// recomputed when its activations became 7-bit codes). The fixtures were made on a machine
 // without AVX-512: where the default path is avx512, the bits are checked by
 // CI's runs with TINYQ_ISA=avx2 and generic, and here only old against
 // re-saved files.

@@ -218,8 +218,8 @@ namespace {
 
 // quantize_row's definition, computed here in double rather than with the
 // library's float steps: the range [min(x, 0), max(x, 0)] maps onto codes
-// 0..255, the zero point is -lo / step rounded to nearest (so 0 is exact),
-// and each code is x / step + zero point rounded half up, clamped.
+// 0..127 (7 bits, see dynamic_int8.hpp), the zero point is -lo / step rounded to nearest (so 0 is
+// exact), and each code is x / step + zero point rounded half up, clamped.
 struct ReferenceRow {
   double step = 1.0;
   int zero_point = 0;
@@ -245,14 +245,14 @@ ReferenceRow reference_row(std::span<const float> x, std::optional<int> zero_poi
   ref.codes.assign(x.size(), 0);
   ref.code_near_tie.assign(x.size(), false);
   if (!(hi > lo)) return ref;
-  ref.step = (hi - lo) / 255.0;
+  ref.step = (hi - lo) / 127.0;
   const double zero = -lo / ref.step;
   ref.zero_point_near_tie = near_half(zero);
-  ref.zero_point = zero_point.value_or(static_cast<int>(std::min(255.0, std::floor(zero + 0.5))));
+  ref.zero_point = zero_point.value_or(static_cast<int>(std::min(127.0, std::floor(zero + 0.5))));
   for (std::size_t i = 0; i < x.size(); ++i) {
     const double v = x[i] / ref.step + ref.zero_point;
     ref.code_near_tie[i] = near_half(v);
-    ref.codes[i] = static_cast<int>(std::clamp(std::floor(v + 0.5), 0.0, 255.0));
+    ref.codes[i] = static_cast<int>(std::clamp(std::floor(v + 0.5), 0.0, 127.0));
   }
   return ref;
 }
@@ -288,7 +288,7 @@ TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, handles s
       quantize_row(active_isa(KernelFamily::int8_gemm), relu, codes.data(), 2, sums);
   CHECK(r1.zero_point == 0);
   CHECK(codes[0] == 0);
-  CHECK(codes[2] == 255);
+  CHECK(codes[2] == 127);
   CHECK(sums[0] == codes[0] + codes[1]);
   CHECK(sums[1] == codes[2] + codes[3]);
   CHECK(sums[2] == codes[4]);
@@ -296,7 +296,7 @@ TEST_CASE("quantize_row keeps zero exact, errs by at most half a step, handles s
   const RowQuantization r2 =
       quantize_row(active_isa(KernelFamily::int8_gemm), mixed, codes.data(), 2, sums);
   CHECK(codes[0] == 0);
-  CHECK(codes[2] == 255);
+  CHECK(codes[2] == 127);
   CHECK(static_cast<int>(codes[1]) == r2.zero_point);
   for (std::size_t i = 0; i < mixed.size(); ++i)
     CHECK(std::fabs((static_cast<int>(codes[i]) - r2.zero_point) * r2.step - mixed[i]) <=

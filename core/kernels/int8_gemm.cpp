@@ -46,13 +46,17 @@ Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, 
   return packed;
 }
 
-void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, const Int8Panels& b,
-               std::size_t k_begin, std::size_t k_end, std::int32_t* c, std::size_t ldc) {
+namespace {
+
+// Both entry points: check the k range, then walk `kernel`'s tiles.
+void run_tiles(const char* name, const Int8Tiles& kernel, std::size_t m, const std::uint8_t* a,
+               std::size_t lda, const Int8Panels& b, std::size_t k_begin, std::size_t k_end,
+               std::int32_t* c, std::size_t ldc) {
   if (k_begin % int8_k_group != 0 || k_begin > k_end || k_end > b.k ||
       (k_end % int8_k_group != 0 && k_end != b.k))
-    throw Error("int8_gemm: k range [" + std::to_string(k_begin) + ", " + std::to_string(k_end) +
+    throw Error(std::string(name) + ": k range [" + std::to_string(k_begin) + ", " +
+                std::to_string(k_end) +
                 ") must start at a multiple of 4 and end at one or at k = " + std::to_string(b.k));
-  const Int8Kernel& kernel = kernel_for(isa);
   const std::size_t g_begin = k_begin / int8_k_group;
   const std::size_t g_end = (k_end + int8_k_group - 1) / int8_k_group;
   const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
@@ -69,13 +73,29 @@ void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, c
   }
 }
 
+}  // namespace
+
+void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, const Int8Panels& b,
+               std::size_t k_begin, std::size_t k_end, std::int32_t* c, std::size_t ldc) {
+  run_tiles("int8_gemm", kernel_for(isa).u8, m, a, lda, b, k_begin, k_end, c, ldc);
+}
+
+void int8_gemm_u7(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
+                  const Int8Panels& b, std::size_t k_begin, std::size_t k_end, std::int32_t* c,
+                  std::size_t ldc) {
+  run_tiles("int8_gemm_u7", kernel_for(isa).u7, m, a, lda, b, k_begin, k_end, c, ldc);
+}
+
 void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi) {
   kernel_for(isa).range(x, n, lo, hi);
 }
 
 std::uint32_t affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
-                           std::uint8_t* out) {
-  return kernel_for(isa).to_u8(x, n, scale, shift, out);
+                           float top, std::uint8_t* out) {
+  if (!(top >= 1.0f && top <= 255.0f && top == static_cast<float>(static_cast<int>(top))))
+    throw Error("affine_to_u8: top code " + std::to_string(top) +
+                " must be a whole number from 1 to 255");
+  return kernel_for(isa).to_u8(x, n, scale, shift, top, out);
 }
 
 void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,

@@ -12,9 +12,10 @@
 // k < 65,793; pack_int8_panels refuses longer rows. Every path (generic,
 // AVX2, AVX-512 VNNI) returns the same integers.
 //
-// The paths: generic (plain C++), avx2 (vpmaddwd on widened bytes), avx512
-// (vpdpbusd, so it also needs AVX-512 VNNI); which one runs is
-// active_isa(KernelFamily::int8_gemm), see core/kernels/isa.hpp.
+// The paths: generic (plain C++), avx2 (vpmaddwd on widened bytes, or
+// vpmaddubsw when every a < 128: int8_gemm_u7), avx512 (vpdpbusd, so it also
+// needs AVX-512 VNNI); which one runs is active_isa(KernelFamily::int8_gemm),
+// see core/kernels/isa.hpp.
 //
 // Files: int8_gemm.cpp (packing, path table, reference), int8_gemm_generic.cpp,
 // int8_gemm_avx2.cpp, int8_gemm_avx512.cpp (the kernels, see
@@ -59,15 +60,27 @@ Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, 
 void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, const Int8Panels& b,
                std::size_t k_begin, std::size_t k_end, std::int32_t* c, std::size_t ldc);
 
+// int8_gemm for 7-bit activations: the caller promises every a in the k
+// range is below 128 (what dynamic int8 quantization produces). Then the
+// AVX2 path may add two u8·s8 products in a saturating int16 (vpmaddubsw:
+// 2 · 127 · 128 = 32,512 < 32,767, so it never saturates) on the bytes as
+// stored, with no widening: about 1.9x int8_gemm's rate there. The same
+// exact integers as int8_gemm; with an a >= 128 the AVX2 sums may be wrong
+// (saturated), never undefined behaviour.
+void int8_gemm_u7(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
+                  const Int8Panels& b, std::size_t k_begin, std::size_t k_end, std::int32_t* c,
+                  std::size_t ldc);
+
 // Helpers for quantizing activation rows (x[0..n) floats), vectorized on
-// the avx512 path and bit-identical on every path:
+// the avx2 and avx512 paths and bit-identical on every path:
 // lo = min(0, min x), hi = max(0, max x) (NaNs are skipped).
 void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi);
-// out[i] = clamp(x[i] · scale + shift, 0, 255) rounded half up, where the
-// product and the sum are rounded separately (never fused). Returns Σ out[i]
-// (which the caller would otherwise need a second pass for).
+// out[i] = clamp(x[i] · scale + shift, 0, top) rounded half up, where the
+// product and the sum are rounded separately (never fused); NaN gives 0.
+// top is a whole number from 1 to 255 (127 for int8_gemm_u7's activations).
+// Returns Σ out[i] (which the caller would otherwise need a second pass for).
 std::uint32_t affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
-                           std::uint8_t* out);
+                           float top, std::uint8_t* out);
 
 // Plain triple loop on unpacked b [n, k]: what every path is tested against.
 void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,

@@ -117,9 +117,9 @@ TINYQ_AVX512_VNNI void range_avx512(const float* x, std::size_t n, float& lo, fl
 }
 
 TINYQ_AVX512_VNNI std::uint32_t to_u8_avx512(const float* x, std::size_t n, float scale,
-                                             float shift, std::uint8_t* out) {
+                                             float shift, float max_code, std::uint8_t* out) {
   const __m512 scales = _mm512_set1_ps(scale), shifts = _mm512_set1_ps(shift);
-  const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
+  const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(max_code);
   const __m512 half = _mm512_set1_ps(0.5f);
   __m512i sums = _mm512_setzero_si512();
   for (std::size_t i = 0; i < n; i += 16) {
@@ -143,7 +143,9 @@ TINYQ_AVX512_VNNI std::uint32_t to_u8_avx512(const float* x, std::size_t n, floa
 }  // namespace
 
 Int8Kernel int8_kernel_avx512() {
-  return {vnni_rows, vnni_panels, kernel_avx512, range_avx512, to_u8_avx512};
+  // vpdpbusd widens inside the instruction: 7-bit activations gain nothing.
+  const Int8Tiles tiles{vnni_rows, vnni_panels, kernel_avx512};
+  return {tiles, tiles, range_avx512, to_u8_avx512};
 }
 
 }  // namespace tinyq

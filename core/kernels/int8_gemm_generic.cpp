@@ -38,13 +38,13 @@ void float_range_generic(const float* x, std::size_t n, float& lo, float& hi) {
 }
 
 std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
-                                   std::uint8_t* out) {
+                                   float top, std::uint8_t* out) {
   std::uint32_t sum = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const float product = x[i] * scale;
     float v = product + shift;
     v = v > 0.0f ? v : 0.0f;
-    v = v < 255.0f ? v : 255.0f;
+    v = v < top ? v : top;
     out[i] = static_cast<std::uint8_t>(static_cast<std::int32_t>(v + 0.5f));
     sum += out[i];
   }
@@ -52,7 +52,8 @@ std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, f
 }
 
 Int8Kernel int8_kernel_generic() {
-  return {4, 1, kernel_generic, float_range_generic, affine_to_u8_generic};
+  const Int8Tiles tiles{4, 1, kernel_generic};
+  return {tiles, tiles, float_range_generic, affine_to_u8_generic};
 }
 
 }  // namespace tinyq

@@ -23,20 +23,25 @@ using Int8KernelFunction = void (*)(std::size_t rows, const std::uint8_t* a, std
                                     std::size_t g_begin, std::size_t g_end, std::int32_t* c,
                                     std::size_t ldc, std::size_t cols);
 
-struct Int8Kernel {
+struct Int8Tiles {
   std::size_t max_rows;    // tile height
   std::size_t max_panels;  // panels per call
   Int8KernelFunction run;
+};
+
+struct Int8Kernel {
+  Int8Tiles u8;  // any a: int8_gemm
+  Int8Tiles u7;  // a < 128 only: int8_gemm_u7 (the same tiles where that buys nothing)
   // float_range and affine_to_u8 (int8_gemm.hpp) on this path.
   void (*range)(const float* x, std::size_t n, float& lo, float& hi);
-  std::uint32_t (*to_u8)(const float* x, std::size_t n, float scale, float shift,
+  std::uint32_t (*to_u8)(const float* x, std::size_t n, float scale, float shift, float top,
                          std::uint8_t* out);
 };
 
 // The plain versions of the row helpers, for paths without their own.
 void float_range_generic(const float* x, std::size_t n, float& lo, float& hi);
 std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
-                                   std::uint8_t* out);
+                                   float top, std::uint8_t* out);
 
 Int8Kernel int8_kernel_generic();
 Int8Kernel int8_kernel_avx2();
