@@ -9,11 +9,15 @@
 // in the loop, no horizontal add at the end, and the tile is taller.
 //
 // Tile: up to wide_rows rows × one panel: 2 accumulators per row, 2 weight
-// registers and the broadcast. Measured at 48 × 784 × 256 on one core (Zen 3,
-// shared machine, best of 20): 64-68 G multiply-adds/s at 3 rows, 68-69 at
-// 4, 69-70 at 5, where int8_gemm's widening kernel does 49 and int8_gemm_u7
-// 90-95. Blocking k so a panel stays in L1 (25 KB at k = 784) changed
-// nothing measurable.
+// registers and the broadcast; the pair loop is unrolled by 4 (rolled, g++ 12
+// measured 37-57 G/s: the loop's bookkeeping competes with the 8 vpmaddwd +
+// 8 vpaddd for issue slots). Measured at 48 × 784 × 256 on one core (Zen 3,
+// shared machine, best of 20): 64-68 G multiply-adds/s at 3 rows, 68-75 at 4,
+// 69-70 at 5, where int8_gemm's widening kernel does 49 and int8_gemm_u7
+// 90-95. Two panels × 2 or 3 rows, 6 rows, and blocking k so a panel stays in
+// L1 (25 KB at k = 784) measured no better. Per 32 products this kernel
+// issues 2 vpmaddwd + 2 vpaddd + 1 broadcast against the u7 kernel's 2
+// multiplies + 1 vpaddd + 0.5 broadcast, which is about the gap.
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -58,10 +62,7 @@ TINYQ_AVX2 void tile_wide(const std::int16_t* a, std::size_t lda, const std::int
                           std::size_t k_pairs, std::int32_t* c, std::size_t ldc, std::size_t cols) {
   __m256i acc[R][2];
   for (std::size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-    // Unrolled by 4: measured 68-70 G multiply-adds/s at 48 × 784 × 256 on one
-    // Zen 3 core against 37-57 rolled (g++ 12; the rolled loop's bookkeeping
-    // competes with the 4 rows' 8 vpmaddwd + 8 vpaddd for issue slots).
-#pragma GCC unroll 4
+#pragma GCC unroll 4  // see the tile's measurements above
   for (std::size_t p = 0; p < k_pairs; ++p) {
     const auto* w = reinterpret_cast<const __m256i*>(panel + p * pair_values);
     const __m256i w0 = _mm256_loadu_si256(w), w1 = _mm256_loadu_si256(w + 1);
