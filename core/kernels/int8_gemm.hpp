@@ -89,9 +89,10 @@ void int8_gemm_u7(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda
 // kept too (the generic and avx512 paths run int8_gemm on them), so 3 bytes
 // per weight in memory where the CPU has AVX2; model files are unchanged.
 struct Int8WidePanels {
-  Int8Panels bytes;                 // int8_gemm's layout, for the other paths
-  std::size_t k_pairs = 0;          // ceil(k / 2)
-  std::vector<std::int16_t> pairs;  // panels() · k_pairs · 32 int16; empty without AVX2
+  Int8Panels bytes;                     // int8_gemm's layout, for the other paths
+  std::size_t k_pairs = 0;              // ceil(k / 2)
+  std::vector<std::int16_t> pairs;      // panels() · k_pairs · 32 int16; empty without AVX2
+  std::vector<std::int8_t> pair_bytes;  // the same as int8, for rows of 1 or 2 (see below)
 
   std::size_t n() const { return bytes.n; }
   std::size_t k() const { return bytes.k; }

@@ -19,12 +19,14 @@ Int8WidePanels pack_int8_wide_panels(std::size_t n, std::size_t k, const std::in
   // with its weights for inputs 2p and 2p+1. Missing outputs and inputs are 0.
   constexpr std::size_t pair_values = 2 * int8_panel_columns;
   packed.pairs.assign(packed.panels() * packed.k_pairs * pair_values, 0);
+  packed.pair_bytes.assign(packed.pairs.size(), 0);
   for (std::size_t j = 0; j < n; ++j) {
-    std::int16_t* panel =
-        packed.pairs.data() + (j / int8_panel_columns) * packed.k_pairs * pair_values;
+    const std::size_t panel = (j / int8_panel_columns) * packed.k_pairs * pair_values;
     const std::size_t column = j % int8_panel_columns;
-    for (std::size_t p = 0; p < k; ++p)
-      panel[(p / 2) * pair_values + 2 * column + p % 2] = b[j * ldb + p];
+    for (std::size_t p = 0; p < k; ++p) {
+      const std::size_t at = panel + (p / 2) * pair_values + 2 * column + p % 2;
+      packed.pairs[at] = packed.pair_bytes[at] = b[j * ldb + p];
+    }
   }
   return packed;
 }

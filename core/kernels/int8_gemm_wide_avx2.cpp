@@ -57,15 +57,29 @@ TINYQ_AVX2 void widen_rows(std::size_t m, const std::uint8_t* a, std::size_t lda
 
 // C for R rows of widened a (row stride lda int16) and one panel; writes the
 // first `cols` columns.
-template <std::size_t R>
-TINYQ_AVX2 void tile_wide(const std::int16_t* a, std::size_t lda, const std::int16_t* panel,
+// The weights of pair p of a panel as int16: loaded, or widened from bytes.
+TINYQ_AVX2 inline void load_pair(const std::int16_t* panel, std::size_t p, __m256i& w0,
+                                 __m256i& w1) {
+  const auto* w = reinterpret_cast<const __m256i*>(panel + p * pair_values);
+  w0 = _mm256_loadu_si256(w);
+  w1 = _mm256_loadu_si256(w + 1);
+}
+TINYQ_AVX2 inline void load_pair(const std::int8_t* panel, std::size_t p, __m256i& w0,
+                                 __m256i& w1) {
+  const auto* w = reinterpret_cast<const __m128i*>(panel + p * pair_values);
+  w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w));
+  w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1));
+}
+
+template <std::size_t R, typename Weight>
+TINYQ_AVX2 void tile_wide(const std::int16_t* a, std::size_t lda, const Weight* panel,
                           std::size_t k_pairs, std::int32_t* c, std::size_t ldc, std::size_t cols) {
   __m256i acc[R][2];
   for (std::size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
 #pragma GCC unroll 4  // see the tile's measurements above
   for (std::size_t p = 0; p < k_pairs; ++p) {
-    const auto* w = reinterpret_cast<const __m256i*>(panel + p * pair_values);
-    const __m256i w0 = _mm256_loadu_si256(w), w1 = _mm256_loadu_si256(w + 1);
+    __m256i w0, w1;
+    load_pair(panel, p, w0, w1);
     for (std::size_t r = 0; r < R; ++r) {
       std::int32_t two;
       std::memcpy(&two, a + r * lda + 2 * p, sizeof two);
@@ -87,15 +101,38 @@ TINYQ_AVX2 void tile_wide(const std::int16_t* a, std::size_t lda, const std::int
   }
 }
 
-using TileFunction = void (*)(const std::int16_t*, std::size_t, const std::int16_t*, std::size_t,
+template <typename Weight>
+using TileFunction = void (*)(const std::int16_t*, std::size_t, const Weight*, std::size_t,
                               std::int32_t*, std::size_t, std::size_t);
 
-template <std::size_t... R>
-constexpr std::array<TileFunction, sizeof...(R)> tiles_for(std::index_sequence<R...>) {
-  return {tile_wide<R + 1>...};
+template <typename Weight, std::size_t... R>
+constexpr std::array<TileFunction<Weight>, sizeof...(R)> tiles_for(std::index_sequence<R...>) {
+  return {tile_wide<R + 1, Weight>...};
 }
 // One tile per row count, so a short block (batch 1) does only its rows' work.
-const std::array<TileFunction, wide_rows> tiles = tiles_for(std::make_index_sequence<wide_rows>{});
+const auto tiles = tiles_for<std::int16_t>(std::make_index_sequence<wide_rows>{});
+const auto byte_tiles = tiles_for<std::int8_t>(std::make_index_sequence<wide_rows>{});
+
+#ifndef TINYQ_WIDE_BYTE_ROWS
+#define TINYQ_WIDE_BYTE_ROWS 2
+#endif
+constexpr std::size_t byte_rows = TINYQ_WIDE_BYTE_ROWS;
+
+template <typename Weight>
+TINYQ_AVX2 void run_panels(std::size_t m, const std::int16_t* wide, std::size_t width,
+                           const std::array<TileFunction<Weight>, wide_rows>& kernels,
+                           const Weight* pairs, std::size_t k_pairs, std::size_t n,
+                           std::size_t panel_begin, std::size_t panel_end, std::int32_t* c,
+                           std::size_t ldc) {
+  const std::size_t panel_size = k_pairs * pair_values;
+  for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
+    const std::size_t j = panel * int8_panel_columns;
+    const std::size_t cols = std::min(int8_panel_columns, n - j);
+    for (std::size_t r = 0; r < m; r += wide_rows)
+      kernels[std::min(wide_rows, m - r) - 1](wide + r * width, width, pairs + panel * panel_size,
+                                              k_pairs, c + r * ldc + j, ldc, cols);
+  }
+}
 
 }  // namespace
 
@@ -108,15 +145,12 @@ void int8_gemm_wide_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
   thread_local std::vector<std::int16_t> wide;
   wide.resize(std::max(wide.size(), m * width));
   widen_rows(m, a, lda, width, wide.data());
-  const std::size_t panel_size = b.k_pairs * pair_values;
-  for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
-    const std::size_t j = panel * int8_panel_columns;
-    const std::size_t cols = std::min(int8_panel_columns, b.n() - j);
-    for (std::size_t r = 0; r < m; r += wide_rows)
-      tiles[std::min(wide_rows, m - r) - 1](wide.data() + r * width, width,
-                                            b.pairs.data() + panel * panel_size, b.k_pairs,
-                                            c + r * ldc + j, ldc, cols);
-  }
+  if (m <= byte_rows)
+    run_panels(m, wide.data(), width, byte_tiles, b.pair_bytes.data(), b.k_pairs, b.n(),
+               panel_begin, panel_end, c, ldc);
+  else
+    run_panels(m, wide.data(), width, tiles, b.pairs.data(), b.k_pairs, b.n(), panel_begin,
+               panel_end, c, ldc);
 }
 
 }  // namespace tinyq
