@@ -3,7 +3,7 @@
 // multiple of the 4-byte k-group, the 16-wide panel or the row tile), k
 // sub-ranges, and the extreme values where a saturating kernel would fail;
 // the same for int8_gemm_u7 (activations 0..127, the AVX2 vpmaddubsw kernel)
-// at its own extremes, and for int8_gemm_wide (int16 weight pairs) with
+// at its own extremes, and for int8_gemm_pairs (weights packed in input pairs) with
 // column ranges. Also the activation helpers (same bits on every path) and widen_gemm
 // (f32 × s8 -> f32) against double sums.
 #include <doctest/doctest.h>
@@ -186,7 +186,7 @@ TEST_CASE("int8_gemm_u7 is exact at the 7-bit extremes over long rows") {
   }
 }
 
-TEST_CASE("int8_gemm_wide matches the reference on random shapes, column ranges and u8 extremes") {
+TEST_CASE("int8_gemm_pairs matches the reference on random shapes, column ranges and u8 extremes") {
   // Any u8 activation, a quarter of them at 0 or 255, and a quarter of the
   // weights at -128 or 127; m, n and k ragged against the row tile, the
   // 16-wide panel and the pairs and groups of k. Half the trials compute one
@@ -213,7 +213,7 @@ TEST_CASE("int8_gemm_wide matches the reference on random shapes, column ranges 
     }
     std::vector<std::int32_t> expected(m * n);
     int8_gemm_reference(m, n, k, p.a.data(), p.lda, p.b.data(), k, expected.data(), n);
-    const Int8WidePanels packed = pack_int8_wide_panels(n, k, p.b.data(), k);
+    const Int8PairPanels packed = pack_int8_pair_panels(n, k, p.b.data(), k);
     for (Isa isa : int8_isas()) {
       CAPTURE(std::string(isa_name(isa)));
       CAPTURE(m);
@@ -223,7 +223,7 @@ TEST_CASE("int8_gemm_wide matches the reference on random shapes, column ranges 
       CAPTURE(j_end);
       const std::size_t ldc = n + 3;
       std::vector<std::int32_t> c(m * ldc, -7);
-      int8_gemm_wide(isa, m, p.a.data(), p.lda, packed, j_begin, j_end, c.data(), ldc);
+      int8_gemm_pairs(isa, m, p.a.data(), p.lda, packed, j_begin, j_end, c.data(), ldc);
       bool same = true;
       for (std::size_t r = 0; r < m; ++r)
         for (std::size_t j = 0; j < ldc; ++j) {
@@ -235,18 +235,18 @@ TEST_CASE("int8_gemm_wide matches the reference on random shapes, column ranges 
   }
 }
 
-TEST_CASE("int8_gemm_wide is exact at the u8 extremes over long rows") {
+TEST_CASE("int8_gemm_pairs is exact at the u8 extremes over long rows") {
   const std::size_t m = 7, n = 18, k = 4001;
   std::vector<std::uint8_t> a(m * 4004, 255);
   std::vector<std::int8_t> b(n * k, -128);
   for (std::size_t i = 0; i < k; i += 2) b[i] = 127;  // row 0 alternates
   for (std::size_t i = 0; i < k; ++i) b[2 * k + i] = 127;
-  const Int8WidePanels packed = pack_int8_wide_panels(n, k, b.data(), k);
+  const Int8PairPanels packed = pack_int8_pair_panels(n, k, b.data(), k);
   for (std::size_t r = 0; r < m; ++r) std::fill_n(a.data() + r * 4004 + k, 3, std::uint8_t{0});
   for (Isa isa : int8_isas()) {
     CAPTURE(std::string(isa_name(isa)));
     std::vector<std::int32_t> c(m * n);
-    int8_gemm_wide(isa, m, a.data(), 4004, packed, 0, n, c.data(), n);
+    int8_gemm_pairs(isa, m, a.data(), 4004, packed, 0, n, c.data(), n);
     for (std::size_t r = 0; r < m; ++r) {
       CHECK(c[r * n] == 255 * 127 * 2001 + 255 * -128 * 2000);
       CHECK(c[r * n + 1] == 255 * -128 * static_cast<std::int32_t>(k));
@@ -256,15 +256,18 @@ TEST_CASE("int8_gemm_wide is exact at the u8 extremes over long rows") {
   }
 }
 
-TEST_CASE("int8_gemm_wide refuses a column range that cuts a panel or runs past n") {
+TEST_CASE("int8_gemm_pairs refuses a column range that cuts a panel or runs past n") {
   const std::vector<std::int8_t> b(40 * 8, 1);
   const std::vector<std::uint8_t> a(8, 1);
-  const Int8WidePanels packed = pack_int8_wide_panels(40, 8, b.data(), 8);
+  const Int8PairPanels packed = pack_int8_pair_panels(40, 8, b.data(), 8);
   std::vector<std::int32_t> c(40);
-  CHECK_THROWS_AS(int8_gemm_wide(Isa::generic, 1, a.data(), 8, packed, 8, 40, c.data(), 40), Error);
-  CHECK_THROWS_AS(int8_gemm_wide(Isa::generic, 1, a.data(), 8, packed, 0, 41, c.data(), 40), Error);
-  CHECK_THROWS_AS(int8_gemm_wide(Isa::generic, 1, a.data(), 8, packed, 0, 20, c.data(), 40), Error);
-  CHECK_THROWS_AS(int8_gemm_wide(Isa::generic, 1, a.data(), 8, packed, 32, 16, c.data(), 40),
+  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 8, 40, c.data(), 40),
+                  Error);
+  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 0, 41, c.data(), 40),
+                  Error);
+  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 0, 20, c.data(), 40),
+                  Error);
+  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 32, 16, c.data(), 40),
                   Error);
 }
 

@@ -87,8 +87,8 @@ StaticInt8Dense::StaticInt8Dense(Params params) : params_(std::move(params)) {
     shift_.push_back(p.multiplier[j].shift);
     right_shifts_only_ = right_shifts_only_ && p.multiplier[j].shift <= 0;
   }
-  panels_ = std::make_shared<const Int8WidePanels>(
-      pack_int8_wide_panels(p.out, p.in, p.weight.data(), p.in));
+  panels_ = std::make_shared<const Int8PairPanels>(
+      pack_int8_pair_panels(p.out, p.in, p.weight.data(), p.in));
 }
 
 std::string StaticInt8Dense::describe() const {
@@ -105,7 +105,7 @@ void StaticInt8Dense::forward_codes(Isa isa, std::size_t rows, const std::uint8_
                                     std::size_t lda, std::size_t j_begin, std::size_t j_end,
                                     std::int32_t* acc, std::uint8_t* codes, std::size_t ldo) const {
   const std::size_t out = params_.out;
-  int8_gemm_wide(isa, rows, a, lda, *panels_, j_begin, j_end, acc, out);
+  int8_gemm_pairs(isa, rows, a, lda, *panels_, j_begin, j_end, acc, out);
   const std::int32_t zero_point = params_.output.zero_point;
   const std::int32_t lo = (params_.relu ? zero_point : 0) - zero_point;
   const RequantTable table = requant_table(j_begin, j_end);
@@ -118,7 +118,7 @@ void StaticInt8Dense::forward_scores(Isa isa, std::size_t rows, const std::uint8
                                      std::size_t lda, std::size_t j_begin, std::size_t j_end,
                                      std::int32_t* scores) const {
   const std::size_t out = params_.out;
-  int8_gemm_wide(isa, rows, a, lda, *panels_, j_begin, j_end, scores, out);
+  int8_gemm_pairs(isa, rows, a, lda, *panels_, j_begin, j_end, scores, out);
   const RequantTable table = requant_table(j_begin, j_end);
   for (std::size_t r = 0; r < rows; ++r)
     requantize_scores(isa, table, scores + r * out + j_begin, scores + r * out + j_begin);

@@ -12,7 +12,7 @@
 //   scores: out_j = M_j(acc_j)                            (int32)
 //
 // The bracket is folded into one int32 per output when the layer is built;
-// Σ a_i·w_ji is core's int8_gemm_wide. M_j(x) = multiply_by_quantized_multiplier
+// Σ a_i·w_ji is core's int8_gemm_pairs. M_j(x) = multiply_by_quantized_multiplier
 // (quant/static_int8/fixed_point.hpp) with M_j = s_in·s_w[j] / s_out. With a
 // ReLU after the layer lo = z_out (ReLU is the clamp at the real 0), else 0.
 // Scores share one scale s_out for all outputs, so their argmax is the
@@ -120,7 +120,7 @@ class StaticInt8Dense : public Layer {
   std::vector<std::int32_t> folded_bias_;
   std::vector<std::int32_t> m0_, shift_;  // params_.multiplier split in two
   bool right_shifts_only_ = true;
-  std::shared_ptr<const Int8WidePanels> panels_;  // int16 weight pairs on AVX2
+  std::shared_ptr<const Int8PairPanels> panels_;  // int8_gemm_pairs layout
   Tensor output_;
 };
 
