@@ -3,7 +3,8 @@
 // multiple of the 4-byte k-group, the 16-wide panel or the row tile), k
 // sub-ranges, and the extreme values where a saturating kernel would fail;
 // the same for int8_gemm_u7 (activations 0..127, the AVX2 vpmaddubsw kernel)
-// at its own extremes. Also the activation helpers (same bits on every path) and widen_gemm
+// at its own extremes, and for int8_gemm_pairs (weights packed in input pairs) with
+// column ranges. Also the activation helpers (same bits on every path) and widen_gemm
 // (f32 × s8 -> f32) against double sums.
 #include <doctest/doctest.h>
 
@@ -183,6 +184,91 @@ TEST_CASE("int8_gemm_u7 is exact at the 7-bit extremes over long rows") {
       CHECK(c[r * n + 17] == 127 * -128 * static_cast<std::int32_t>(k));
     }
   }
+}
+
+TEST_CASE("int8_gemm_pairs matches the reference on random shapes, column ranges and u8 extremes") {
+  // Any u8 activation, a quarter of them at 0 or 255, and a quarter of the
+  // weights at -128 or 127; m, n and k ragged against the row tile, the
+  // 16-wide panel and the pairs and groups of k. Half the trials compute one
+  // column range only (what a thread does at batch 1): the columns outside
+  // it must keep their old value.
+  Rng rng(43);
+  for (std::size_t trial = 0; trial < 80; ++trial) {
+    const std::size_t m = 1 + rng.below(15), n = 1 + rng.below(70), k = 1 + rng.below(300);
+    Problem p = random_problem(m, n, k, rng);
+    for (std::size_t r = 0; r < m; ++r)
+      for (std::size_t i = 0; i < k; ++i) {
+        const std::size_t pick = rng.below(8);
+        if (pick < 2) p.a[r * p.lda + i] = pick == 0 ? 0 : 255;
+      }
+    for (auto& w : p.b) {
+      const std::size_t pick = rng.below(8);
+      if (pick < 2) w = pick == 0 ? std::int8_t{-128} : std::int8_t{127};
+    }
+    std::size_t j_begin = 0, j_end = n;
+    if (trial % 2 == 1) {
+      const std::size_t panels = (n + 15) / 16;
+      j_begin = 16 * rng.below(panels);
+      j_end = std::min(n, j_begin + 16 * (1 + rng.below(panels)));
+    }
+    std::vector<std::int32_t> expected(m * n);
+    int8_gemm_reference(m, n, k, p.a.data(), p.lda, p.b.data(), k, expected.data(), n);
+    const Int8PairPanels packed = pack_int8_pair_panels(n, k, p.b.data(), k);
+    for (Isa isa : int8_isas()) {
+      CAPTURE(std::string(isa_name(isa)));
+      CAPTURE(m);
+      CAPTURE(n);
+      CAPTURE(k);
+      CAPTURE(j_begin);
+      CAPTURE(j_end);
+      const std::size_t ldc = n + 3;
+      std::vector<std::int32_t> c(m * ldc, -7);
+      int8_gemm_pairs(isa, m, p.a.data(), p.lda, packed, j_begin, j_end, c.data(), ldc);
+      bool same = true;
+      for (std::size_t r = 0; r < m; ++r)
+        for (std::size_t j = 0; j < ldc; ++j) {
+          const bool inside = j >= j_begin && j < j_end;
+          same = same && c[r * ldc + j] == (inside ? expected[r * n + j] : -7);
+        }
+      CHECK(same);
+    }
+  }
+}
+
+TEST_CASE("int8_gemm_pairs is exact at the u8 extremes over long rows") {
+  const std::size_t m = 7, n = 18, k = 4001;
+  std::vector<std::uint8_t> a(m * 4004, 255);
+  std::vector<std::int8_t> b(n * k, -128);
+  for (std::size_t i = 0; i < k; i += 2) b[i] = 127;  // row 0 alternates
+  for (std::size_t i = 0; i < k; ++i) b[2 * k + i] = 127;
+  const Int8PairPanels packed = pack_int8_pair_panels(n, k, b.data(), k);
+  for (std::size_t r = 0; r < m; ++r) std::fill_n(a.data() + r * 4004 + k, 3, std::uint8_t{0});
+  for (Isa isa : int8_isas()) {
+    CAPTURE(std::string(isa_name(isa)));
+    std::vector<std::int32_t> c(m * n);
+    int8_gemm_pairs(isa, m, a.data(), 4004, packed, 0, n, c.data(), n);
+    for (std::size_t r = 0; r < m; ++r) {
+      CHECK(c[r * n] == 255 * 127 * 2001 + 255 * -128 * 2000);
+      CHECK(c[r * n + 1] == 255 * -128 * static_cast<std::int32_t>(k));
+      CHECK(c[r * n + 2] == 255 * 127 * static_cast<std::int32_t>(k));
+      CHECK(c[r * n + 17] == 255 * -128 * static_cast<std::int32_t>(k));
+    }
+  }
+}
+
+TEST_CASE("int8_gemm_pairs refuses a column range that cuts a panel or runs past n") {
+  const std::vector<std::int8_t> b(40 * 8, 1);
+  const std::vector<std::uint8_t> a(8, 1);
+  const Int8PairPanels packed = pack_int8_pair_panels(40, 8, b.data(), 8);
+  std::vector<std::int32_t> c(40);
+  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 8, 40, c.data(), 40),
+                  Error);
+  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 0, 41, c.data(), 40),
+                  Error);
+  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 0, 20, c.data(), 40),
+                  Error);
+  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 32, 16, c.data(), 40),
+                  Error);
 }
 
 TEST_CASE("int8_gemm refuses a k range that cuts a k-group or runs past k") {

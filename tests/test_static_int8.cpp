@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,47 @@ TEST_CASE("the integer pipeline matches the scalar reference on every path and t
       check_against_reference(random_network({13, 37, 21, 6, 10}, ties, rng, left_shifts),
                               random_pixels(101, 13, rng));
     }
+}
+
+TEST_CASE("small batches (each layer's outputs split between threads) match the reference") {
+  // Below twice the thread count scores() splits each layer's outputs by
+  // 16-wide panels instead of rows: 1 to 5 rows on 1 to 3 threads, layers
+  // several panels wide with a ragged last panel.
+  Rng rng(17);
+  for (const bool left_shifts : {true, false}) {
+    CAPTURE(left_shifts);
+    const auto wide = random_network({784, 72, 37, 10}, true, rng, left_shifts);
+    const auto narrow = random_network({13, 37, 21, 6, 10}, true, rng, left_shifts);
+    for (const std::size_t rows : {1, 2, 3, 5}) {
+      CAPTURE(rows);
+      check_against_reference(wide, random_pixels(rows, 784, rng));
+      check_against_reference(narrow, random_pixels(rows, 13, rng));
+    }
+  }
+}
+
+TEST_CASE("batch-1 scores equal the same rows' scores in a large batch on every path") {
+  Rng rng(19);
+  const auto layers = random_network({784, 256, 128, 10}, true, rng, false);
+  const StaticInt8Network network(as_model(layers));
+  const std::size_t rows = 9;
+  const auto pixels = random_pixels(rows, 784, rng);
+  const std::size_t threads = num_threads();
+  for (const Isa isa : test::paths_to_test(KernelFamily::int8_gemm))
+    for (const std::size_t t : {1, 2, 3}) {
+      CAPTURE(isa_name(isa));
+      CAPTURE(t);
+      set_num_threads(t);
+      std::vector<std::int32_t> batched(rows * 10), single(10);
+      network.scores(isa, pixels, batched);
+      bool same = true;
+      for (std::size_t r = 0; r < rows; ++r) {
+        network.scores(isa, std::span(pixels).subspan(r * 784, 784), single);
+        same = same && std::equal(single.begin(), single.end(), batched.begin() + r * 10);
+      }
+      CHECK(same);
+    }
+  set_num_threads(threads);
 }
 
 TEST_CASE("the random sweep reaches the clamps, the ties and the left shifts it is meant to") {

@@ -48,10 +48,11 @@ Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, 
 
 namespace {
 
-// Both entry points: check the k range, then walk `kernel`'s tiles.
+// The entry points: check the k range, then walk `kernel`'s tiles over
+// panels [panel_begin, panel_end) (c points at column 0).
 void run_tiles(const char* name, const Int8Tiles& kernel, std::size_t m, const std::uint8_t* a,
                std::size_t lda, const Int8Panels& b, std::size_t k_begin, std::size_t k_end,
-               std::int32_t* c, std::size_t ldc) {
+               std::int32_t* c, std::size_t ldc, std::size_t panel_begin, std::size_t panel_end) {
   if (k_begin % int8_k_group != 0 || k_begin > k_end || k_end > b.k ||
       (k_end % int8_k_group != 0 && k_end != b.k))
     throw Error(std::string(name) + ": k range [" + std::to_string(k_begin) + ", " +
@@ -62,8 +63,8 @@ void run_tiles(const char* name, const Int8Tiles& kernel, std::size_t m, const s
   const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
   // Panels outside, rows inside: the few panels of b a call reads (~25 KB at
   // k = 784) stay in L1 while the row tiles of a stream past them.
-  for (std::size_t panel = 0; panel < b.panels(); panel += kernel.max_panels) {
-    const std::size_t panels = std::min(kernel.max_panels, b.panels() - panel);
+  for (std::size_t panel = panel_begin; panel < panel_end; panel += kernel.max_panels) {
+    const std::size_t panels = std::min(kernel.max_panels, panel_end - panel);
     const std::size_t j = panel * int8_panel_columns;
     const std::size_t cols = std::min(panels * int8_panel_columns, b.n - j);
     for (std::size_t r = 0; r < m; r += kernel.max_rows)
@@ -77,13 +78,20 @@ void run_tiles(const char* name, const Int8Tiles& kernel, std::size_t m, const s
 
 void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, const Int8Panels& b,
                std::size_t k_begin, std::size_t k_end, std::int32_t* c, std::size_t ldc) {
-  run_tiles("int8_gemm", kernel_for(isa).u8, m, a, lda, b, k_begin, k_end, c, ldc);
+  run_tiles("int8_gemm", kernel_for(isa).u8, m, a, lda, b, k_begin, k_end, c, ldc, 0, b.panels());
+}
+
+void int8_gemm_panel_range(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
+                           const Int8Panels& b, std::size_t panel_begin, std::size_t panel_end,
+                           std::int32_t* c, std::size_t ldc) {
+  run_tiles("int8_gemm", kernel_for(isa).u8, m, a, lda, b, 0, b.k, c, ldc, panel_begin, panel_end);
 }
 
 void int8_gemm_u7(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
                   const Int8Panels& b, std::size_t k_begin, std::size_t k_end, std::int32_t* c,
                   std::size_t ldc) {
-  run_tiles("int8_gemm_u7", kernel_for(isa).u7, m, a, lda, b, k_begin, k_end, c, ldc);
+  run_tiles("int8_gemm_u7", kernel_for(isa).u7, m, a, lda, b, k_begin, k_end, c, ldc, 0,
+            b.panels());
 }
 
 void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi) {

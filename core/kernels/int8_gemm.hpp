@@ -19,7 +19,8 @@
 //
 // Files: int8_gemm.cpp (packing, path table, reference), int8_gemm_generic.cpp,
 // int8_gemm_avx2.cpp, int8_gemm_avx512.cpp (the kernels, see
-// int8_gemm_kernels.hpp for the layout they share).
+// int8_gemm_kernels.hpp for the layout they share); int8_gemm_pairs.cpp and
+// int8_gemm_pairs_avx2.cpp (int8_gemm_pairs: weights packed in input pairs).
 #pragma once
 
 #include <cstddef>
@@ -70,6 +71,51 @@ void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, c
 void int8_gemm_u7(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
                   const Int8Panels& b, std::size_t k_begin, std::size_t k_end, std::int32_t* c,
                   std::size_t ldc);
+
+// int8_gemm for static int8 inference (any u8 activation, weights fixed when
+// a model loads), with the weights also packed in pairs of inputs.
+//
+// AVX2 has no exact u8 × s8 byte multiply (vpmaddubsw saturates at
+// 2 · 255 · 128 > 32,767), so the products are taken in int16 by vpmaddwd.
+// int8_gemm's AVX2 kernel widens both operands inside its loop and needs
+// horizontal adds at the end; here each row of a is widened once per call
+// (O(k) per row against O(k · n) products) and the weights are packed so
+// that for outputs j..j+7 and inputs 2p, 2p+1 the 16 bytes
+// b[j][2p], b[j][2p+1], b[j+1][2p], … widen (vpmovsxbw) to what one vpmaddwd
+// multiplies by a broadcast of a[r][2p], a[r][2p+1]: 8 int32 lanes, one
+// finished pair sum per output, so no horizontal add is ever needed.
+// |255 · 128 · 2| fits int32 with room to spare, and the sums are exact for
+// every k pack_int8_panels accepts. (Storing the pairs already widened to
+// int16 measured no faster at 48 rows and slower at one: twice the bytes.)
+//
+// Memory: the pairs take 1 byte per weight and int8_gemm's panels are kept
+// too (the generic and avx512 paths run int8_gemm on them), so 2 bytes per
+// weight where the CPU has AVX2; model files are unchanged.
+struct Int8PairPanels {
+  Int8Panels bytes;                // int8_gemm's layout, for the other paths
+  std::size_t k_pairs = 0;         // ceil(k / 2)
+  std::vector<std::int8_t> pairs;  // panels() · k_pairs · 32 bytes; empty without AVX2
+
+  std::size_t n() const { return bytes.n; }
+  std::size_t k() const { return bytes.k; }
+  std::size_t panels() const { return bytes.panels(); }
+  std::size_t padded_k() const { return bytes.padded_k(); }
+};
+
+// Packs b [n, k] (row stride ldb) both ways. Throws Error if k >= 65,793.
+Int8PairPanels pack_int8_pair_panels(std::size_t n, std::size_t k, const std::int8_t* b,
+                                     std::size_t ldb);
+
+// C[r][j] = Σ_{p<k} a[r·lda + p] · b[j][p] for r < m and j in [j_begin, j_end)
+// (c points at column 0, row stride ldc; other columns are not touched).
+// j_begin must be a multiple of int8_panel_columns, j_end one or n, so
+// callers can split the outputs between threads; each C[r][j] is the same
+// integer whatever the split, on every path. Rows of a must be readable up
+// to b.padded_k() and hold zeros past k (int8_gemm's rule). Single-threaded.
+// Throws Error on a bad column range or when this CPU cannot run `isa`.
+void int8_gemm_pairs(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
+                     const Int8PairPanels& b, std::size_t j_begin, std::size_t j_end,
+                     std::int32_t* c, std::size_t ldc);
 
 // Helpers for quantizing activation rows (x[0..n) floats), vectorized on
 // the avx2 and avx512 paths and bit-identical on every path:

@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/kernels/int8_gemm.hpp"
+
 namespace tinyq {
 
 // Rows of a (a[r * lda + p]) times `panels` consecutive panels starting at
@@ -42,6 +44,18 @@ struct Int8Kernel {
 void float_range_generic(const float* x, std::size_t n, float& lo, float& hi);
 std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
                                    float top, std::uint8_t* out);
+
+// int8_gemm over the whole k for panels [panel_begin, panel_end) only (c
+// points at column 0): int8_gemm_pairs's fallback on the generic and avx512 paths.
+void int8_gemm_panel_range(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
+                           const Int8Panels& b, std::size_t panel_begin, std::size_t panel_end,
+                           std::int32_t* c, std::size_t ldc);
+
+// int8_gemm_pairs's AVX2 kernel (int8_gemm_pairs_avx2.cpp) on panels
+// [panel_begin, panel_end) of b.pairs; a as int8_gemm_pairs takes it.
+void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
+                          const Int8PairPanels& b, std::size_t panel_begin, std::size_t panel_end,
+                          std::int32_t* c, std::size_t ldc);
 
 Int8Kernel int8_kernel_generic();
 Int8Kernel int8_kernel_avx2();

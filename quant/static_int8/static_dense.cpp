@@ -87,8 +87,8 @@ StaticInt8Dense::StaticInt8Dense(Params params) : params_(std::move(params)) {
     shift_.push_back(p.multiplier[j].shift);
     right_shifts_only_ = right_shifts_only_ && p.multiplier[j].shift <= 0;
   }
-  panels_ =
-      std::make_shared<const Int8Panels>(pack_int8_panels(p.out, p.in, p.weight.data(), p.in));
+  panels_ = std::make_shared<const Int8PairPanels>(
+      pack_int8_pair_panels(p.out, p.in, p.weight.data(), p.in));
 }
 
 std::string StaticInt8Dense::describe() const {
@@ -96,29 +96,32 @@ std::string StaticInt8Dense::describe() const {
          (params_.scores ? ", int32 scores" : ", u8 out") + (params_.relu ? ", relu)" : ")");
 }
 
-RequantTable StaticInt8Dense::requant_table() const {
-  return {params_.out, folded_bias_.data(), m0_.data(), shift_.data(), right_shifts_only_};
+RequantTable StaticInt8Dense::requant_table(std::size_t j_begin, std::size_t j_end) const {
+  return {j_end - j_begin, folded_bias_.data() + j_begin, m0_.data() + j_begin,
+          shift_.data() + j_begin, right_shifts_only_};
 }
 
 void StaticInt8Dense::forward_codes(Isa isa, std::size_t rows, const std::uint8_t* a,
-                                    std::size_t lda, std::int32_t* acc, std::uint8_t* codes,
-                                    std::size_t ldo) const {
+                                    std::size_t lda, std::size_t j_begin, std::size_t j_end,
+                                    std::int32_t* acc, std::uint8_t* codes, std::size_t ldo) const {
   const std::size_t out = params_.out;
-  int8_gemm(isa, rows, a, lda, *panels_, 0, params_.in, acc, out);
+  int8_gemm_pairs(isa, rows, a, lda, *panels_, j_begin, j_end, acc, out);
   const std::int32_t zero_point = params_.output.zero_point;
   const std::int32_t lo = (params_.relu ? zero_point : 0) - zero_point;
-  const RequantTable table = requant_table();
+  const RequantTable table = requant_table(j_begin, j_end);
   for (std::size_t r = 0; r < rows; ++r)
-    requantize_codes(isa, table, acc + r * out, lo, 255 - zero_point, zero_point, codes + r * ldo);
+    requantize_codes(isa, table, acc + r * out + j_begin, lo, 255 - zero_point, zero_point,
+                     codes + r * ldo + j_begin);
 }
 
 void StaticInt8Dense::forward_scores(Isa isa, std::size_t rows, const std::uint8_t* a,
-                                     std::size_t lda, std::int32_t* scores) const {
+                                     std::size_t lda, std::size_t j_begin, std::size_t j_end,
+                                     std::int32_t* scores) const {
   const std::size_t out = params_.out;
-  int8_gemm(isa, rows, a, lda, *panels_, 0, params_.in, scores, out);
-  const RequantTable table = requant_table();
+  int8_gemm_pairs(isa, rows, a, lda, *panels_, j_begin, j_end, scores, out);
+  const RequantTable table = requant_table(j_begin, j_end);
   for (std::size_t r = 0; r < rows; ++r)
-    requantize_scores(isa, table, scores + r * out, scores + r * out);
+    requantize_scores(isa, table, scores + r * out + j_begin, scores + r * out + j_begin);
 }
 
 // The float edge: x -> codes, the integer layer, codes -> (code - z)·s.

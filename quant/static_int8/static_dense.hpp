@@ -12,7 +12,7 @@
 //   scores: out_j = M_j(acc_j)                            (int32)
 //
 // The bracket is folded into one int32 per output when the layer is built;
-// Σ a_i·w_ji is core's int8_gemm. M_j(x) = multiply_by_quantized_multiplier
+// Σ a_i·w_ji is core's int8_gemm_pairs. M_j(x) = multiply_by_quantized_multiplier
 // (quant/static_int8/fixed_point.hpp) with M_j = s_in·s_w[j] / s_out. With a
 // ReLU after the layer lo = z_out (ReLU is the clamp at the real 0), else 0.
 // Scores share one scale s_out for all outputs, so their argmax is the
@@ -93,19 +93,34 @@ class StaticInt8Dense : public Layer {
   // acc: scratch of rows · out int32. u8 layers write codes (row stride ldo),
   // score layers write scores [rows, out].
   void forward_codes(Isa isa, std::size_t rows, const std::uint8_t* a, std::size_t lda,
-                     std::int32_t* acc, std::uint8_t* codes, std::size_t ldo) const;
+                     std::int32_t* acc, std::uint8_t* codes, std::size_t ldo) const {
+    forward_codes(isa, rows, a, lda, 0, params_.out, acc, codes, ldo);
+  }
   void forward_scores(Isa isa, std::size_t rows, const std::uint8_t* a, std::size_t lda,
-                      std::int32_t* scores) const;
+                      std::int32_t* scores) const {
+    forward_scores(isa, rows, a, lda, 0, params_.out, scores);
+  }
+  // The same for outputs [j_begin, j_end) only (j_begin a multiple of
+  // int8_panel_columns, j_end one or out), so threads can share a small
+  // batch's layer; acc, codes and scores keep their full-width layout and
+  // only these columns are written. Each output gets the same arithmetic
+  // whatever the split, so the same bits.
+  void forward_codes(Isa isa, std::size_t rows, const std::uint8_t* a, std::size_t lda,
+                     std::size_t j_begin, std::size_t j_end, std::int32_t* acc, std::uint8_t* codes,
+                     std::size_t ldo) const;
+  void forward_scores(Isa isa, std::size_t rows, const std::uint8_t* a, std::size_t lda,
+                      std::size_t j_begin, std::size_t j_end, std::int32_t* scores) const;
 
  private:
-  // The requantization table (quant/static_int8/requantize.hpp) of this layer.
-  RequantTable requant_table() const;
+  // The requantization table (quant/static_int8/requantize.hpp) of outputs
+  // [j_begin, j_end).
+  RequantTable requant_table(std::size_t j_begin, std::size_t j_end) const;
 
   Params params_;
   std::vector<std::int32_t> folded_bias_;
   std::vector<std::int32_t> m0_, shift_;  // params_.multiplier split in two
   bool right_shifts_only_ = true;
-  std::shared_ptr<const Int8Panels> panels_;
+  std::shared_ptr<const Int8PairPanels> panels_;  // int8_gemm_pairs layout
   Tensor output_;
 };
 

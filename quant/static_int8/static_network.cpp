@@ -62,6 +62,10 @@ void StaticInt8Network::scores(Isa isa, std::span<const std::uint8_t> pixels,
     widest = std::max(widest, layer.padded_inputs());
     widest_out = std::max(widest_out, layer.params().out);
   }
+  if (n < 2 * num_threads()) {
+    small_batch_scores(isa, n, pixels.data(), scores.data(), widest, widest_out);
+    return;
+  }
   parallel_for(n, 1, [&](std::size_t row_begin, std::size_t row_end) {
     // Two code buffers, each layer reading one and writing the other; the
     // kernel reads whole 4-byte groups, so bytes past a row's width are zero.
@@ -97,6 +101,54 @@ void StaticInt8Network::scores(Isa isa, std::span<const std::uint8_t> pixels,
       layers_.back().forward_scores(isa, rows, a, lda, scores.data() + r0 * out);
     }
   });
+}
+
+// Too few rows to give every thread a block of its own (batch 1 above all):
+// the layers run one after the other, each layer's outputs split between the
+// threads by whole panels (one parallel_for, so one barrier, per layer).
+// Each output is still one int8_gemm_pairs sum and one requantization, the
+// same integers as in the row-split path whatever the split.
+void StaticInt8Network::small_batch_scores(Isa isa, std::size_t n, const std::uint8_t* pixels,
+                                           std::int32_t* scores, std::size_t widest,
+                                           std::size_t widest_out) const {
+  const std::size_t in = inputs();
+  thread_local std::vector<std::uint8_t> codes[2];
+  thread_local std::vector<std::int32_t> acc;
+  for (auto& buffer : codes) buffer.resize(std::max(buffer.size(), n * widest));
+  acc.resize(std::max(acc.size(), n * widest_out));
+  const std::uint8_t* a = pixels;
+  std::size_t lda = in;
+  if (in % int8_k_group != 0) {  // pad the pixel rows to whole groups
+    for (std::size_t r = 0; r < n; ++r) {
+      std::uint8_t* row = codes[0].data() + r * widest;
+      std::copy(pixels + r * in, pixels + (r + 1) * in, row);
+      std::fill(row + in, row + layers_.front().padded_inputs(), std::uint8_t{0});
+    }
+    a = codes[0].data();
+    lda = widest;
+  }
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const StaticInt8Dense& layer = layers_[l];
+    const std::size_t width = layer.params().out;
+    const std::size_t panels = (width + int8_panel_columns - 1) / int8_panel_columns;
+    const bool last = l + 1 == layers_.size();
+    std::uint8_t* next = codes[(l + 1) % 2].data();
+    std::int32_t* sums = acc.data();
+    parallel_for(panels, 1, [&](std::size_t panel_begin, std::size_t panel_end) {
+      const std::size_t j_begin = panel_begin * int8_panel_columns;
+      const std::size_t j_end = std::min(width, panel_end * int8_panel_columns);
+      if (last)
+        layer.forward_scores(isa, n, a, lda, j_begin, j_end, scores);
+      else
+        layer.forward_codes(isa, n, a, lda, j_begin, j_end, sums, next, widest);
+    });
+    if (last) break;
+    for (std::size_t r = 0; r < n && width % int8_k_group != 0; ++r)  // as in scores()
+      std::fill(next + r * widest + width, next + r * widest + layers_[l + 1].padded_inputs(),
+                std::uint8_t{0});
+    a = next;
+    lda = widest;
+  }
 }
 
 std::vector<std::uint8_t> StaticInt8Network::predict(Isa isa,

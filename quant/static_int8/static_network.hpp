@@ -30,12 +30,19 @@ class StaticInt8Network {
   const std::vector<StaticInt8Dense>& layers() const { return layers_; }
 
   // scores [n, outputs] of pixels [n, inputs] (n = pixels.size() / inputs()),
-  // on the int8 path `isa`, rows split over the thread pool.
+  // on the int8 path `isa`: rows split over the thread pool, or, when n is
+  // below twice the thread count (batch 1), each layer's outputs. The same
+  // integers either way and for any thread count.
   void scores(Isa isa, std::span<const std::uint8_t> pixels, std::span<std::int32_t> scores) const;
   // Index of the largest score of each row (the first, on a tie).
   std::vector<std::uint8_t> predict(Isa isa, std::span<const std::uint8_t> pixels) const;
 
  private:
+  // scores() for batches smaller than twice the thread count: layer by
+  // layer, each layer's outputs split between the threads.
+  void small_batch_scores(Isa isa, std::size_t n, const std::uint8_t* pixels, std::int32_t* scores,
+                          std::size_t widest, std::size_t widest_out) const;
+
   std::vector<StaticInt8Dense> layers_;
 };
 

@@ -1,0 +1,138 @@
+// int8_gemm_pairs' AVX2 kernel: int8 weight pairs widened to int16 in the
+// loop, times int16 activation pairs (widened once per call), vpmaddwd into
+// int32.
+//
+// Per pair of inputs and panel: two vpmovsxbw loads give the 16 outputs'
+// weights for inputs 2p, 2p+1 as int16. Then per row one 32-bit broadcast of
+// the row's two int16 activations and, for each half of the panel, one
+// vpmaddwd (16 products, added in pairs into the 8 outputs' int32 lanes) and
+// one vpaddd. Unlike int8_gemm's AVX2 kernel there is no widening of the
+// activations in the loop, no horizontal add at the end, and the tile is
+// taller (4 rows share each widened weight pair).
+//
+// Tile: up to pair_rows rows × one panel: 2 accumulators per row, 2 weight
+// registers and the broadcast; the pair loop is unrolled by 4 (rolled, g++ 12
+// measured 37-57 G/s: the loop's bookkeeping competes with the vpmaddwd and
+// vpaddd for issue slots). Measured at 48 × 784 × 256 on one core (Zen 3,
+// shared machine, best of 20): 71-77 G multiply-adds/s, where int8_gemm's
+// widening kernel does 49 and int8_gemm_u7 90-95; one row (batch 1) 3.5 us.
+// Also measured, no better: weights stored as int16 when packed (69-74 G/s
+// at 48 rows, and 5.3-6.0 us at one row, twice the bytes to stream); 3, 5
+// or 6 rows; two panels × 2 or 3 rows; blocking k so a panel stays in L1.
+// Per 32 products this kernel issues 2 vpmaddwd + 2 vpaddd + 1 broadcast
+// against the u7 kernel's 2 multiplies + 1 vpaddd + 0.5 broadcast.
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "core/kernels/int8_gemm.hpp"
+#include "core/kernels/int8_gemm_kernels.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+
+#define TINYQ_AVX2 __attribute__((target("avx2,fma")))
+
+namespace tinyq {
+
+namespace {
+
+constexpr std::size_t pair_rows = 4;
+constexpr std::size_t pair_values = 2 * int8_panel_columns;
+
+// Rows a[r][0 .. width) widened to int16 (u8 -> zero-extended).
+TINYQ_AVX2 void widen_rows(std::size_t m, const std::uint8_t* a, std::size_t lda, std::size_t width,
+                           std::int16_t* out) {
+  for (std::size_t r = 0; r < m; ++r) {
+    const std::uint8_t* from = a + r * lda;
+    std::int16_t* to = out + r * width;
+    std::size_t i = 0;
+    for (; i + 16 <= width; i += 16)
+      _mm256_storeu_si256(
+          reinterpret_cast<__m256i*>(to + i),
+          _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(from + i))));
+    for (; i < width; ++i) to[i] = from[i];
+  }
+}
+
+// C for R rows of widened a (row stride lda int16) and one panel of weight
+// pairs; writes the first `cols` columns.
+template <std::size_t R>
+TINYQ_AVX2 void tile_pairs(const std::int16_t* a, std::size_t lda, const std::int8_t* panel,
+                           std::size_t k_pairs, std::int32_t* c, std::size_t ldc,
+                           std::size_t cols) {
+  __m256i acc[R][2];
+  for (std::size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+#pragma GCC unroll 4  // see the measurements above
+  for (std::size_t p = 0; p < k_pairs; ++p) {
+    const auto* w = reinterpret_cast<const __m128i*>(panel + p * pair_values);
+    const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w));
+    const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1));
+    for (std::size_t r = 0; r < R; ++r) {
+      std::int32_t two;
+      std::memcpy(&two, a + r * lda + 2 * p, sizeof two);
+      const __m256i x = _mm256_set1_epi32(two);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(x, w0));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(x, w1));
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r) {
+    if (cols >= int8_panel_columns) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc[r][0]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc[r][1]);
+    } else {
+      alignas(32) std::int32_t sums[int8_panel_columns];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums), acc[r][0]);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), acc[r][1]);
+      std::copy(sums, sums + cols, c + r * ldc);
+    }
+  }
+}
+
+using TileFunction = void (*)(const std::int16_t*, std::size_t, const std::int8_t*, std::size_t,
+                              std::int32_t*, std::size_t, std::size_t);
+
+template <std::size_t... R>
+constexpr std::array<TileFunction, sizeof...(R)> tiles_for(std::index_sequence<R...>) {
+  return {tile_pairs<R + 1>...};
+}
+// One tile per row count, so a short block (batch 1) does only its rows' work.
+const std::array<TileFunction, pair_rows> tiles = tiles_for(std::make_index_sequence<pair_rows>{});
+
+}  // namespace
+
+void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
+                          const Int8PairPanels& b, std::size_t panel_begin, std::size_t panel_end,
+                          std::int32_t* c, std::size_t ldc) {
+  // The widened rows (48 rows × 784 inputs: 75 KB) stay in L2; panels
+  // outside, rows inside, so a panel (12.5 KB at k = 784) stays in L1.
+  const std::size_t width = 2 * b.k_pairs;
+  thread_local std::vector<std::int16_t> wide;
+  wide.resize(std::max(wide.size(), m * width));
+  widen_rows(m, a, lda, width, wide.data());
+  const std::size_t panel_size = b.k_pairs * pair_values;
+  for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
+    const std::size_t j = panel * int8_panel_columns;
+    const std::size_t cols = std::min(int8_panel_columns, b.n() - j);
+    for (std::size_t r = 0; r < m; r += pair_rows)
+      tiles[std::min(pair_rows, m - r) - 1](wide.data() + r * width, width,
+                                            b.pairs.data() + panel * panel_size, b.k_pairs,
+                                            c + r * ldc + j, ldc, cols);
+  }
+}
+
+}  // namespace tinyq
+
+#else
+
+namespace tinyq {
+// No AVX2 on this architecture: supported() refuses Isa::avx2, so this is
+// never reached.
+void int8_gemm_pairs_avx2(std::size_t, const std::uint8_t*, std::size_t, const Int8PairPanels&,
+                          std::size_t, std::size_t, std::int32_t*, std::size_t) {}
+}  // namespace tinyq
+
+#endif
