@@ -90,12 +90,12 @@ TINYQ_AVX2 void transpose_copy_avx2(const float* src, std::size_t src_stride, st
 namespace {
 
 // The first n (<= 8) floats at d, and back, with whole 128-bit, 64-bit and
-// 32-bit moves: AMD's masked stores are microcoded and slow.
+// 32-bit moves: AMD's masked stores are microcoded and slow. The 64-bit moves
+// are the unaligned ones (d need only be float-aligned).
 TINYQ_AVX2 inline __attribute__((always_inline)) __m128 load_first_4(const float* d,
                                                                      std::size_t n) {
   if (n >= 4) return _mm_loadu_ps(d);
-  const __m128 two =
-      n >= 2 ? _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(d))) : _mm_setzero_ps();
+  const __m128 two = n >= 2 ? _mm_castsi128_ps(_mm_loadu_si64(d)) : _mm_setzero_ps();
   if (n % 2 == 0) return two;
   return _mm_movelh_ps(n == 1 ? _mm_load_ss(d) : two,
                        n == 1 ? _mm_setzero_ps() : _mm_load_ss(d + 2));
@@ -105,7 +105,7 @@ TINYQ_AVX2 inline __attribute__((always_inline)) void store_first_4(float* d, __
                                                                     std::size_t n) {
   if (n >= 4) return _mm_storeu_ps(d, v);
   if (n >= 2) {
-    _mm_storel_pi(reinterpret_cast<__m64*>(d), v);
+    _mm_storeu_si64(d, _mm_castps_si128(v));
     v = _mm_movehl_ps(v, v);
     d += 2;
   }

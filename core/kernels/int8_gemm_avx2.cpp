@@ -193,7 +193,7 @@ TINYQ_AVX2 std::uint32_t to_u8_avx2(const float* x, std::size_t n, float scale, 
   const __m256 half = _mm256_set1_ps(0.5f);
   __m256i sums = _mm256_setzero_si256();
   std::size_t i = 0;
-  const auto codes_of = [&](const float* from) {
+  const auto codes_of = [&](const float* from) TINYQ_AVX2 {
     __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(from), scales), shifts);
     v = _mm256_min_ps(_mm256_max_ps(v, zero), top);
     return _mm256_cvttps_epi32(_mm256_add_ps(v, half));
