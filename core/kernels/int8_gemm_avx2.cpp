@@ -25,6 +25,8 @@
 
 #include <immintrin.h>
 
+#include "core/kernels/int8_tile_store_avx2.hpp"
+
 // affine_to_u8 promises the generic path's bits: a rounded product, then a
 // rounded sum. g++ would fuse _mm256_mul_ps and _mm256_add_ps into one FMA
 // (single rounding) under target("fma"); clang keeps them apart.
@@ -118,17 +120,7 @@ TINYQ_AVX2 void tile_u7(const std::uint8_t* a, std::size_t lda, const std::int8_
       acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(x, w1), ones));
     }
   }
-  for (std::size_t r = 0; r < R; ++r) {
-    if (cols >= int8_panel_columns) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc[r][0]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc[r][1]);
-    } else {
-      alignas(32) std::int32_t sums[int8_panel_columns];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(sums), acc[r][0]);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), acc[r][1]);
-      std::copy(sums, sums + cols, c + r * ldc);
-    }
-  }
+  store_int32_tile(acc, c, ldc, cols);
 }
 
 using TileFunction = void (*)(const std::uint8_t*, std::size_t, const std::int8_t*, std::size_t,

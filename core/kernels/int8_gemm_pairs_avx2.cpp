@@ -34,6 +34,8 @@
 
 #include <immintrin.h>
 
+#include "core/kernels/int8_tile_store_avx2.hpp"
+
 #define TINYQ_AVX2 __attribute__((target("avx2,fma")))
 
 namespace tinyq {
@@ -79,17 +81,7 @@ TINYQ_AVX2 void tile_pairs(const std::int16_t* a, std::size_t lda, const std::in
       acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(x, w1));
     }
   }
-  for (std::size_t r = 0; r < R; ++r) {
-    if (cols >= int8_panel_columns) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc[r][0]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc[r][1]);
-    } else {
-      alignas(32) std::int32_t sums[int8_panel_columns];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(sums), acc[r][0]);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), acc[r][1]);
-      std::copy(sums, sums + cols, c + r * ldc);
-    }
-  }
+  store_int32_tile(acc, c, ldc, cols);
 }
 
 using TileFunction = void (*)(const std::int16_t*, std::size_t, const std::int8_t*, std::size_t,

@@ -16,6 +16,17 @@ namespace {
 // (48 × 256 × 4 bytes) stay in L2 while the kernels sweep the weights.
 constexpr std::size_t rows_per_block = 48;
 
+// The kernels read whole 4-byte groups: copies `rows` pixel rows of width
+// `in` into `out` (row stride `stride`), zero-filled up to `padded`.
+void pad_pixel_rows(const std::uint8_t* pixels, std::size_t rows, std::size_t in,
+                    std::size_t padded, std::uint8_t* out, std::size_t stride) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::uint8_t* row = out + r * stride;
+    std::copy(pixels + r * in, pixels + (r + 1) * in, row);
+    std::fill(row + in, row + padded, std::uint8_t{0});
+  }
+}
+
 }  // namespace
 
 StaticInt8Network::StaticInt8Network(const Sequential& model) {
@@ -79,12 +90,8 @@ void StaticInt8Network::scores(Isa isa, std::span<const std::uint8_t> pixels,
       const std::size_t rows = std::min(rows_per_block, row_end - r0);
       const std::uint8_t* a = pixels.data() + r0 * in;
       std::size_t lda = in;
-      if (in % int8_k_group != 0) {  // pad the pixel rows to whole groups
-        for (std::size_t r = 0; r < rows; ++r) {
-          std::uint8_t* row = codes[0].data() + r * widest;
-          std::copy(a + r * in, a + (r + 1) * in, row);
-          std::fill(row + in, row + layers_.front().padded_inputs(), std::uint8_t{0});
-        }
+      if (in % int8_k_group != 0) {
+        pad_pixel_rows(a, rows, in, layers_.front().padded_inputs(), codes[0].data(), widest);
         a = codes[0].data();
         lda = widest;
       }
@@ -118,12 +125,8 @@ void StaticInt8Network::small_batch_scores(Isa isa, std::size_t n, const std::ui
   acc.resize(std::max(acc.size(), n * widest_out));
   const std::uint8_t* a = pixels;
   std::size_t lda = in;
-  if (in % int8_k_group != 0) {  // pad the pixel rows to whole groups
-    for (std::size_t r = 0; r < n; ++r) {
-      std::uint8_t* row = codes[0].data() + r * widest;
-      std::copy(pixels + r * in, pixels + (r + 1) * in, row);
-      std::fill(row + in, row + layers_.front().padded_inputs(), std::uint8_t{0});
-    }
+  if (in % int8_k_group != 0) {
+    pad_pixel_rows(pixels, n, in, layers_.front().padded_inputs(), codes[0].data(), widest);
     a = codes[0].data();
     lda = widest;
   }
