@@ -19,9 +19,11 @@ using Params = StaticInt8Dense::Params;
 // A layer with random codes and scales chosen to provoke the corner cases:
 // `ties` makes every M_j a power of two (so many sums land exactly on a
 // rounding tie); with `left_shifts` one output in eight has M_j >= 1 (left shifts, clamps at both
-// ends); weights include whole rows of ±127.
+// ends); weights include whole rows of ±weight_max (127, or less for the
+// narrow-weight kernels).
 inline Params random_layer(std::size_t in, std::size_t out, U8Quantization input, bool scores,
-                           bool relu, bool ties, Rng& rng, bool left_shifts = true) {
+                           bool relu, bool ties, Rng& rng, bool left_shifts = true,
+                           int weight_max = 127) {
   Params p;
   p.in = in;
   p.out = out;
@@ -32,7 +34,9 @@ inline Params random_layer(std::size_t in, std::size_t out, U8Quantization input
   for (std::size_t j = 0; j < out; ++j) {
     const int kind = static_cast<int>(rng.below(8));
     for (std::size_t i = 0; i < in; ++i) {
-      const int w = kind == 0 ? 127 : kind == 1 ? -127 : static_cast<int>(rng.below(255)) - 127;
+      const int w = kind == 0   ? weight_max
+                    : kind == 1 ? -weight_max
+                                : static_cast<int>(rng.below(2 * weight_max + 1)) - weight_max;
       p.weight.push_back(static_cast<std::int8_t>(w));
     }
     float scale = std::ldexp(1.0f, -static_cast<int>(rng.below(7)));
@@ -47,13 +51,13 @@ inline Params random_layer(std::size_t in, std::size_t out, U8Quantization input
 }
 
 inline std::vector<Params> random_network(const std::vector<std::size_t>& widths, bool ties,
-                                          Rng& rng, bool left_shifts = true) {
+                                          Rng& rng, bool left_shifts = true, int weight_max = 127) {
   std::vector<Params> layers;
   U8Quantization input = pixel_quantization;
   for (std::size_t l = 0; l + 1 < widths.size(); ++l) {
     const bool last = l + 2 == widths.size();
     layers.push_back(random_layer(widths[l], widths[l + 1], input, last, !last && l % 2 == 0, ties,
-                                  rng, left_shifts));
+                                  rng, left_shifts, weight_max));
     input = layers.back().output;
   }
   return layers;

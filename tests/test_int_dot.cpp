@@ -186,6 +186,85 @@ TEST_CASE("int8_gemm_u7 is exact at the 7-bit extremes over long rows") {
   }
 }
 
+TEST_CASE("int8_pair_sums_fit_int16 is 2 · a_max · max|b| <= 32,767") {
+  CHECK(int8_pair_sums_fit_int16(255, 64));  // 32,640: 7-bit weights
+  CHECK_FALSE(int8_pair_sums_fit_int16(255, 65));
+  CHECK(int8_pair_sums_fit_int16(127, 128));  // 32,512: int8_gemm_u7's case
+  CHECK_FALSE(int8_pair_sums_fit_int16(128, 128));
+  CHECK_FALSE(int8_pair_sums_fit_int16(255, 127));
+  CHECK(int8_pair_sums_fit_int16(0, 128));
+}
+
+TEST_CASE("int8_gemm_narrow matches the reference for narrow and full operands and column ranges") {
+  // Bounds on both sides of int16's limit; a quarter of the values sit at
+  // the bounds with one sign, the pair sums nearest saturation.
+  const std::int32_t bounds[][2] = {{255, 127}, {255, 64}, {255, 63}, {255, 31},
+                                    {127, 128}, {127, 8},  {200, 81}, {200, 82}};
+  Rng rng(47);
+  for (std::size_t trial = 0; trial < 96; ++trial) {
+    const std::int32_t a_max = bounds[trial % 8][0], b_max = bounds[trial % 8][1];
+    const std::size_t m = 1 + rng.below(9), n = 1 + rng.below(70), k = 1 + rng.below(400);
+    Problem p = random_problem(m, n, k, rng);
+    for (std::size_t r = 0; r < m; ++r)
+      for (std::size_t i = 0; i < k; ++i) {
+        std::uint8_t& v = p.a[r * p.lda + i];
+        v = rng.below(4) == 0 ? static_cast<std::uint8_t>(a_max)
+                              : static_cast<std::uint8_t>(v % (a_max + 1));
+      }
+    const bool negative = trial % 3 == 0;
+    for (auto& w : p.b) {
+      const auto drawn = static_cast<std::int32_t>(rng.below(2 * b_max + 1)) - b_max;
+      w = static_cast<std::int8_t>(
+          std::clamp(rng.below(4) == 0 ? (negative ? -b_max : b_max) : drawn, -128, 127));
+    }
+    std::size_t j_begin = 0, j_end = n;
+    if (trial % 4 >= 2) {
+      j_begin = 16 * rng.below((n + 15) / 16);
+      j_end = std::min(n, j_begin + 16 * (1 + rng.below(3)));
+    }
+    std::vector<std::int32_t> expected(m * n);
+    int8_gemm_reference(m, n, k, p.a.data(), p.lda, p.b.data(), k, expected.data(), n);
+    const Int8Panels packed = pack_int8_panels(n, k, p.b.data(), k);
+    CHECK(packed.max_abs <= b_max);
+    for (Isa isa : int8_isas()) {
+      CAPTURE(std::string(isa_name(isa)));
+      CAPTURE(trial);
+      CAPTURE(m);
+      CAPTURE(n);
+      CAPTURE(k);
+      const std::size_t ldc = n + 3;
+      std::vector<std::int32_t> c(m * ldc, -7);
+      int8_gemm_narrow(isa, m, p.a.data(), p.lda, a_max, packed, j_begin, j_end, c.data(), ldc);
+      bool same = true;
+      for (std::size_t r = 0; r < m; ++r)
+        for (std::size_t j = 0; j < ldc; ++j) {
+          const bool inside = j >= j_begin && j < j_end;
+          same = same && c[r * ldc + j] == (inside ? expected[r * n + j] : -7);
+        }
+      CHECK(same);
+    }
+  }
+}
+
+TEST_CASE("int8_gemm_narrow is exact at 255 times ±64 over long rows") {
+  // Every pair sum is ±2·255·64 = ±32,640, 127 short of int16's limit.
+  const std::size_t m = 5, n = 17, k = 4000;
+  std::vector<std::uint8_t> a(m * k, 255);
+  std::vector<std::int8_t> b(n * k, -64);
+  for (std::size_t i = 0; i < k; ++i) b[16 * k + i] = 64;
+  const Int8Panels packed = pack_int8_panels(n, k, b.data(), k);
+  CHECK(packed.max_abs == 64);
+  for (Isa isa : int8_isas()) {
+    CAPTURE(std::string(isa_name(isa)));
+    std::vector<std::int32_t> c(m * n);
+    int8_gemm_narrow(isa, m, a.data(), k, 255, packed, 0, n, c.data(), n);
+    for (std::size_t r = 0; r < m; ++r) {
+      CHECK(c[r * n] == -255 * 64 * static_cast<std::int32_t>(k));
+      CHECK(c[r * n + 16] == 255 * 64 * static_cast<std::int32_t>(k));
+    }
+  }
+}
+
 TEST_CASE("int8_gemm_pairs matches the reference on random shapes, column ranges and u8 extremes") {
   // Any u8 activation, a quarter of them at 0 or 255, and a quarter of the
   // weights at -128 or 127; m, n and k ragged against the row tile, the

@@ -107,6 +107,59 @@ TEST_CASE("small batches (each layer's outputs split between threads) match the 
   }
 }
 
+TEST_CASE("narrow weights (|w| <= 64: int8_gemm_narrow) match the reference") {
+  // |w| <= 64 switches StaticInt8Dense to int8_gemm_narrow (vpmaddubsw pair
+  // sums on AVX2), 65 keeps int8_gemm_pairs. Row 0's pixels are all 255,
+  // the others' in every other k-group, where the weights of whole rows at
+  // ±max make the pair sums nearest int16's limit.
+  Rng rng(23);
+  for (const int weight_max : {64, 31, 65}) {
+    CAPTURE(weight_max);
+    auto wide = random_network({784, 72, 37, 10}, true, rng, false, weight_max);
+    // Output 5 of the first layer: +max in even k-groups and -(max - 1) in
+    // odd ones, no bias, M = 2^-10 and output zero point 0: on all-255
+    // pixels its sum is 98·4·255 = 99,960 (code 98), and a saturated pair
+    // sum (33,150 -> 32,767 at max 65) would take 766 from each even group.
+    Params& first = wide[0];
+    for (std::size_t i = 0; i < 784; ++i)
+      first.weight[5 * 784 + i] = static_cast<std::int8_t>(i % 8 < 4 ? weight_max : 1 - weight_max);
+    first.bias[5] = 0;
+    first.output.zero_point = 0;
+    wide[1].input = first.output;
+    first.weight_scale[5] = std::ldexp(first.output.scale / first.input.scale, -10);
+    first.multiplier[5] =
+        requant_multiplier(first.input.scale, first.weight_scale[5], first.output.scale);
+    const auto odd = random_network({13, 37, 21, 6, 10}, false, rng, false, weight_max);
+    for (const std::size_t rows : {1, 3, 67}) {
+      CAPTURE(rows);
+      auto pixels = random_pixels(rows, 784, rng);
+      std::fill(pixels.begin(), pixels.begin() + 784, std::uint8_t{255});  // row 0
+      for (std::size_t i = 784; i < pixels.size(); ++i)
+        if (i % 8 < 4) pixels[i] = 255;
+      check_against_reference(wide, pixels);
+      check_against_reference(odd, random_pixels(rows, 13, rng));
+      // The first layer's codes themselves (later layers' clamps could hide
+      // a wrong sum from the scores).
+      const StaticInt8Dense layer(first);
+      std::vector<std::int32_t> acc(rows * first.out);
+      std::vector<std::uint8_t> codes(rows * first.out);
+      for (const Isa isa : test::paths_to_test(KernelFamily::int8_gemm)) {
+        CAPTURE(isa_name(isa));
+        layer.forward_codes(isa, rows, pixels.data(), 784, acc.data(), codes.data(), first.out);
+        std::size_t mismatches = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+          const std::vector<std::int64_t> a(pixels.begin() + r * 784,
+                                            pixels.begin() + (r + 1) * 784);
+          const auto expected = test::reference_layer(first, a);
+          for (std::size_t j = 0; j < first.out; ++j)
+            mismatches += codes[r * first.out + j] != expected[j];
+        }
+        CHECK(mismatches == 0);
+      }
+    }
+  }
+}
+
 TEST_CASE("batch-1 scores equal the same rows' scores in a large batch on every path") {
   Rng rng(19);
   const auto layers = random_network({784, 256, 128, 10}, true, rng, false);

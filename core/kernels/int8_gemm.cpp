@@ -3,6 +3,7 @@
 #include "core/kernels/int8_gemm.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "core/error.hpp"
@@ -33,9 +34,12 @@ Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, 
   packed.n = n;
   packed.k = k;
   packed.k_groups = (k + int8_k_group - 1) / int8_k_group;
+  packed.max_abs = 0;
   const std::size_t group_bytes = int8_panel_columns * int8_k_group;
   packed.data.assign(packed.panels() * packed.k_groups * group_bytes, 0);
   for (std::size_t j = 0; j < n; ++j) {
+    for (std::size_t p = 0; p < k; ++p)
+      packed.max_abs = std::max(packed.max_abs, std::abs(std::int32_t{b[j * ldb + p]}));
     std::int8_t* panel =
         packed.data.data() + (j / int8_panel_columns) * packed.k_groups * group_bytes;
     const std::size_t column = j % int8_panel_columns;
@@ -92,6 +96,28 @@ void int8_gemm_u7(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda
                   std::size_t ldc) {
   run_tiles("int8_gemm_u7", kernel_for(isa).u7, m, a, lda, b, k_begin, k_end, c, ldc, 0,
             b.panels());
+}
+
+bool int8_pair_sums_fit_int16(std::int32_t a_max, std::int32_t b_max_abs) {
+  return 2 * std::clamp(a_max, 0, 255) * std::clamp(b_max_abs, 0, 128) <= 32767;
+}
+
+void int8_gemm_narrow(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
+                      std::int32_t a_max, const Int8Panels& b, std::size_t j_begin,
+                      std::size_t j_end, std::int32_t* c, std::size_t ldc) {
+  if (a_max < 0 || a_max > 255)
+    throw Error("int8_gemm_narrow: a_max " + std::to_string(a_max) + " must be in 0..255");
+  if (j_begin % int8_panel_columns != 0 || j_begin > j_end || j_end > b.n ||
+      (j_end % int8_panel_columns != 0 && j_end != b.n))
+    throw Error("int8_gemm_narrow: columns [" + std::to_string(j_begin) + ", " +
+                std::to_string(j_end) + ") must start at a multiple of " +
+                std::to_string(int8_panel_columns) +
+                " and end at one or at n = " + std::to_string(b.n));
+  const Int8Kernel& kernel = kernel_for(isa);
+  // The u7 tiles are the plain or VNNI kernels on the other paths.
+  run_tiles("int8_gemm_narrow", int8_pair_sums_fit_int16(a_max, b.max_abs) ? kernel.u7 : kernel.u8,
+            m, a, lda, b, 0, b.k, c, ldc, j_begin / int8_panel_columns,
+            (j_end + int8_panel_columns - 1) / int8_panel_columns);
 }
 
 void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi) {

@@ -45,6 +45,7 @@ struct Int8Panels {
   std::size_t k = 0;              // inputs (columns of b)
   std::size_t k_groups = 0;       // ceil(k / 4)
   std::vector<std::int8_t> data;  // panels() · k_groups · 64 bytes
+  std::int32_t max_abs = 128;  // bounds |b|: pack_int8_panels finds the largest (int8_gemm_narrow)
 
   std::size_t panels() const { return (n + int8_panel_columns - 1) / int8_panel_columns; }
   // Row stride, in bytes, that activation buffers must have (at least).
@@ -71,6 +72,28 @@ void int8_gemm(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda, c
 void int8_gemm_u7(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
                   const Int8Panels& b, std::size_t k_begin, std::size_t k_end, std::int32_t* c,
                   std::size_t ldc);
+
+// int8_gemm for operands narrower than 8 bits: the caller promises every a
+// is at most a_max, and b.max_abs bounds the weights. When one pair sum of
+// vpmaddubsw (u8 · s8 + u8 · s8, saturated to int16) surely fits,
+// 2 · a_max · b.max_abs <= 32,767 (int8_pair_sums_fit_int16), the AVX2 path
+// runs int8_gemm_u7's kernel on the bytes as stored, with no widening: for
+// 7-bit activations (int8_gemm_u7) and for 7-bit weights, |b| <= 64, with
+// any u8 activation (static int8 with --bits 7). Otherwise it is int8_gemm.
+// Outputs [j_begin, j_end) only, as int8_gemm_pairs takes them, over the
+// whole k. The same exact integers as int8_gemm on every path; with an a
+// above a_max the AVX2 sums may be wrong (saturated), never undefined
+// behaviour.
+//
+// Adding several pair sums in int16 before widening (possible when they are
+// smaller still, e.g. 6-bit weights) was tried: on Zen 3 it measured no
+// faster than one vpmaddwd per pair sum at 4 rows, the kernel being bound by
+// instructions issued rather than by the multiplier, so it was not kept.
+void int8_gemm_narrow(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
+                      std::int32_t a_max, const Int8Panels& b, std::size_t j_begin,
+                      std::size_t j_end, std::int32_t* c, std::size_t ldc);
+// 2 · a_max · b_max_abs <= 32,767: (255, 64) and (127, 128) fit, (255, 65) does not.
+bool int8_pair_sums_fit_int16(std::int32_t a_max, std::int32_t b_max_abs);
 
 // int8_gemm for static int8 inference (any u8 activation, weights fixed when
 // a model loads), with the weights also packed in pairs of inputs.

@@ -87,8 +87,22 @@ StaticInt8Dense::StaticInt8Dense(Params params) : params_(std::move(params)) {
     shift_.push_back(p.multiplier[j].shift);
     right_shifts_only_ = right_shifts_only_ && p.multiplier[j].shift <= 0;
   }
+  // Weights within ±64 (7 bits or fewer) leave u8 × s8 pair sums inside
+  // int16, so int8_gemm_narrow's vpmaddubsw kernel is exact on them and the
+  // pairs layout is not needed; 8-bit weights go through int8_gemm_pairs.
+  Int8Panels bytes = pack_int8_panels(p.out, p.in, p.weight.data(), p.in);
+  narrow_ = int8_pair_sums_fit_int16(255, bytes.max_abs);
   panels_ = std::make_shared<const Int8PairPanels>(
-      pack_int8_pair_panels(p.out, p.in, p.weight.data(), p.in));
+      narrow_ ? Int8PairPanels{std::move(bytes), 0, {}}
+              : pack_int8_pair_panels(p.out, p.in, p.weight.data(), p.in));
+}
+
+void StaticInt8Dense::products(Isa isa, std::size_t rows, const std::uint8_t* a, std::size_t lda,
+                               std::size_t j_begin, std::size_t j_end, std::int32_t* acc) const {
+  if (narrow_)
+    int8_gemm_narrow(isa, rows, a, lda, 255, panels_->bytes, j_begin, j_end, acc, params_.out);
+  else
+    int8_gemm_pairs(isa, rows, a, lda, *panels_, j_begin, j_end, acc, params_.out);
 }
 
 std::string StaticInt8Dense::describe() const {
@@ -105,7 +119,7 @@ void StaticInt8Dense::forward_codes(Isa isa, std::size_t rows, const std::uint8_
                                     std::size_t lda, std::size_t j_begin, std::size_t j_end,
                                     std::int32_t* acc, std::uint8_t* codes, std::size_t ldo) const {
   const std::size_t out = params_.out;
-  int8_gemm_pairs(isa, rows, a, lda, *panels_, j_begin, j_end, acc, out);
+  products(isa, rows, a, lda, j_begin, j_end, acc);
   const std::int32_t zero_point = params_.output.zero_point;
   const std::int32_t lo = (params_.relu ? zero_point : 0) - zero_point;
   const RequantTable table = requant_table(j_begin, j_end);
@@ -118,7 +132,7 @@ void StaticInt8Dense::forward_scores(Isa isa, std::size_t rows, const std::uint8
                                      std::size_t lda, std::size_t j_begin, std::size_t j_end,
                                      std::int32_t* scores) const {
   const std::size_t out = params_.out;
-  int8_gemm_pairs(isa, rows, a, lda, *panels_, j_begin, j_end, scores, out);
+  products(isa, rows, a, lda, j_begin, j_end, scores);
   const RequantTable table = requant_table(j_begin, j_end);
   for (std::size_t r = 0; r < rows; ++r)
     requantize_scores(isa, table, scores + r * out + j_begin, scores + r * out + j_begin);

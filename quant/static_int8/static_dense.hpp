@@ -12,11 +12,12 @@
 //   scores: out_j = M_j(acc_j)                            (int32)
 //
 // The bracket is folded into one int32 per output when the layer is built;
-// Σ a_i·w_ji is core's int8_gemm_pairs. M_j(x) = multiply_by_quantized_multiplier
-// (quant/static_int8/fixed_point.hpp) with M_j = s_in·s_w[j] / s_out. With a
-// ReLU after the layer lo = z_out (ReLU is the clamp at the real 0), else 0.
-// Scores share one scale s_out for all outputs, so their argmax is the
-// prediction. No float is involved in any of this.
+// Σ a_i·w_ji is core's int8_gemm_pairs, or int8_gemm_narrow when every
+// |w| <= 64 (weights of 7 bits or fewer: exact vpmaddubsw pair sums on AVX2). M_j(x) =
+// multiply_by_quantized_multiplier (quant/static_int8/fixed_point.hpp) with M_j = s_in·s_w[j] /
+// s_out. With a ReLU after the layer lo = z_out (ReLU is the clamp at the real 0), else 0. Scores
+// share one scale s_out for all outputs, so their argmax is the prediction. No float is involved in
+// any of this.
 //
 // As a Layer it also takes and gives floats, so a Sequential holding it runs
 // like any other model: forward quantizes x to codes (x / s_in rounded, plus
@@ -116,7 +117,13 @@ class StaticInt8Dense : public Layer {
   // [j_begin, j_end).
   RequantTable requant_table(std::size_t j_begin, std::size_t j_end) const;
 
+  // Σ a·w for outputs [j_begin, j_end) into acc [rows, out]: int8_gemm_narrow
+  // when the weights are narrow enough, else int8_gemm_pairs.
+  void products(Isa isa, std::size_t rows, const std::uint8_t* a, std::size_t lda,
+                std::size_t j_begin, std::size_t j_end, std::int32_t* acc) const;
+
   Params params_;
+  bool narrow_ = false;  // every |w| <= 64 (7-bit weights or fewer)
   std::vector<std::int32_t> folded_bias_;
   std::vector<std::int32_t> m0_, shift_;  // params_.multiplier split in two
   bool right_shifts_only_ = true;

@@ -113,7 +113,7 @@ void StaticInt8Network::scores(Isa isa, std::span<const std::uint8_t> pixels,
 // Too few rows to give every thread a block of its own (batch 1 above all):
 // the layers run one after the other, each layer's outputs split between the
 // threads by whole panels (one parallel_for, so one barrier, per layer).
-// Each output is still one int8_gemm_pairs sum and one requantization, the
+// Each output is still one sum of products and one requantization, the
 // same integers as in the row-split path whatever the split.
 void StaticInt8Network::small_batch_scores(Isa isa, std::size_t n, const std::uint8_t* pixels,
                                            std::int32_t* scores, std::size_t widest,
