@@ -11,7 +11,8 @@
 // over the 1024³ gemm's, both measured in this run); and inference of the
 // trained model in float, int8 weight-only, int8 dynamic and static int8
 // (--kernel picks which of the int8 kinds) and, with weight_only, 4-, 3- and
-// 2-bit weight-only (asymmetric, a scale per group of 64 inputs): batch-1 latency
+// 2-bit weight-only (asymmetric, a scale per group of 64 inputs), with
+// dynamic_int8 the 4- and 2-bit formats on 7-bit activations: batch-1 latency
 // over 2000 test samples after 50 warm-up ones, and the whole test set in one
 // batch, best of 3 after one warm-up pass. Static int8 is calibrated on 1024
 // training images (--activations picks the observer), with 8-bit weights and
@@ -377,6 +378,16 @@ int bench_mnist(int argc, const char* const* argv) {
       QuantConfig config;
       config.format = {Scheme::asymmetric, Granularity::group, bits, low_bit_group};
       quantized.emplace_back("int" + std::to_string(bits) + "_weight_only",
+                             quantize_model(model, config));
+    }
+  // The same 4- and 2-bit formats with 7-bit dynamic activations: the codes
+  // stay packed and run in lowbit_int_gemm (ggml's way with Q4 weights).
+  if (std::find(kernels.begin(), kernels.end(), QuantizedKernel::dynamic_int8) != kernels.end())
+    for (const int bits : {4, 2}) {
+      QuantConfig config;
+      config.kernel = QuantizedKernel::dynamic_int8;
+      config.format = {Scheme::asymmetric, Granularity::group, bits, low_bit_group};
+      quantized.emplace_back("int" + std::to_string(bits) + "_dynamic",
                              quantize_model(model, config));
     }
   struct Variant {

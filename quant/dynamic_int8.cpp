@@ -68,7 +68,29 @@ RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a,
 
 DynamicInt8Weights::DynamicInt8Weights(const QuantizedMatrix& weight)
     : weights_(to_signed_weights(weight)) {
-  panels_ = pack_int8_panels(weights_.rows, weights_.cols, weights_.codes.data(), weights_.cols);
+  const int bits = weight.format.bits;
+  const std::size_t word_inputs = bits == 2 ? 8 : 4;
+  if (!weight.is_ternary() && bits <= 4 && weights_.cols > 0 &&
+      (weights_.runs == 1 || weights_.run_length % word_inputs == 0)) {
+    // Back from the signed codes c to the stored fields u = c - c_min, the
+    // shift folded into the offset: w = c·t + o = u·t + (o + c_min·t).
+    const std::int32_t c_min = weight.is_signed() ? -(1 << (bits - 1)) : -128;
+    const std::size_t rows = weights_.rows, cols = weights_.cols, runs = weights_.runs;
+    std::vector<std::uint8_t> fields(rows * cols);
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      fields[i] = static_cast<std::uint8_t>(weights_.codes[i] - c_min);
+    std::vector<float> steps(rows * runs), offsets(rows * runs);
+    for (std::size_t j = 0; j < rows; ++j)
+      for (std::size_t g = 0; g < runs; ++g) {
+        const float step = weights_.steps[g * rows + j];
+        steps[j * runs + g] = step;
+        offsets[j * runs + g] = weights_.offsets[g * rows + j] + static_cast<float>(c_min) * step;
+      }
+    lowbit_ = pack_lowbit_int_panels(rows, cols, bits, weights_.run_length, fields.data(), cols,
+                                     steps.data(), offsets.data());
+  } else {
+    panels_ = pack_int8_panels(weights_.rows, weights_.cols, weights_.codes.data(), weights_.cols);
+  }
   weights_.codes = {};
 }
 
@@ -88,7 +110,7 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
   const std::size_t outputs = weights_.rows;
   const std::size_t runs = weights_.runs;
   const std::size_t in = weights_.cols;
-  const std::size_t lda = panels_.padded_k();
+  const std::size_t lda = lowbit_ ? lowbit_->padded_k() : panels_.padded_k();
   out.resize(Shape{batch, outputs});
   parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
     thread_local std::vector<std::uint8_t> a;
@@ -118,6 +140,20 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
         }
         quantization[r] = quantize_row(isa, x.row(r0 + r), a.data() + r * lda, weights_.run_length,
                                        std::span(activation_sums).subspan(r * runs, runs));
+      }
+      if (lowbit_) {
+        thread_local std::vector<float> steps;
+        thread_local std::vector<std::int32_t> zero_points;
+        steps.resize(rows);
+        zero_points.resize(rows);
+        for (std::size_t r = 0; r < rows; ++r) {
+          steps[r] = quantization[r].step;
+          zero_points[r] = quantization[r].zero_point;
+        }
+        lowbit_int_gemm(
+            isa, {rows, a.data(), lda, steps.data(), zero_points.data(), activation_sums.data()},
+            *lowbit_, bias.empty() ? nullptr : bias.data(), out.data() + r0 * outputs, outputs);
+        continue;
       }
       for (std::size_t g = 0; g < runs; ++g) {
         const std::size_t begin = weights_.run_begin(g), end = weights_.run_end(g);

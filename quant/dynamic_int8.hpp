@@ -6,10 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "core/kernels/int8_gemm.hpp"
 #include "core/kernels/isa.hpp"
+#include "core/kernels/lowbit_int_gemm.hpp"
 #include "core/tensor.hpp"
 #include "quant/quantized_matrix.hpp"
 #include "quant/signed_weights.hpp"
@@ -18,6 +20,9 @@ namespace tinyq {
 
 class DynamicInt8Weights {
  public:
+  // Codes of 2 to 4 bits (not ternary) whose groups are whole words of
+  // lowbit_int_gemm's layout stay packed and run there, group scales inside
+  // the kernel; everything else becomes int8 panels for int8_gemm_u7.
   explicit DynamicInt8Weights(const QuantizedMatrix& weight);
 
   // out [batch, rows] = x [batch, cols] · Wᵀ + bias, on the integer path `isa`.
@@ -26,6 +31,7 @@ class DynamicInt8Weights {
  private:
   SignedWeights weights_;  // steps, offsets and code sums (codes live in panels_)
   Int8Panels panels_;
+  std::optional<LowBitIntPanels> lowbit_;  // instead of panels_ when the codes allow
 };
 
 // The largest activation code: 7 bits, not 8, so the products can run

@@ -1,0 +1,96 @@
+// 7-bit activation rows times 2-, 3- or 4-bit weight codes that stay
+// packed, with a float step and offset per group of inputs: how a 4-bit
+// model runs faster than float (ggml's Q4 × Q8 dot products, in tinyq's
+// panel layout).
+//
+// Each row r arrives quantized (by the caller, quant/dynamic_int8): inputs
+// x_ri ≈ d_r · (a_ri − z_r) with a_ri in 0..127, and A_rg = Σ_{i∈g} a_ri
+// per group g. Weight j inside group g is w_ji = u_ji · t_jg + o_jg with u
+// the stored field (0 .. 2^bits − 1). Then, with U_jg = Σ_{i∈g} u_ji:
+//
+//   Σ_{i∈g} x_ri · w_ji = d_r · [ t_jg · (S_rjg − z_r · U_jg) + o_jg · (A_rg − z_r · n_g) ]
+//
+// where S_rjg = Σ_{i∈g} a_ri · u_ji is an exact int32 sum (vpmaddubsw on
+// AVX2: a < 128 and u < 16, so no pair sum comes near int16's limit), and
+// only this last line is float. C[r][j] = bias[j] + Σ_g (that).
+//
+// Layout: outputs in panels of 16 and inputs in k-groups of 4, as
+// int8_gemm's (core/kernels/int8_gemm.hpp), but 4-bit fields: a k-group of a
+// panel (64 codes) is 32 bytes, byte t holding in its low nibble the code of
+// output t / 4 and input t % 4 and in its high nibble that of output
+// 8 + t / 4. One 32-byte load, a mask and a shift give the two halves of the
+// panel that int8_gemm_u7's kernel multiplies. 2-bit codes pack two k-groups
+// in those 32 bytes (fields 0, 1: k-group g, fields 2, 3: g + 1; two bits
+// each); 3-bit codes use the 4-bit fields. So the weights take bits / 8
+// bytes each (3-bit: 4 / 8), and no buffer of wider codes is ever written.
+//
+// Groups must be whole words of the layout: a multiple of 4 inputs (of 8
+// with 2-bit codes), unless one group spans the whole row. Sums over a group
+// run in int32 inside the kernel; groups are added in order in float, with
+// fused multiply-adds on the avx2 path (the generic path's last bits
+// differ; thread counts never change a result: each output is one
+// kernel's work).
+//
+// Files: lowbit_int_gemm.cpp (packing, the generic kernel, the reference),
+// lowbit_int_gemm_avx2.cpp (also the avx512 path's kernel).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/kernels/isa.hpp"
+
+namespace tinyq {
+
+struct LowBitIntPanels {
+  std::size_t n = 0, k = 0;
+  int bits = 4;
+  std::size_t group = 0;            // inputs per group (a multiple of 4, or 8 at 2 bits, or k)
+  std::size_t groups = 0;           // ceil(k / group)
+  std::size_t k_groups = 0;         // 4-input groups, rounded up to whole words
+  std::vector<std::uint8_t> codes;  // panels() · k_groups · 32 · field_bits() / 4 bytes
+  // Per panel, group and the panel's 16 outputs ([panel][group][16]):
+  // t, o and t · U (zero past n).
+  std::vector<float> steps, offsets, step_code_sums;
+
+  std::size_t panels() const { return (n + 15) / 16; }
+  int field_bits() const { return bits == 2 ? 2 : 4; }
+  // k-groups per 32-byte word: 1 with 4-bit fields, 2 with 2-bit ones.
+  std::size_t k_groups_per_word() const { return field_bits() == 2 ? 2 : 1; }
+  std::size_t panel_bytes() const { return k_groups / k_groups_per_word() * 32; }
+  // Row stride, in bytes, that activation rows must have (at least).
+  std::size_t padded_k() const { return k_groups * 4; }
+};
+
+// codes [n, k] (row stride ld_codes), one unsigned field u < 2^bits per
+// byte; steps and offsets [n, groups] (row-major), w = u · step + offset.
+// bits 2..4; group as above. Throws Error otherwise.
+LowBitIntPanels pack_lowbit_int_panels(std::size_t n, std::size_t k, int bits, std::size_t group,
+                                       const std::uint8_t* codes, std::size_t ld_codes,
+                                       const float* steps, const float* offsets);
+
+// The caller's quantized rows: a [m, lda >= b.padded_k()] with codes 0..127
+// and zeros past k; per row d_r (steps) and z_r (zero_points); group sums
+// A [m, b.groups] (row-major).
+struct U7Rows {
+  std::size_t m = 0;
+  const std::uint8_t* a = nullptr;
+  std::size_t lda = 0;
+  const float* steps = nullptr;
+  const std::int32_t* zero_points = nullptr;
+  const std::int32_t* group_sums = nullptr;
+};
+
+// C [m, b.n] (row stride ldc) = the sums above plus bias [b.n] (or none when
+// bias is null). Single-threaded; throws Error when this CPU cannot run
+// `isa` (family int8_gemm) or a row stride is too short.
+void lowbit_int_gemm(Isa isa, const U7Rows& x, const LowBitIntPanels& b, const float* bias,
+                     float* c, std::size_t ldc);
+
+// The formula in double, on the unpacked codes: what the kernels are tested against.
+void lowbit_int_gemm_reference(const U7Rows& x, std::size_t n, std::size_t k, std::size_t group,
+                               const std::uint8_t* codes, std::size_t ld_codes, const float* steps,
+                               const float* offsets, const float* bias, double* c, std::size_t ldc);
+
+}  // namespace tinyq

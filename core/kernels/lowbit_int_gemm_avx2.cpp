@@ -1,0 +1,136 @@
+// lowbit_int_gemm on AVX2: up to 4 rows × 1 panel (16 outputs) per tile.
+//
+// Per k-group: the codes of the panel's two halves come out of one 32-byte
+// load with a mask (and a 16-bit shift for the high fields), and each row's
+// four activations, broadcast, meet them in int8_gemm_u7's three
+// instructions: vpmaddubsw (a · u pairs in int16: 2 · 127 · 15 at most, far
+// from saturation), vpmaddwd against ones (pairs of pairs into int32),
+// vpaddd. At the end of each group the int32 sums become floats, scaled
+// into the tile's 4 × 16 float outputs (kept in L1), and start again:
+//
+//   y += float(S) · (t · d) − (t · U) · (z · d) + o · e,   e = d · (A − z · n_g)
+//
+// (lowbit_int_gemm.hpp has the algebra). With groups of 64 inputs that is
+// a few instructions per 16 k-groups of products.
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+#include "core/kernels/lowbit_int_gemm_kernels.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+
+#define TINYQ_AVX2 __attribute__((target("avx2,fma")))
+
+namespace tinyq {
+
+namespace {
+
+constexpr std::size_t tile_rows = 4;
+
+// The two halves' codes of k-group `index` of a word (0 for 4-bit fields,
+// 0 or 1 for 2-bit ones) as bytes.
+template <int FieldBits>
+TINYQ_AVX2 inline void unpack(__m256i word, std::size_t index, __m256i& low, __m256i& high) {
+  const __m256i mask = _mm256_set1_epi8(static_cast<char>((1 << FieldBits) - 1));
+  const int shift = static_cast<int>(index) * 2 * FieldBits;
+  const __m256i shifted = _mm256_srli_epi16(word, shift);
+  low = _mm256_and_si256(shifted, mask);
+  high = _mm256_and_si256(_mm256_srli_epi16(shifted, FieldBits), mask);
+}
+
+template <std::size_t R, int FieldBits>
+TINYQ_AVX2 void tile(const U7Rows& x, std::size_t row, const LowBitIntPanels& b, std::size_t panel,
+                     const float* bias, float* c, std::size_t ldc) {
+  constexpr std::size_t per_word = FieldBits == 2 ? 2 : 1;
+  const __m256i ones = _mm256_set1_epi16(1);
+  const std::uint8_t* codes = b.codes.data() + panel * b.panel_bytes();
+  const std::size_t j0 = panel * 16, cols = std::min<std::size_t>(16, b.n - j0);
+  alignas(32) float y[R][16];
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t t = 0; t < 16; ++t)
+      y[r][t] = bias != nullptr && t < cols ? bias[j0 + t] : 0.0f;
+  const std::uint8_t* a[R];
+  for (std::size_t r = 0; r < R; ++r) a[r] = x.a + (row + r) * x.lda;
+  for (std::size_t g = 0; g < b.groups; ++g) {
+    const std::size_t begin = g * b.group;
+    const std::size_t kg_begin = begin / 4;
+    const std::size_t kg_end = g + 1 == b.groups ? b.k_groups : (begin + b.group) / 4;
+    __m256i acc[R][2];
+    for (std::size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (std::size_t kg = kg_begin; kg < kg_end; ++kg) {
+      const __m256i word =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + (kg / per_word) * 32));
+      __m256i w0, w1;
+      unpack<FieldBits>(word, kg % per_word, w0, w1);
+      for (std::size_t r = 0; r < R; ++r) {
+        std::int32_t four;
+        std::memcpy(&four, a[r] + kg * 4, sizeof four);
+        const __m256i xs = _mm256_set1_epi32(four);
+        acc[r][0] =
+            _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(xs, w0), ones));
+        acc[r][1] =
+            _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(xs, w1), ones));
+      }
+    }
+    const std::size_t slot = (panel * b.groups + g) * 16;
+    const auto length = static_cast<std::int32_t>(std::min(b.k, begin + b.group) - begin);
+    for (std::size_t r = 0; r < R; ++r) {
+      const float d = x.steps[row + r];
+      const std::int32_t z = x.zero_points[row + r];
+      const float e = d * static_cast<float>(x.group_sums[(row + r) * b.groups + g] - z * length);
+      const __m256 step_d = _mm256_set1_ps(d), zero_d = _mm256_set1_ps(static_cast<float>(z) * d);
+      const __m256 es = _mm256_set1_ps(e);
+      for (std::size_t h = 0; h < 2; ++h) {
+        const __m256 t = _mm256_mul_ps(_mm256_loadu_ps(b.steps.data() + slot + 8 * h), step_d);
+        __m256 v = _mm256_load_ps(y[r] + 8 * h);
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][h]), t, v);
+        v = _mm256_fnmadd_ps(_mm256_loadu_ps(b.step_code_sums.data() + slot + 8 * h), zero_d, v);
+        v = _mm256_fmadd_ps(_mm256_loadu_ps(b.offsets.data() + slot + 8 * h), es, v);
+        _mm256_store_ps(y[r] + 8 * h, v);
+      }
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r) std::copy(y[r], y[r] + cols, c + (row + r) * ldc + j0);
+}
+
+using TileFunction = void (*)(const U7Rows&, std::size_t, const LowBitIntPanels&, std::size_t,
+                              const float*, float*, std::size_t);
+
+template <int FieldBits, std::size_t... R>
+constexpr std::array<TileFunction, sizeof...(R)> tiles_for(std::index_sequence<R...>) {
+  return {tile<R + 1, FieldBits>...};
+}
+
+void kernel_avx2(const U7Rows& x, const LowBitIntPanels& b, const float* bias, float* c,
+                 std::size_t ldc) {
+  static const auto nibbles = tiles_for<4>(std::make_index_sequence<tile_rows>{});
+  static const auto crumbs = tiles_for<2>(std::make_index_sequence<tile_rows>{});
+  const auto& tiles = b.field_bits() == 2 ? crumbs : nibbles;
+  // Panels outside, rows inside: a panel's codes (~12 KB at k = 784 and 4
+  // bits) stay in L1 while the row tiles pass over them.
+  for (std::size_t panel = 0; panel < b.panels(); ++panel)
+    for (std::size_t row = 0; row < x.m; row += tile_rows)
+      tiles[std::min(tile_rows, x.m - row) - 1](x, row, b, panel, bias, c, ldc);
+}
+
+}  // namespace
+
+LowBitIntKernel lowbit_int_kernel_avx2() {
+  return kernel_avx2;
+}
+
+}  // namespace tinyq
+
+#else
+
+namespace tinyq {
+LowBitIntKernel lowbit_int_kernel_avx2() {
+  return lowbit_int_gemm_generic;
+}
+}  // namespace tinyq
+
+#endif

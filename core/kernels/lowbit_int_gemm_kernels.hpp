@@ -1,0 +1,19 @@
+// The per-ISA kernels behind lowbit_int_gemm (internal to core).
+#pragma once
+
+#include <cstddef>
+
+#include "core/kernels/lowbit_int_gemm.hpp"
+
+namespace tinyq {
+
+// C rows [0, x.m) of panels [0, b.panels()): as lowbit_int_gemm.
+using LowBitIntKernel = void (*)(const U7Rows& x, const LowBitIntPanels& b, const float* bias,
+                                 float* c, std::size_t ldc);
+
+void lowbit_int_gemm_generic(const U7Rows& x, const LowBitIntPanels& b, const float* bias, float* c,
+                             std::size_t ldc);
+// The avx2 kernel, or the generic one where the compiler cannot build it.
+LowBitIntKernel lowbit_int_kernel_avx2();
+
+}  // namespace tinyq
