@@ -24,7 +24,7 @@ void add_quantize_options(Options& options) {
   options.add("kernel", "NAME",
               "how the quantized layers multiply (with --scheme): weight_only (float "
               "activations, weights widened in registers) or dynamic_int8 (activations "
-              "quantized per row to 8 bits, int32 sums)",
+              "quantized per row to 7-bit codes, int32 sums)",
               "weight_only");
   options.add("grid", "NAME",
               "how each block's scale and offset are chosen (with --scheme): minmax (span the "

@@ -55,7 +55,7 @@ LowBitIntPanels pack_lowbit_int_panels(std::size_t n, std::size_t k, int bits, s
   const std::size_t slots = b.panels() * b.groups * 16;
   b.steps.assign(slots, 0.0f);
   b.offsets.assign(slots, 0.0f);
-  b.step_code_sums.assign(slots, 0.0f);
+  b.zero_terms.assign(b.panels() * 16, 0.0f);
   for (std::size_t j = 0; j < n; ++j)
     for (std::size_t g = 0; g < b.groups; ++g) {
       std::uint32_t code_sum = 0;
@@ -72,7 +72,9 @@ LowBitIntPanels pack_lowbit_int_panels(std::size_t n, std::size_t k, int bits, s
       const std::size_t slot = ((j / 16) * b.groups + g) * 16 + j % 16;
       b.steps[slot] = steps[j * b.groups + g];
       b.offsets[slot] = offsets[j * b.groups + g];
-      b.step_code_sums[slot] = b.steps[slot] * static_cast<float>(code_sum);
+      const std::size_t length = std::min(k, (g + 1) * b.group) - g * b.group;
+      b.zero_terms[(j / 16) * 16 + j % 16] += b.steps[slot] * static_cast<float>(code_sum) +
+                                              b.offsets[slot] * static_cast<float>(length);
     }
   return b;
 }
@@ -84,23 +86,19 @@ void lowbit_int_gemm_generic(const U7Rows& x, const LowBitIntPanels& b, const fl
   for (std::size_t r = 0; r < x.m; ++r) {
     const std::uint8_t* a = x.a + r * x.lda;
     const float d = x.steps[r];
-    const auto z = static_cast<float>(x.zero_points[r]);
+    const float zero_d = static_cast<float>(x.zero_points[r]) * d;
     for (std::size_t j = 0; j < b.n; ++j) {
-      float y = bias != nullptr ? bias[j] : 0.0f;
+      float sum = 0.0f;
       for (std::size_t g = 0; g < b.groups; ++g) {
-        const std::size_t begin = g * b.group, end = std::min(b.k, begin + b.group);
         std::int32_t s = 0;
-        for (std::size_t p = begin; p < end; ++p)
+        for (std::size_t p = g * b.group; p < std::min(b.k, (g + 1) * b.group); ++p)
           s += static_cast<std::int32_t>(a[p] * code_at(b, j, p));
         const std::size_t slot = ((j / 16) * b.groups + g) * 16 + j % 16;
-        const float e =
-            d * static_cast<float>(x.group_sums[r * b.groups + g] -
-                                   x.zero_points[r] * static_cast<std::int32_t>(end - begin));
-        y += static_cast<float>(s) * (b.steps[slot] * d);
-        y -= b.step_code_sums[slot] * (z * d);
-        y += b.offsets[slot] * e;
+        sum += static_cast<float>(s) * b.steps[slot];
+        sum += b.offsets[slot] * static_cast<float>(x.group_sums[r * b.groups + g]);
       }
-      c[r * ldc + j] = y;
+      const float y = (bias != nullptr ? bias[j] : 0.0f) + sum * d;
+      c[r * ldc + j] = y - b.zero_terms[(j / 16) * 16 + j % 16] * zero_d;
     }
   }
 }

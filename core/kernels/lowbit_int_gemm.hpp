@@ -6,13 +6,16 @@
 // Each row r arrives quantized (by the caller, quant/dynamic_int8): inputs
 // x_ri ≈ d_r · (a_ri − z_r) with a_ri in 0..127, and A_rg = Σ_{i∈g} a_ri
 // per group g. Weight j inside group g is w_ji = u_ji · t_jg + o_jg with u
-// the stored field (0 .. 2^bits − 1). Then, with U_jg = Σ_{i∈g} u_ji:
+// the stored field (0 .. 2^bits − 1). Expanding (a − z) · d · w and summing:
 //
-//   Σ_{i∈g} x_ri · w_ji = d_r · [ t_jg · (S_rjg − z_r · U_jg) + o_jg · (A_rg − z_r · n_g) ]
+//   Σ_i x_ri · w_ji = d_r · [ Σ_g ( t_jg · S_rjg + o_jg · A_rg )  −  z_r · Z_j ]
+//   S_rjg = Σ_{i∈g} a_ri · u_ji,     Z_j = Σ_g ( t_jg · U_jg + o_jg · n_g ),  U_jg = Σ_{i∈g} u_ji
 //
-// where S_rjg = Σ_{i∈g} a_ri · u_ji is an exact int32 sum (vpmaddubsw on
-// AVX2: a < 128 and u < 16, so no pair sum comes near int16's limit), and
-// only this last line is float. C[r][j] = bias[j] + Σ_g (that).
+// S is an exact int32 sum (vpmaddubsw on AVX2: a < 128 and u < 16, so no
+// pair sum comes near int16's limit); Z depends on the weights only and is
+// computed when they are packed, so each group costs two multiply-adds per
+// output and row, and the row's d and z are applied once at the end.
+// C[r][j] = bias[j] + that.
 //
 // Layout: outputs in panels of 16 and inputs in k-groups of 4, as
 // int8_gemm's (core/kernels/int8_gemm.hpp), but 4-bit fields: a k-group of a
@@ -50,9 +53,9 @@ struct LowBitIntPanels {
   std::size_t groups = 0;           // ceil(k / group)
   std::size_t k_groups = 0;         // 4-input groups, rounded up to whole words
   std::vector<std::uint8_t> codes;  // panels() · k_groups · 32 · field_bits() / 4 bytes
-  // Per panel, group and the panel's 16 outputs ([panel][group][16]):
-  // t, o and t · U (zero past n).
-  std::vector<float> steps, offsets, step_code_sums;
+  // Per panel, group and the panel's 16 outputs ([panel][group][16]): t and
+  // o; per panel and output ([panel][16]): Z. Zero past n.
+  std::vector<float> steps, offsets, zero_terms;
 
   std::size_t panels() const { return (n + 15) / 16; }
   int field_bits() const { return bits == 2 ? 2 : 4; }

@@ -1,15 +1,16 @@
-// lowbit_int_gemm on AVX2: up to 4 rows × 1 panel (16 outputs) per tile.
+// lowbit_int_gemm on AVX2: up to 3 rows × 1 panel (16 outputs) per tile.
 //
 // Per k-group: the codes of the panel's two halves come out of one 32-byte
 // load with a mask (and a 16-bit shift for the high fields), and each row's
 // four activations, broadcast, meet them in int8_gemm_u7's three
 // instructions: vpmaddubsw (a · u pairs in int16: 2 · 127 · 15 at most, far
 // from saturation), vpmaddwd against ones (pairs of pairs into int32),
-// vpaddd. At the end of each group the int32 sums become floats, scaled
-// into the tile's 4 × 16 float outputs (kept in L1), and start again:
+// vpaddd. At the end of each group the int32 sums become floats and are
+// added into the tile's float sums (kept in L1), A being the row's group sum:
 //
-//   y += float(S) · (t · d) − (t · U) · (z · d) + o · e,   e = d · (A − z · n_g)
+//   sum += float(S) · t + o · A                    (two fused multiply-adds)
 //
+// and after the last group y = bias + d · sum − (z · d) · Z
 // (lowbit_int_gemm.hpp has the algebra). With groups of 64 inputs that is
 // a few instructions per 16 k-groups of products.
 #include <algorithm>
@@ -29,7 +30,11 @@ namespace tinyq {
 
 namespace {
 
-constexpr std::size_t tile_rows = 4;
+// 3 rows: 6 int32 sums, the two halves' codes, the mask, the ones and the
+// broadcast fit AVX2's 16 registers; at 4 rows g++ 12 keeps sums on the
+// stack. Measured on one core at 48 × 784 × 256, groups of 64: 76 G
+// products/s at 3 rows, 49-65 at 4 and 50-67 at 2 (int8_gemm_u7: 90-95).
+constexpr std::size_t tile_rows = 3;
 
 // The two halves' codes of k-group `index` of a word (0 for 4-bit fields,
 // 0 or 1 for 2-bit ones) as bytes.
@@ -49,10 +54,7 @@ TINYQ_AVX2 void tile(const U7Rows& x, std::size_t row, const LowBitIntPanels& b,
   const __m256i ones = _mm256_set1_epi16(1);
   const std::uint8_t* codes = b.codes.data() + panel * b.panel_bytes();
   const std::size_t j0 = panel * 16, cols = std::min<std::size_t>(16, b.n - j0);
-  alignas(32) float y[R][16];
-  for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t t = 0; t < 16; ++t)
-      y[r][t] = bias != nullptr && t < cols ? bias[j0 + t] : 0.0f;
+  alignas(32) float sums[R][16] = {};
   const std::uint8_t* a[R];
   for (std::size_t r = 0; r < R; ++r) a[r] = x.a + (row + r) * x.lda;
   for (std::size_t g = 0; g < b.groups; ++g) {
@@ -77,24 +79,36 @@ TINYQ_AVX2 void tile(const U7Rows& x, std::size_t row, const LowBitIntPanels& b,
       }
     }
     const std::size_t slot = (panel * b.groups + g) * 16;
-    const auto length = static_cast<std::int32_t>(std::min(b.k, begin + b.group) - begin);
+    const __m256 t[2] = {_mm256_loadu_ps(b.steps.data() + slot),
+                         _mm256_loadu_ps(b.steps.data() + slot + 8)};
+    const __m256 o[2] = {_mm256_loadu_ps(b.offsets.data() + slot),
+                         _mm256_loadu_ps(b.offsets.data() + slot + 8)};
     for (std::size_t r = 0; r < R; ++r) {
-      const float d = x.steps[row + r];
-      const std::int32_t z = x.zero_points[row + r];
-      const float e = d * static_cast<float>(x.group_sums[(row + r) * b.groups + g] - z * length);
-      const __m256 step_d = _mm256_set1_ps(d), zero_d = _mm256_set1_ps(static_cast<float>(z) * d);
-      const __m256 es = _mm256_set1_ps(e);
+      const __m256 group_sum =
+          _mm256_set1_ps(static_cast<float>(x.group_sums[(row + r) * b.groups + g]));
       for (std::size_t h = 0; h < 2; ++h) {
-        const __m256 t = _mm256_mul_ps(_mm256_loadu_ps(b.steps.data() + slot + 8 * h), step_d);
-        __m256 v = _mm256_load_ps(y[r] + 8 * h);
-        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][h]), t, v);
-        v = _mm256_fnmadd_ps(_mm256_loadu_ps(b.step_code_sums.data() + slot + 8 * h), zero_d, v);
-        v = _mm256_fmadd_ps(_mm256_loadu_ps(b.offsets.data() + slot + 8 * h), es, v);
-        _mm256_store_ps(y[r] + 8 * h, v);
+        __m256 v = _mm256_load_ps(sums[r] + 8 * h);
+        v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r][h]), t[h], v);
+        v = _mm256_fmadd_ps(o[h], group_sum, v);
+        _mm256_store_ps(sums[r] + 8 * h, v);
       }
     }
   }
-  for (std::size_t r = 0; r < R; ++r) std::copy(y[r], y[r] + cols, c + (row + r) * ldc + j0);
+  alignas(32) float biases[16] = {};
+  if (bias != nullptr) std::copy(bias + j0, bias + j0 + cols, biases);
+  for (std::size_t r = 0; r < R; ++r) {
+    const float d = x.steps[row + r];
+    const __m256 ds = _mm256_set1_ps(d);
+    const __m256 zero_d = _mm256_set1_ps(static_cast<float>(x.zero_points[row + r]) * d);
+    alignas(32) float y[16];
+    for (std::size_t h = 0; h < 2; ++h) {
+      __m256 v =
+          _mm256_fmadd_ps(_mm256_load_ps(sums[r] + 8 * h), ds, _mm256_load_ps(biases + 8 * h));
+      v = _mm256_fnmadd_ps(_mm256_loadu_ps(b.zero_terms.data() + panel * 16 + 8 * h), zero_d, v);
+      _mm256_store_ps(y + 8 * h, v);
+    }
+    std::copy(y, y + cols, c + (row + r) * ldc + j0);
+  }
 }
 
 using TileFunction = void (*)(const U7Rows&, std::size_t, const LowBitIntPanels&, std::size_t,
