@@ -50,6 +50,19 @@ Problem random_problem(std::size_t m, std::size_t n, std::size_t k, Rng& rng) {
   return p;
 }
 
+// C [m, ldc] holds expected [m, n] in columns [j_begin, j_end) and the
+// sentinel -7, written before the call, everywhere else.
+bool columns_hold(const std::vector<std::int32_t>& c, std::size_t ldc,
+                  const std::vector<std::int32_t>& expected, std::size_t m, std::size_t n,
+                  std::size_t j_begin, std::size_t j_end) {
+  for (std::size_t r = 0; r < m; ++r)
+    for (std::size_t j = 0; j < ldc; ++j) {
+      const bool inside = j >= j_begin && j < j_end;
+      if (c[r * ldc + j] != (inside ? expected[r * n + j] : -7)) return false;
+    }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("int8_gemm matches the reference on odd shapes for every supported path") {
@@ -235,13 +248,7 @@ TEST_CASE("int8_gemm_narrow matches the reference for narrow and full operands a
       const std::size_t ldc = n + 3;
       std::vector<std::int32_t> c(m * ldc, -7);
       int8_gemm_narrow(isa, m, p.a.data(), p.lda, a_max, packed, j_begin, j_end, c.data(), ldc);
-      bool same = true;
-      for (std::size_t r = 0; r < m; ++r)
-        for (std::size_t j = 0; j < ldc; ++j) {
-          const bool inside = j >= j_begin && j < j_end;
-          same = same && c[r * ldc + j] == (inside ? expected[r * n + j] : -7);
-        }
-      CHECK(same);
+      CHECK(columns_hold(c, ldc, expected, m, n, j_begin, j_end));
     }
   }
 }
@@ -303,13 +310,7 @@ TEST_CASE("int8_gemm_pairs matches the reference on random shapes, column ranges
       const std::size_t ldc = n + 3;
       std::vector<std::int32_t> c(m * ldc, -7);
       int8_gemm_pairs(isa, m, p.a.data(), p.lda, packed, j_begin, j_end, c.data(), ldc);
-      bool same = true;
-      for (std::size_t r = 0; r < m; ++r)
-        for (std::size_t j = 0; j < ldc; ++j) {
-          const bool inside = j >= j_begin && j < j_end;
-          same = same && c[r * ldc + j] == (inside ? expected[r * n + j] : -7);
-        }
-      CHECK(same);
+      CHECK(columns_hold(c, ldc, expected, m, n, j_begin, j_end));
     }
   }
 }
