@@ -86,9 +86,10 @@ void int8_gemm_u7(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda
 // behaviour.
 //
 // Adding several pair sums in int16 before widening (possible when they are
-// smaller still, e.g. 6-bit weights) was tried: on Zen 3 it measured no
-// faster than one vpmaddwd per pair sum at 4 rows, the kernel being bound by
-// instructions issued rather than by the multiplier, so it was not kept.
+// smaller still, e.g. 6-bit weights: one vpmaddwd per two vpmaddubsw) was
+// tried and not kept: on Zen 3 it measured no faster at 4 rows (about 97 G
+// products/s on one core either way, i.e. 32 a cycle: one vpmaddubsw per
+// cycle looks like the bound, and that count does not change).
 void int8_gemm_narrow(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
                       std::int32_t a_max, const Int8Panels& b, std::size_t j_begin,
                       std::size_t j_end, std::int32_t* c, std::size_t ldc);
