@@ -112,6 +112,10 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
   const std::size_t in = weights_.cols;
   const std::size_t lda = lowbit_ ? lowbit_->padded_k() : panels_.padded_k();
   out.resize(Shape{batch, outputs});
+  if (lowbit_ && batch < 2 * num_threads()) {
+    small_batch_lowbit(isa, x, bias, out);
+    return;
+  }
   parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
     thread_local std::vector<std::uint8_t> a;
     thread_local std::vector<std::int32_t> sums;
@@ -172,6 +176,32 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
         }
       }
     }
+  });
+}
+
+// Too few rows for a block per thread (batch 1 above all): the rows are
+// quantized once, then the threads share the outputs, panel by panel. Each
+// output is the kernel's same sum whatever the split.
+void DynamicInt8Weights::small_batch_lowbit(Isa isa, const Tensor& x, std::span<const float> bias,
+                                            Tensor& out) const {
+  const std::size_t batch = x.dim(0), runs = weights_.runs, lda = lowbit_->padded_k();
+  thread_local std::vector<std::uint8_t> a;
+  thread_local std::vector<float> steps;
+  thread_local std::vector<std::int32_t> zero_points, activation_sums;
+  a.assign(batch * lda, 0);
+  steps.resize(batch);
+  zero_points.resize(batch);
+  activation_sums.resize(batch * runs);
+  for (std::size_t r = 0; r < batch; ++r) {
+    const RowQuantization q = quantize_row(isa, x.row(r), a.data() + r * lda, weights_.run_length,
+                                           std::span(activation_sums).subspan(r * runs, runs));
+    steps[r] = q.step;
+    zero_points[r] = q.zero_point;
+  }
+  const U7Rows rows{batch, a.data(), lda, steps.data(), zero_points.data(), activation_sums.data()};
+  parallel_for(lowbit_->panels(), 1, [&](std::size_t panel_begin, std::size_t panel_end) {
+    lowbit_int_gemm_panels(isa, rows, *lowbit_, panel_begin, panel_end,
+                           bias.empty() ? nullptr : bias.data(), out.data(), weights_.rows);
   });
 }
 

@@ -29,6 +29,10 @@ class DynamicInt8Weights {
   void forward(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out) const;
 
  private:
+  // forward for the packed low-bit codes when the batch is below twice the
+  // thread count: the outputs, not the rows, are split between the threads.
+  void small_batch_lowbit(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out) const;
+
   SignedWeights weights_;  // steps, offsets and code sums (codes live in panels_)
   Int8Panels panels_;
   std::optional<LowBitIntPanels> lowbit_;  // instead of panels_ when the codes allow

@@ -166,3 +166,29 @@ TEST_CASE("pack_lowbit_int_panels refuses codes, bits and groups it cannot pack"
   CHECK_NOTHROW(
       pack_lowbit_int_panels(4, 16, 2, 8, codes.data(), 16, steps.data(), offsets.data()));
 }
+
+TEST_CASE("lowbit_int_gemm_panels computes its panels' outputs as the whole call does") {
+  Rng rng(61);
+  const Problem p = random_problem(4, 70, 200, 40, 4, rng);
+  const LowBitIntPanels packed = pack_lowbit_int_panels(p.n, p.k, p.bits, p.group, p.codes.data(),
+                                                        p.k, p.steps.data(), p.offsets.data());
+  for (Isa isa : test::paths_to_test(KernelFamily::int8_gemm)) {
+    CAPTURE(std::string(isa_name(isa)));
+    std::vector<float> whole(p.m * p.n);
+    lowbit_int_gemm(isa, p.rows(), packed, p.bias.data(), whole.data(), p.n);
+    std::vector<float> split(p.m * p.n, -7.0f);
+    lowbit_int_gemm_panels(isa, p.rows(), packed, 1, 3, p.bias.data(), split.data(), p.n);
+    bool same = true;
+    for (std::size_t r = 0; r < p.m; ++r)
+      for (std::size_t j = 0; j < p.n; ++j) {
+        const bool inside = j >= 16 && j < 48;
+        same = same && split[r * p.n + j] == (inside ? whole[r * p.n + j] : -7.0f);
+      }
+    CHECK(same);
+    lowbit_int_gemm_panels(isa, p.rows(), packed, 0, 1, p.bias.data(), split.data(), p.n);
+    lowbit_int_gemm_panels(isa, p.rows(), packed, 3, 5, p.bias.data(), split.data(), p.n);
+    CHECK(split == whole);
+    CHECK_THROWS_AS(lowbit_int_gemm_panels(isa, p.rows(), packed, 2, 6, nullptr, split.data(), p.n),
+                    Error);
+  }
+}

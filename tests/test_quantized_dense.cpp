@@ -427,13 +427,18 @@ TEST_CASE(
         else
           CHECK(std::memcmp(y.data(), first.data(), y.size() * sizeof(float)) == 0);
       }
-      set_num_threads(1);
-      std::size_t rows_differing = 0;
-      for (std::size_t r = 0; r < batch; ++r) {
-        const Tensor& one = layer.forward(Tensor(Shape{1, 150}, x.row(r)));
-        rows_differing += std::memcmp(one.data(), first.row(r).data(), 19 * sizeof(float)) != 0;
+      // One row at a time: on more than one thread the packed low-bit codes
+      // split the outputs (19: two panels) instead of the rows.
+      for (const std::size_t threads : {1u, 2u, 3u}) {
+        CAPTURE(threads);
+        set_num_threads(threads);
+        std::size_t rows_differing = 0;
+        for (std::size_t r = 0; r < batch; ++r) {
+          const Tensor& one = layer.forward(Tensor(Shape{1, 150}, x.row(r)));
+          rows_differing += std::memcmp(one.data(), first.row(r).data(), 19 * sizeof(float)) != 0;
+        }
+        CHECK(rows_differing == 0);
       }
-      CHECK(rows_differing == 0);
     }
   set_num_threads(saved_threads);
 }

@@ -81,13 +81,14 @@ LowBitIntPanels pack_lowbit_int_panels(std::size_t n, std::size_t k, int bits, s
 
 // One output at a time, the codes read back from the packed bytes: the
 // same formula as the avx2 kernel, group by group, without fused products.
-void lowbit_int_gemm_generic(const U7Rows& x, const LowBitIntPanels& b, const float* bias, float* c,
-                             std::size_t ldc) {
+void lowbit_int_gemm_generic(const U7Rows& x, const LowBitIntPanels& b, std::size_t panel_begin,
+                             std::size_t panel_end, const float* bias, float* c, std::size_t ldc) {
+  const std::size_t j_begin = panel_begin * 16, j_end = std::min(b.n, panel_end * 16);
   for (std::size_t r = 0; r < x.m; ++r) {
     const std::uint8_t* a = x.a + r * x.lda;
     const float d = x.steps[r];
     const float zero_d = static_cast<float>(x.zero_points[r]) * d;
-    for (std::size_t j = 0; j < b.n; ++j) {
+    for (std::size_t j = j_begin; j < j_end; ++j) {
       float sum = 0.0f;
       for (std::size_t g = 0; g < b.groups; ++g) {
         std::int32_t s = 0;
@@ -103,8 +104,9 @@ void lowbit_int_gemm_generic(const U7Rows& x, const LowBitIntPanels& b, const fl
   }
 }
 
-void lowbit_int_gemm(Isa isa, const U7Rows& x, const LowBitIntPanels& b, const float* bias,
-                     float* c, std::size_t ldc) {
+void lowbit_int_gemm_panels(Isa isa, const U7Rows& x, const LowBitIntPanels& b,
+                            std::size_t panel_begin, std::size_t panel_end, const float* bias,
+                            float* c, std::size_t ldc) {
   static const IsaTable<LowBitIntKernel> paths(lowbit_int_gemm_generic, lowbit_int_kernel_avx2(),
                                                lowbit_int_kernel_avx2());
   require_supported(KernelFamily::int8_gemm, isa);
@@ -112,7 +114,16 @@ void lowbit_int_gemm(Isa isa, const U7Rows& x, const LowBitIntPanels& b, const f
     throw Error("lowbit_int_gemm: row strides " + std::to_string(x.lda) + " and " +
                 std::to_string(ldc) + " must be at least " + std::to_string(b.padded_k()) +
                 " and " + std::to_string(b.n));
-  paths[isa](x, b, bias, c, ldc);
+  if (panel_begin > panel_end || panel_end > b.panels())
+    throw Error("lowbit_int_gemm: panels [" + std::to_string(panel_begin) + ", " +
+                std::to_string(panel_end) + ") outside the " + std::to_string(b.panels()) +
+                " there are");
+  paths[isa](x, b, panel_begin, panel_end, bias, c, ldc);
+}
+
+void lowbit_int_gemm(Isa isa, const U7Rows& x, const LowBitIntPanels& b, const float* bias,
+                     float* c, std::size_t ldc) {
+  lowbit_int_gemm_panels(isa, x, b, 0, b.panels(), bias, c, ldc);
 }
 
 void lowbit_int_gemm_reference(const U7Rows& x, std::size_t n, std::size_t k, std::size_t group,

@@ -90,6 +90,13 @@ struct U7Rows {
 // `isa` (family int8_gemm) or a row stride is too short.
 void lowbit_int_gemm(Isa isa, const U7Rows& x, const LowBitIntPanels& b, const float* bias,
                      float* c, std::size_t ldc);
+// The same for the outputs of panels [panel_begin, panel_end) only (c and
+// bias still indexed from output 0), so that a few rows (batch 1) can be
+// split across threads by outputs; each output is computed exactly as
+// lowbit_int_gemm computes it, so the split never changes a bit.
+void lowbit_int_gemm_panels(Isa isa, const U7Rows& x, const LowBitIntPanels& b,
+                            std::size_t panel_begin, std::size_t panel_end, const float* bias,
+                            float* c, std::size_t ldc);
 
 // The formula in double, on the unpacked codes: what the kernels are tested against.
 void lowbit_int_gemm_reference(const U7Rows& x, std::size_t n, std::size_t k, std::size_t group,

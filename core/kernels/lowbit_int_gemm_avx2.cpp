@@ -119,14 +119,14 @@ constexpr std::array<TileFunction, sizeof...(R)> tiles_for(std::index_sequence<R
   return {tile<R + 1, FieldBits>...};
 }
 
-void kernel_avx2(const U7Rows& x, const LowBitIntPanels& b, const float* bias, float* c,
-                 std::size_t ldc) {
+void kernel_avx2(const U7Rows& x, const LowBitIntPanels& b, std::size_t panel_begin,
+                 std::size_t panel_end, const float* bias, float* c, std::size_t ldc) {
   static const auto nibbles = tiles_for<4>(std::make_index_sequence<tile_rows>{});
   static const auto crumbs = tiles_for<2>(std::make_index_sequence<tile_rows>{});
   const auto& tiles = b.field_bits() == 2 ? crumbs : nibbles;
   // Panels outside, rows inside: a panel's codes (~12 KB at k = 784 and 4
   // bits) stay in L1 while the row tiles pass over them.
-  for (std::size_t panel = 0; panel < b.panels(); ++panel)
+  for (std::size_t panel = panel_begin; panel < panel_end; ++panel)
     for (std::size_t row = 0; row < x.m; row += tile_rows)
       tiles[std::min(tile_rows, x.m - row) - 1](x, row, b, panel, bias, c, ldc);
 }

@@ -7,12 +7,13 @@
 
 namespace tinyq {
 
-// C rows [0, x.m) of panels [0, b.panels()): as lowbit_int_gemm.
-using LowBitIntKernel = void (*)(const U7Rows& x, const LowBitIntPanels& b, const float* bias,
-                                 float* c, std::size_t ldc);
+// C rows [0, x.m) of panels [panel_begin, panel_end): as lowbit_int_gemm_panels.
+using LowBitIntKernel = void (*)(const U7Rows& x, const LowBitIntPanels& b, std::size_t panel_begin,
+                                 std::size_t panel_end, const float* bias, float* c,
+                                 std::size_t ldc);
 
-void lowbit_int_gemm_generic(const U7Rows& x, const LowBitIntPanels& b, const float* bias, float* c,
-                             std::size_t ldc);
+void lowbit_int_gemm_generic(const U7Rows& x, const LowBitIntPanels& b, std::size_t panel_begin,
+                             std::size_t panel_end, const float* bias, float* c, std::size_t ldc);
 // The avx2 kernel, or the generic one where the compiler cannot build it.
 LowBitIntKernel lowbit_int_kernel_avx2();
 
