@@ -43,11 +43,17 @@ std::string Dense::describe() const {
 
 // y[r, j] = Σ_i x[r, i] · W[j, i] + b[j]      i.e. Y = X · Wᵀ + b (b added to every row)
 const Tensor& Dense::forward(const Tensor& x) {
+  Dense::forward_kept(x);
+  input_copy_ = x;
+  input_ = &input_copy_;
+  return output_;
+}
+
+const Tensor& Dense::forward_kept(const Tensor& x) {
   if (x.rank() != 2 || x.dim(1) != inputs_)
     throw Error(describe() + ": expected input [batch, " + std::to_string(inputs_) + "], found " +
                 x.shape().to_string());
-  input_ = x;
-  has_input_ = true;
+  input_ = &x;
   matmul_transposed_b(x, weight_, output_);
   const std::size_t batch = x.dim(0);
   const float* b = bias_.data();
@@ -70,13 +76,13 @@ const Tensor& Dense::forward(const Tensor& x) {
 // The sum over r is where the batch's gradients accumulate: the loss is
 // already a batch mean, so G carries the 1/B.
 const Tensor& Dense::backward(const Tensor& grad_output, bool need_input_grad) {
-  if (!has_input_) throw Error(describe() + ": backward called before forward");
-  const std::size_t batch = input_.dim(0);
+  if (!input_) throw Error(describe() + ": backward called before forward");
+  const std::size_t batch = input_->dim(0);
   if (grad_output.rank() != 2 || grad_output.dim(0) != batch || grad_output.dim(1) != outputs_)
     throw Error(describe() + ": expected output gradient [" + std::to_string(batch) + ", " +
                 std::to_string(outputs_) + "], found " + grad_output.shape().to_string());
 
-  matmul_transposed_a(grad_output, input_, weight_grad_);
+  matmul_transposed_a(grad_output, *input_, weight_grad_);
 
   // Row by row, so the inner loop runs along contiguous memory and vectorizes.
   float* db = bias_grad_.data();

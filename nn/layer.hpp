@@ -45,6 +45,10 @@ class Layer {
 
   // x: [batch, input_features]. Remembers what backward needs.
   virtual const Tensor& forward(const Tensor& x) = 0;
+  // The same, for an x the caller keeps alive and unchanged until the
+  // backward that follows (a training step's batch, or the previous layer's
+  // output): the layer may then remember x itself instead of a copy.
+  virtual const Tensor& forward_kept(const Tensor& x) { return forward(x); }
 
   // grad_output: dL/dy for the last forward. Sets each parameter's grad and
   // returns dL/dx. The first layer of a model passes need_input_grad = false:

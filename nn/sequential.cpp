@@ -72,10 +72,20 @@ void Sequential::replace(std::size_t i, std::unique_ptr<Layer> layer) {
   collect_parameters();
 }
 
+// Only x may change before backward: the activations between layers live in
+// the layers, unchanged until the next forward.
 const Tensor& Sequential::forward(const Tensor& x) {
   if (layers_.empty()) throw Error("Sequential::forward: the model has no layers");
+  const Tensor* activation = &layers_.front()->forward(x);
+  for (std::size_t i = 1; i < layers_.size(); ++i)
+    activation = &layers_[i]->forward_kept(*activation);
+  return *activation;
+}
+
+const Tensor& Sequential::forward_kept(const Tensor& x) {
+  if (layers_.empty()) throw Error("Sequential::forward: the model has no layers");
   const Tensor* activation = &x;
-  for (auto& layer : layers_) activation = &layer->forward(*activation);
+  for (auto& layer : layers_) activation = &layer->forward_kept(*activation);
   return *activation;
 }
 

@@ -28,6 +28,9 @@ class Sequential {
   void add(std::unique_ptr<Layer> layer);
 
   const Tensor& forward(const Tensor& x);
+  // The same for an x kept alive and unchanged until the backward that
+  // follows (see Layer::forward_kept): nothing is copied.
+  const Tensor& forward_kept(const Tensor& x);
   // Runs every layer's backward in reverse; the first skips dL/dx.
   void backward(const Tensor& grad_output);
 

@@ -72,7 +72,7 @@ std::optional<std::string> find_non_finite_parameter(Sequential& model) {
 float train_step(Sequential& model, SoftmaxCrossEntropy& loss, Sgd& optimizer, const Tensor& images,
                  std::span<const std::uint8_t> labels, float learning_rate, std::size_t* correct) {
   check_examples(images, labels, "train_step");
-  const Tensor& logits = model.forward(images);
+  const Tensor& logits = model.forward_kept(images);  // images outlive the step
   const float batch_loss = loss.forward(logits, labels);
   if (correct) *correct = count_correct(logits, labels);
   model.backward(loss.backward());

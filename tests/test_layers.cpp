@@ -66,6 +66,23 @@ TEST_CASE("dense backward uses the input as it was at forward, even if the calle
   CHECK(dense.bias_grad()[0] == 2.0f);
 }
 
+TEST_CASE("dense forward_kept gives the same output and gradients as forward") {
+  Rng rng(11);
+  Dense copying(5, 4, rng);
+  Dense kept(5, 4);
+  kept.weight() = copying.weight();
+  const Tensor x = random_tensor({3, 5}, rng), g = random_tensor({3, 4}, rng);
+  const Tensor y_copying = copying.forward(x);
+  const Tensor y_kept = kept.forward_kept(x);
+  const Tensor dx_copying = copying.backward(g, true);
+  const Tensor dx_kept = kept.backward(g, true);
+  CHECK(y_kept.values().size() == y_copying.values().size());
+  for (std::size_t i = 0; i < y_kept.size(); ++i) CHECK(y_kept[i] == y_copying[i]);
+  for (std::size_t i = 0; i < dx_kept.size(); ++i) CHECK(dx_kept[i] == dx_copying[i]);
+  for (std::size_t i = 0; i < kept.weight_grad().size(); ++i)
+    CHECK(kept.weight_grad()[i] == copying.weight_grad()[i]);
+}
+
 TEST_CASE("dense parameters expose the weight and bias with their gradients") {
   Dense dense(3, 2);
   const auto params = dense.parameters();
