@@ -336,19 +336,27 @@ TEST_CASE("int8_gemm_pairs is exact at the u8 extremes over long rows") {
   }
 }
 
-TEST_CASE("int8_gemm_pairs refuses a column range that cuts a panel or runs past n") {
+TEST_CASE(
+    "int8_gemm_pairs and int8_gemm_narrow refuse a column range that cuts a panel or runs past n") {
   const std::vector<std::int8_t> b(40 * 8, 1);
   const std::vector<std::uint8_t> a(8, 1);
   const Int8PairPanels packed = pack_int8_pair_panels(40, 8, b.data(), 8);
   std::vector<std::int32_t> c(40);
-  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 8, 40, c.data(), 40),
-                  Error);
-  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 0, 41, c.data(), 40),
-                  Error);
-  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 0, 20, c.data(), 40),
-                  Error);
-  CHECK_THROWS_AS(int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, 32, 16, c.data(), 40),
-                  Error);
+  for (const auto& range :
+       {std::pair<std::size_t, std::size_t>{8, 40}, {0, 41}, {0, 20}, {32, 16}}) {
+    const std::size_t j_begin = range.first,
+                      j_end = range.second;  // clang 14 cannot capture bindings
+    CAPTURE(j_begin);
+    CAPTURE(j_end);
+    CHECK_THROWS_AS(
+        int8_gemm_pairs(Isa::generic, 1, a.data(), 8, packed, j_begin, j_end, c.data(), 40), Error);
+    CHECK_THROWS_AS(int8_gemm_narrow(Isa::generic, 1, a.data(), 8, 255, packed.bytes, j_begin,
+                                     j_end, c.data(), 40),
+                    Error);
+  }
+  CHECK_THROWS_AS(
+      int8_gemm_narrow(Isa::generic, 1, a.data(), 8, 256, packed.bytes, 0, 40, c.data(), 40),
+      Error);
 }
 
 TEST_CASE("int8_gemm refuses a k range that cuts a k-group or runs past k") {

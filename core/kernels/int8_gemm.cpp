@@ -107,17 +107,22 @@ void int8_gemm_narrow(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t
                       std::size_t j_end, std::int32_t* c, std::size_t ldc) {
   if (a_max < 0 || a_max > 255)
     throw Error("int8_gemm_narrow: a_max " + std::to_string(a_max) + " must be in 0..255");
-  if (j_begin % int8_panel_columns != 0 || j_begin > j_end || j_end > b.n ||
-      (j_end % int8_panel_columns != 0 && j_end != b.n))
-    throw Error("int8_gemm_narrow: columns [" + std::to_string(j_begin) + ", " +
-                std::to_string(j_end) + ") must start at a multiple of " +
-                std::to_string(int8_panel_columns) +
-                " and end at one or at n = " + std::to_string(b.n));
+  const PanelRange panels = panels_of_columns("int8_gemm_narrow", j_begin, j_end, b.n);
   const Int8Kernel& kernel = kernel_for(isa);
   // The u7 tiles are the plain or VNNI kernels on the other paths.
   run_tiles("int8_gemm_narrow", int8_pair_sums_fit_int16(a_max, b.max_abs) ? kernel.u7 : kernel.u8,
-            m, a, lda, b, 0, b.k, c, ldc, j_begin / int8_panel_columns,
-            (j_end + int8_panel_columns - 1) / int8_panel_columns);
+            m, a, lda, b, 0, b.k, c, ldc, panels.begin, panels.end);
+}
+
+PanelRange panels_of_columns(const char* name, std::size_t j_begin, std::size_t j_end,
+                             std::size_t n) {
+  if (j_begin % int8_panel_columns != 0 || j_begin > j_end || j_end > n ||
+      (j_end % int8_panel_columns != 0 && j_end != n))
+    throw Error(std::string(name) + ": column range [" + std::to_string(j_begin) + ", " +
+                std::to_string(j_end) + ") must start at a multiple of " +
+                std::to_string(int8_panel_columns) +
+                " and end at one or at n = " + std::to_string(n));
+  return {j_begin / int8_panel_columns, (j_end + int8_panel_columns - 1) / int8_panel_columns};
 }
 
 void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi) {

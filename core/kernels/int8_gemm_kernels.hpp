@@ -45,6 +45,15 @@ void float_range_generic(const float* x, std::size_t n, float& lo, float& hi);
 std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
                                    float top, std::uint8_t* out);
 
+// The panels holding outputs [j_begin, j_end), for the entry points that
+// take a column range (int8_gemm_pairs, int8_gemm_narrow): j_begin must be a
+// multiple of int8_panel_columns and j_end one or n. Throws Error naming `name`.
+struct PanelRange {
+  std::size_t begin, end;
+};
+PanelRange panels_of_columns(const char* name, std::size_t j_begin, std::size_t j_end,
+                             std::size_t n);
+
 // int8_gemm over the whole k for panels [panel_begin, panel_end) only (c
 // points at column 0): int8_gemm_pairs's fallback on the generic and avx512 paths.
 void int8_gemm_panel_range(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,

@@ -1,9 +1,7 @@
 // int8_gemm_pairs: packing the weights in pairs of inputs, and choosing
 // the kernel (the AVX2 one in int8_gemm_pairs_avx2.cpp, int8_gemm's tiles on
 // the other paths).
-#include <string>
 
-#include "core/error.hpp"
 #include "core/kernels/int8_gemm.hpp"
 #include "core/kernels/int8_gemm_kernels.hpp"
 
@@ -31,19 +29,12 @@ Int8PairPanels pack_int8_pair_panels(std::size_t n, std::size_t k, const std::in
 void int8_gemm_pairs(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda,
                      const Int8PairPanels& b, std::size_t j_begin, std::size_t j_end,
                      std::int32_t* c, std::size_t ldc) {
-  if (j_begin % int8_panel_columns != 0 || j_begin > j_end || j_end > b.n() ||
-      (j_end % int8_panel_columns != 0 && j_end != b.n()))
-    throw Error("int8_gemm_pairs: column range [" + std::to_string(j_begin) + ", " +
-                std::to_string(j_end) + ") must start at a multiple of " +
-                std::to_string(int8_panel_columns) +
-                " and end at one or at n = " + std::to_string(b.n()));
+  const PanelRange panels = panels_of_columns("int8_gemm_pairs", j_begin, j_end, b.n());
   require_supported(KernelFamily::int8_gemm, isa);
-  const std::size_t panel_begin = j_begin / int8_panel_columns;
-  const std::size_t panel_end = (j_end + int8_panel_columns - 1) / int8_panel_columns;
   if (isa == Isa::avx2)
-    int8_gemm_pairs_avx2(m, a, lda, b, panel_begin, panel_end, c, ldc);
+    int8_gemm_pairs_avx2(m, a, lda, b, panels.begin, panels.end, c, ldc);
   else
-    int8_gemm_panel_range(isa, m, a, lda, b.bytes, panel_begin, panel_end, c, ldc);
+    int8_gemm_panel_range(isa, m, a, lda, b.bytes, panels.begin, panels.end, c, ldc);
 }
 
 }  // namespace tinyq
