@@ -43,6 +43,22 @@ void rescale_row(std::size_t outputs, const std::int32_t* s, std::int32_t zero_p
   }
 }
 
+// Quantized rows as lowbit_int_gemm takes them: each row's step and zero
+// point split out of `quantization` into arrays of this thread's (valid
+// until its next call).
+U7Rows u7_rows(std::span<const RowQuantization> quantization, const std::uint8_t* a,
+               std::size_t lda, const std::int32_t* activation_sums) {
+  thread_local std::vector<float> steps;
+  thread_local std::vector<std::int32_t> zero_points;
+  steps.resize(quantization.size());
+  zero_points.resize(quantization.size());
+  for (std::size_t r = 0; r < quantization.size(); ++r) {
+    steps[r] = quantization[r].step;
+    zero_points[r] = quantization[r].zero_point;
+  }
+  return {quantization.size(), a, lda, steps.data(), zero_points.data(), activation_sums};
+}
+
 }  // namespace
 
 RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a,
@@ -128,7 +144,7 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
     for (std::size_t r = 0; r < block_rows; ++r)
       std::fill(a.begin() + static_cast<std::ptrdiff_t>(r * lda + in),
                 a.begin() + static_cast<std::ptrdiff_t>((r + 1) * lda), std::uint8_t{0});
-    sums.resize(rows_per_block * outputs);
+    if (!lowbit_) sums.resize(rows_per_block * outputs);  // lowbit_int_gemm keeps its own
     quantization.resize(rows_per_block);
     activation_sums.resize(rows_per_block * runs);
     for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block) {
@@ -146,16 +162,9 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
                                        std::span(activation_sums).subspan(r * runs, runs));
       }
       if (lowbit_) {
-        thread_local std::vector<float> steps;
-        thread_local std::vector<std::int32_t> zero_points;
-        steps.resize(rows);
-        zero_points.resize(rows);
-        for (std::size_t r = 0; r < rows; ++r) {
-          steps[r] = quantization[r].step;
-          zero_points[r] = quantization[r].zero_point;
-        }
         lowbit_int_gemm(
-            isa, {rows, a.data(), lda, steps.data(), zero_points.data(), activation_sums.data()},
+            isa,
+            u7_rows(std::span(quantization).first(rows), a.data(), lda, activation_sums.data()),
             *lowbit_, bias.empty() ? nullptr : bias.data(), out.data() + r0 * outputs, outputs);
         continue;
       }
@@ -186,19 +195,15 @@ void DynamicInt8Weights::small_batch_lowbit(Isa isa, const Tensor& x, std::span<
                                             Tensor& out) const {
   const std::size_t batch = x.dim(0), runs = weights_.runs, lda = lowbit_->padded_k();
   thread_local std::vector<std::uint8_t> a;
-  thread_local std::vector<float> steps;
-  thread_local std::vector<std::int32_t> zero_points, activation_sums;
+  thread_local std::vector<RowQuantization> quantization;
+  thread_local std::vector<std::int32_t> activation_sums;
   a.assign(batch * lda, 0);
-  steps.resize(batch);
-  zero_points.resize(batch);
+  quantization.resize(batch);
   activation_sums.resize(batch * runs);
-  for (std::size_t r = 0; r < batch; ++r) {
-    const RowQuantization q = quantize_row(isa, x.row(r), a.data() + r * lda, weights_.run_length,
-                                           std::span(activation_sums).subspan(r * runs, runs));
-    steps[r] = q.step;
-    zero_points[r] = q.zero_point;
-  }
-  const U7Rows rows{batch, a.data(), lda, steps.data(), zero_points.data(), activation_sums.data()};
+  for (std::size_t r = 0; r < batch; ++r)
+    quantization[r] = quantize_row(isa, x.row(r), a.data() + r * lda, weights_.run_length,
+                                   std::span(activation_sums).subspan(r * runs, runs));
+  const U7Rows rows = u7_rows(quantization, a.data(), lda, activation_sums.data());
   parallel_for(lowbit_->panels(), 1, [&](std::size_t panel_begin, std::size_t panel_end) {
     lowbit_int_gemm_panels(isa, rows, *lowbit_, panel_begin, panel_end,
                            bias.empty() ? nullptr : bias.data(), out.data(), weights_.rows);
