@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/kernels/int8_gemm_kernels.hpp"
@@ -65,6 +67,26 @@ void run_tiles(const char* name, const Int8Tiles& kernel, std::size_t m, const s
   const std::size_t g_begin = k_begin / int8_k_group;
   const std::size_t g_end = (k_end + int8_k_group - 1) / int8_k_group;
   const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
+  if (m == 1 && kernel.run_row_groups) {
+    // One row: list its k-groups that hold a nonzero byte once, then every
+    // panel sums over those only (the list is written branch-free: each
+    // group's index is stored and the count advances when the group counts).
+    thread_local std::vector<std::uint32_t> groups;
+    groups.resize(std::max(groups.size(), g_end - g_begin));
+    std::size_t count = 0;
+    for (std::size_t g = g_begin; g < g_end; ++g) {
+      std::uint32_t four;
+      std::memcpy(&four, a + g * int8_k_group, sizeof four);
+      groups[count] = static_cast<std::uint32_t>(g);
+      count += four != 0;
+    }
+    for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
+      const std::size_t j = panel * int8_panel_columns;
+      kernel.run_row_groups(a, groups.data(), count, b.data.data() + panel * panel_stride, c + j,
+                            std::min(int8_panel_columns, b.n - j));
+    }
+    return;
+  }
   // Panels outside, rows inside: the few panels of b a call reads (~25 KB at
   // k = 784) stay in L1 while the row tiles of a stream past them.
   for (std::size_t panel = panel_begin; panel < panel_end; panel += kernel.max_panels) {

@@ -84,6 +84,31 @@ TINYQ_AVX2 void tile_pairs(const std::int16_t* a, std::size_t lda, const std::in
   store_int32_tile(acc, c, ldc, cols);
 }
 
+// One widened row and one panel over the listed input pairs only (a pair
+// whose two activations are zero adds nothing): tile_pairs<1> with the pair
+// taken from the list. At batch 1 most pixel pairs of an MNIST image, and
+// many codes after a ReLU, are zero. Measured at 784 × 256, one row, the
+// first 1000 test images (best of 40 passes, one core): 3.56 -> 2.87 us on
+// Fashion-MNIST (44% of its pixel pairs are zero), 3.93 -> 1.63 us on MNIST.
+// A software prefetch of the weights six pairs ahead measured slower.
+TINYQ_AVX2 void row_pairs(const std::int16_t* a, const std::uint32_t* pairs, std::size_t count,
+                          const std::int8_t* panel, std::int32_t* c, std::size_t cols) {
+  __m256i acc[1][2] = {{_mm256_setzero_si256(), _mm256_setzero_si256()}};
+#pragma GCC unroll 4
+  for (std::size_t t = 0; t < count; ++t) {
+    const std::size_t p = pairs[t];
+    const auto* w = reinterpret_cast<const __m128i*>(panel + p * pair_values);
+    std::int32_t two;
+    std::memcpy(&two, a + 2 * p, sizeof two);
+    const __m256i x = _mm256_set1_epi32(two);
+    acc[0][0] =
+        _mm256_add_epi32(acc[0][0], _mm256_madd_epi16(x, _mm256_cvtepi8_epi16(_mm_loadu_si128(w))));
+    acc[0][1] = _mm256_add_epi32(
+        acc[0][1], _mm256_madd_epi16(x, _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1))));
+  }
+  store_int32_tile(acc, c, 0, cols);
+}
+
 using TileFunction = void (*)(const std::int16_t*, std::size_t, const std::int8_t*, std::size_t,
                               std::int32_t*, std::size_t, std::size_t);
 
@@ -106,6 +131,25 @@ void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
   wide.resize(std::max(wide.size(), m * width));
   widen_rows(m, a, lda, width, wide.data());
   const std::size_t panel_size = b.k_pairs * pair_values;
+  if (m == 1) {
+    // The pairs holding a nonzero activation, listed once for every panel
+    // (branch-free: each index is stored, the count advances when it counts).
+    thread_local std::vector<std::uint32_t> pairs;
+    pairs.resize(std::max(pairs.size(), b.k_pairs));
+    std::size_t count = 0;
+    for (std::size_t p = 0; p < b.k_pairs; ++p) {
+      std::int32_t two;
+      std::memcpy(&two, wide.data() + 2 * p, sizeof two);
+      pairs[count] = static_cast<std::uint32_t>(p);
+      count += two != 0;
+    }
+    for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
+      const std::size_t j = panel * int8_panel_columns;
+      row_pairs(wide.data(), pairs.data(), count, b.pairs.data() + panel * panel_size, c + j,
+                std::min(int8_panel_columns, b.n() - j));
+    }
+    return;
+  }
   for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
     const std::size_t j = panel * int8_panel_columns;
     const std::size_t cols = std::min(int8_panel_columns, b.n() - j);
