@@ -1,7 +1,6 @@
 // MNIST loading on top of the IDX reader, and the default folder search.
 #include "data/mnist.hpp"
 
-#include <array>
 #include <cstdlib>
 
 #include "core/error.hpp"
@@ -70,13 +69,7 @@ void pixels_to_floats(std::span<const std::uint8_t> pixels, std::span<float> out
   if (pixels.size() != out.size())
     throw Error("pixels_to_floats: " + std::to_string(pixels.size()) + " pixels into " +
                 std::to_string(out.size()) + " floats");
-  static const auto table = [] {
-    std::array<float, 256> values{};
-    for (std::size_t p = 0; p < values.size(); ++p)
-      values[p] = pixel_value(static_cast<std::uint8_t>(p));
-    return values;
-  }();
-  for (std::size_t i = 0; i < pixels.size(); ++i) out[i] = table[pixels[i]];
+  for (std::size_t i = 0; i < pixels.size(); ++i) out[i] = pixel_value(pixels[i]);
 }
 
 void Dataset::copy_images(std::size_t begin, std::size_t count, Tensor& out) const {
