@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -562,6 +563,32 @@ TEST_CASE("widen_gemm matches float sums on odd shapes and k ranges for every su
       }
     }
   }
+}
+
+TEST_CASE("widen_gemm gives the same bits with the panels widened beforehand as in registers") {
+  // More rows than a tile (and a run_wide on the path) widen each block of
+  // k once and continue the sums block by block; a tile's worth of rows
+  // widens in registers in one loop. Every sum is the same chain of fused
+  // multiply-adds either way, over k longer than one block (256).
+  const std::vector<Isa> paths = test::paths_to_test(KernelFamily::widen_gemm);
+  Rng rng(29);
+  const std::size_t m = 29, n = 37, k = 601;
+  std::vector<float> x(m * k);
+  for (float& v : x) v = rng.uniform(-1.0f, 1.0f);
+  std::vector<std::int8_t> b(n * k);
+  for (auto& w : b) w = static_cast<std::int8_t>(static_cast<int>(rng.below(256)) - 128);
+  const WidenPanels packed = pack_widen_panels(n, k, b.data(), k);
+  for (Isa isa : paths)
+    for (const auto& range : {std::pair<std::size_t, std::size_t>{0, k}, {3, 517}}) {
+      CAPTURE(std::string(isa_name(isa)));
+      CAPTURE(range.first);
+      std::vector<float> all(m * n), few(m * n);
+      widen_gemm(isa, m, x.data(), k, packed, range.first, range.second, all.data(), n);
+      for (std::size_t r = 0; r < m; r += 2)  // two rows at a time: the in-register tiles
+        widen_gemm(isa, std::min<std::size_t>(2, m - r), x.data() + r * k, k, packed, range.first,
+                   range.second, few.data() + r * n, n);
+      CHECK(std::memcmp(all.data(), few.data(), all.size() * sizeof(float)) == 0);
+    }
 }
 
 TEST_CASE("widen_gemm refuses a k range outside the packed rows") {

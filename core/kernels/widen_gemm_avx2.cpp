@@ -1,6 +1,8 @@
 // The AVX2 widening kernel: up to 6 rows × 1 panel (or 2 rows × 2 panels),
 // each panel two ymm registers of 8 float sums per row. Weights are widened
-// 8 bytes at a time (vpmovsxbd, vcvtdq2ps) and multiplied with FMA.
+// 8 bytes at a time (vpmovsxbd, vcvtdq2ps) and multiplied with FMA. With
+// more than 6 rows widen_gemm widens each block of the panels to float once
+// and runs wide_tile (below) over all the rows.
 #include <algorithm>
 #include <array>
 #include <utility>
@@ -64,10 +66,65 @@ void kernel_avx2(std::size_t rows, const float* x, std::size_t ldx, const std::i
   tiles[panels - 1][rows - 1](x, ldx, b, panel_stride, k_begin, k_end, c, ldc, cols);
 }
 
+// widen_gemm's run_wide on AVX2: panels already widened to float (one block
+// of k) and x packed by widen_gemm, the tile's rows side by side
+// (x[p * max_rows + r]). One panel at a time, 6 rows × 16 outputs: 12
+// accumulators, 2 weight registers and the broadcast fit the 16 ymm
+// registers, where tile<6, 2> above (24 accumulators) spills. accumulate:
+// continue the sums already in C (a later block of k), which gives the same
+// fused multiply-adds in the same order as tile's one unbroken loop, so the
+// bits are the same on either route.
+template <std::size_t R>
+TINYQ_AVX2 void wide_tile(const float* x, const float* b, std::size_t length, float* c,
+                          std::size_t ldc, std::size_t cols, bool accumulate) {
+  __m256 acc[R][2];
+  for (std::size_t r = 0; r < R; ++r) {
+    alignas(32) float sums[widen_panel_columns] = {};
+    if (accumulate) std::copy(c + r * ldc, c + r * ldc + cols, sums);
+    acc[r][0] = _mm256_load_ps(sums);
+    acc[r][1] = _mm256_load_ps(sums + 8);
+  }
+  for (std::size_t p = 0; p < length; ++p) {
+    const __m256 w0 = _mm256_loadu_ps(b + p * widen_panel_columns);
+    const __m256 w1 = _mm256_loadu_ps(b + p * widen_panel_columns + 8);
+    for (std::size_t r = 0; r < R; ++r) {
+      const __m256 xr = _mm256_set1_ps(x[p * max_rows + r]);
+      acc[r][0] = _mm256_fmadd_ps(xr, w0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(xr, w1, acc[r][1]);
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r) {
+    alignas(32) float sums[widen_panel_columns];
+    _mm256_store_ps(sums, acc[r][0]);
+    _mm256_store_ps(sums + 8, acc[r][1]);
+    std::copy(sums, sums + cols, c + r * ldc);
+  }
+}
+
+using WideTileFunction = void (*)(const float*, const float*, std::size_t, float*, std::size_t,
+                                  std::size_t, bool);
+
+template <std::size_t... R>
+constexpr std::array<WideTileFunction, sizeof...(R)> wide_tiles_for(std::index_sequence<R...>) {
+  return {wide_tile<R + 1>...};
+}
+const std::array<WideTileFunction, max_rows> wide_tiles =
+    wide_tiles_for(std::make_index_sequence<max_rows>{});
+
+void kernel_avx2_wide(std::size_t rows, const float* x, const float* b, std::size_t panel_stride,
+                      std::size_t panels, std::size_t length, float* c, std::size_t ldc,
+                      std::size_t cols, bool accumulate) {
+  for (std::size_t q = 0; q < panels && q * widen_panel_columns < cols; ++q) {
+    const std::size_t first = q * widen_panel_columns;
+    wide_tiles[rows - 1](x, b + q * panel_stride, length, c + first, ldc,
+                         std::min(widen_panel_columns, cols - first), accumulate);
+  }
+}
+
 }  // namespace
 
 WidenKernel widen_kernel_avx2() {
-  return {max_rows, max_panels, kernel_avx2};
+  return {max_rows, max_panels, kernel_avx2, kernel_avx2_wide, max_rows};
 }
 
 }  // namespace tinyq
