@@ -69,17 +69,9 @@ void run_tiles(const char* name, const Int8Tiles& kernel, std::size_t m, const s
   const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
   if (m == 1 && kernel.run_row_groups) {
     // One row: list its k-groups that hold a nonzero byte once, then every
-    // panel sums over those only (the list is written branch-free: each
-    // group's index is stored and the count advances when the group counts).
+    // panel sums over those only.
     thread_local std::vector<std::uint32_t> groups;
-    groups.resize(std::max(groups.size(), g_end - g_begin));
-    std::size_t count = 0;
-    for (std::size_t g = g_begin; g < g_end; ++g) {
-      std::uint32_t four;
-      std::memcpy(&four, a + g * int8_k_group, sizeof four);
-      groups[count] = static_cast<std::uint32_t>(g);
-      count += four != 0;
-    }
+    const std::size_t count = list_nonzero_words(a, g_begin, g_end, groups);
     for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
       const std::size_t j = panel * int8_panel_columns;
       kernel.run_row_groups(a, groups.data(), count, b.data.data() + panel * panel_stride, c + j,
@@ -134,6 +126,22 @@ void int8_gemm_narrow(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t
   // The u7 tiles are the plain or VNNI kernels on the other paths.
   run_tiles("int8_gemm_narrow", int8_pair_sums_fit_int16(a_max, b.max_abs) ? kernel.u7 : kernel.u8,
             m, a, lda, b, 0, b.k, c, ldc, panels.begin, panels.end);
+}
+
+// Branch-free: every index is stored, and the count advances past it only
+// when its word is nonzero (a branch here would mispredict at every edge of
+// a run of zeros).
+std::size_t list_nonzero_words(const void* bytes, std::size_t begin, std::size_t end,
+                               std::vector<std::uint32_t>& out) {
+  out.resize(std::max(out.size(), end - begin));
+  std::size_t count = 0;
+  for (std::size_t w = begin; w < end; ++w) {
+    std::uint32_t word;
+    std::memcpy(&word, static_cast<const std::uint8_t*>(bytes) + 4 * w, sizeof word);
+    out[count] = static_cast<std::uint32_t>(w);
+    count += word != 0;
+  }
+  return count;
 }
 
 PanelRange panels_of_columns(const char* name, std::size_t j_begin, std::size_t j_end,

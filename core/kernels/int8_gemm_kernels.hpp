@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "core/kernels/int8_gemm.hpp"
 
@@ -55,6 +56,14 @@ struct Int8Kernel {
 void float_range_generic(const float* x, std::size_t n, float& lo, float& hi);
 std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
                                    float top, std::uint8_t* out);
+
+// The sparse entry for one row (Int8RowGroupsFunction, int8_gemm_pairs'
+// AVX2 row kernel): the indices w in [begin, end) of the 4-byte words
+// bytes[4w .. 4w+3] that are not all zero, ascending, written to the front
+// of `out` (grown as needed); returns how many. A k-group of u8 codes is one
+// such word, and so is an input pair of activations widened to int16.
+std::size_t list_nonzero_words(const void* bytes, std::size_t begin, std::size_t end,
+                               std::vector<std::uint32_t>& out);
 
 // The panels holding outputs [j_begin, j_end), for the entry points that
 // take a column range (int8_gemm_pairs, int8_gemm_narrow): j_begin must be a

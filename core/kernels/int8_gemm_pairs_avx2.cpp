@@ -132,17 +132,10 @@ void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
   widen_rows(m, a, lda, width, wide.data());
   const std::size_t panel_size = b.k_pairs * pair_values;
   if (m == 1) {
-    // The pairs holding a nonzero activation, listed once for every panel
-    // (branch-free: each index is stored, the count advances when it counts).
+    // The pairs holding a nonzero activation (two int16: one 4-byte word
+    // each), listed once for every panel.
     thread_local std::vector<std::uint32_t> pairs;
-    pairs.resize(std::max(pairs.size(), b.k_pairs));
-    std::size_t count = 0;
-    for (std::size_t p = 0; p < b.k_pairs; ++p) {
-      std::int32_t two;
-      std::memcpy(&two, wide.data() + 2 * p, sizeof two);
-      pairs[count] = static_cast<std::uint32_t>(p);
-      count += two != 0;
-    }
+    const std::size_t count = list_nonzero_words(wide.data(), 0, b.k_pairs, pairs);
     for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
       const std::size_t j = panel * int8_panel_columns;
       row_pairs(wide.data(), pairs.data(), count, b.pairs.data() + panel * panel_size, c + j,
