@@ -324,7 +324,7 @@ TEST_CASE("one row (batch 1) skipping its zero k-groups and pairs: u7, narrow an
   // (partial) group; the u7 calls also take k ranges, the others columns.
   Rng rng(53);
   for (std::size_t trial = 0; trial < 120; ++trial) {
-    const std::size_t n = 1 + rng.below(70);
+    const std::size_t n = 1 + rng.below(150);  // up to 10 panels: passes of 1-4
     const std::size_t k = trial % 10 == 0 ? 784 : 1 + rng.below(300);
     Problem p = random_problem(1, n, k, rng);
     const std::size_t shape = trial % 6;  // 0: all zero, 1: last group only, else runs

@@ -70,13 +70,13 @@ void run_tiles(const char* name, const Int8Tiles& kernel, std::size_t m, const s
   if (m == 1 && kernel.run_row_groups) {
     // One row: list its k-groups that hold a nonzero byte once, then every
     // panel sums over those only.
+    if (panel_begin == panel_end) return;
     thread_local std::vector<std::uint32_t> groups;
     const std::size_t count = list_nonzero_words(a, g_begin, g_end, groups);
-    for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
-      const std::size_t j = panel * int8_panel_columns;
-      kernel.run_row_groups(a, groups.data(), count, b.data.data() + panel * panel_stride, c + j,
-                            std::min(int8_panel_columns, b.n - j));
-    }
+    const std::size_t j = panel_begin * int8_panel_columns;
+    kernel.run_row_groups(a, groups.data(), count, b.data.data() + panel_begin * panel_stride,
+                          panel_stride, panel_end - panel_begin, c + j,
+                          std::min(panel_end * int8_panel_columns, b.n) - j);
     return;
   }
   // Panels outside, rows inside: the few panels of b a call reads (~25 KB at

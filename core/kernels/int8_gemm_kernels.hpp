@@ -26,15 +26,17 @@ using Int8KernelFunction = void (*)(std::size_t rows, const std::uint8_t* a, std
                                     std::size_t g_begin, std::size_t g_end, std::int32_t* c,
                                     std::size_t ldc, std::size_t cols);
 
-// One row of a times one panel, over the listed k-groups only (groups[t] <
+// One row of a times `panels` consecutive panels starting at `b` (each
+// panel_stride bytes apart), over the listed k-groups only (groups[t] <
 // k_groups, ascending): C[j] = Σ_t a[4g..4g+3] · b_panel[g][j] with g =
-// groups[t], for j < cols (cols <= 16). Skipping a k-group whose four
+// groups[t], for j < cols (cols <= 16 · panels). Skipping a k-group whose four
 // activations are all zero changes no sum, so run_tiles hands a single row
 // (batch 1) the groups that hold a nonzero byte: the pixels of an MNIST
 // image are mostly zero, and so are the codes after a ReLU.
 using Int8RowGroupsFunction = void (*)(const std::uint8_t* a, const std::uint32_t* groups,
-                                       std::size_t count, const std::int8_t* b, std::int32_t* c,
-                                       std::size_t cols);
+                                       std::size_t count, const std::int8_t* b,
+                                       std::size_t panel_stride, std::size_t panels,
+                                       std::int32_t* c, std::size_t cols);
 
 struct Int8Tiles {
   std::size_t max_rows;    // tile height

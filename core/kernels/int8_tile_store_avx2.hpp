@@ -1,5 +1,6 @@
 // Storing a tile of int32 sums from the AVX2 int8 kernels (internal to core):
-// R rows of 16 outputs, each row in two 256-bit registers. A full panel goes
+// R rows of 16 outputs, each row in two 256-bit registers (or one row's
+// panels side by side, each its own call of store_int32_panel). A full panel goes
 // straight to C; the last, narrower one through a buffer, so that columns
 // past `cols` are never written. x86 only (empty elsewhere).
 #pragma once
@@ -16,21 +17,25 @@
 
 namespace tinyq {
 
+// One panel's 16 sums (two registers) to c[0 .. cols).
+__attribute__((target("avx2"))) inline void store_int32_panel(const __m256i (&acc)[2],
+                                                              std::int32_t* c, std::size_t cols) {
+  if (cols >= int8_panel_columns) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), acc[0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 8), acc[1]);
+  } else {
+    alignas(32) std::int32_t sums[int8_panel_columns];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sums), acc[0]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), acc[1]);
+    std::copy(sums, sums + cols, c);
+  }
+}
+
 template <std::size_t R>
 __attribute__((target("avx2"))) inline void store_int32_tile(const __m256i (&acc)[R][2],
                                                              std::int32_t* c, std::size_t ldc,
                                                              std::size_t cols) {
-  for (std::size_t r = 0; r < R; ++r) {
-    if (cols >= int8_panel_columns) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc[r][0]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc[r][1]);
-    } else {
-      alignas(32) std::int32_t sums[int8_panel_columns];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(sums), acc[r][0]);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), acc[r][1]);
-      std::copy(sums, sums + cols, c + r * ldc);
-    }
-  }
+  for (std::size_t r = 0; r < R; ++r) store_int32_panel(acc[r], c + r * ldc, cols);
 }
 
 }  // namespace tinyq
