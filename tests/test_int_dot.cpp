@@ -316,33 +316,42 @@ TEST_CASE("int8_gemm_pairs matches the reference on random shapes, column ranges
   }
 }
 
-TEST_CASE("one row (batch 1) skipping its zero k-groups and pairs: u7, narrow and pairs exact") {
-  // A single row takes the kernels' sparse entry, which sums only over the
-  // k-groups (u7, narrow) or input pairs (pairs) holding a nonzero byte.
-  // Rows here are runs of zero groups, groups with one nonzero byte in any
-  // of its four places, an all-zero row and rows nonzero only in the last
-  // (partial) group; the u7 calls also take k ranges, the others columns.
+TEST_CASE(
+    "rows with zero k-groups and pairs, skipped per tile of rows: u7, narrow and pairs exact") {
+  // The kernels' sparse entries sum, for each tile of rows, only over the
+  // k-groups (u7, narrow) or input pairs (pairs) holding a nonzero byte in
+  // one of its rows; one row (batch 1) shares its list between panels. Here:
+  // 1 to 9 rows (whole and partial tiles), groups zero in every row, in some
+  // rows, or holding one nonzero byte in any of their four places; all-zero
+  // rows and rows nonzero only in the last (partial) group. The u7 calls also
+  // take k ranges, the others columns; n reaches 10 panels, so one row's
+  // passes of 1 to 4 panels are all taken.
   Rng rng(53);
-  for (std::size_t trial = 0; trial < 120; ++trial) {
-    const std::size_t n = 1 + rng.below(150);  // up to 10 panels: passes of 1-4
+  for (std::size_t trial = 0; trial < 160; ++trial) {
+    const std::size_t m = trial % 3 == 0 ? 1 : 1 + rng.below(9);
+    const std::size_t n = 1 + rng.below(150);
     const std::size_t k = trial % 10 == 0 ? 784 : 1 + rng.below(300);
-    Problem p = random_problem(1, n, k, rng);
+    Problem p = random_problem(m, n, k, rng);
     const std::size_t shape = trial % 6;  // 0: all zero, 1: last group only, else runs
     for (std::size_t g = 0; g * 4 < k; ++g) {
       const bool last = (g + 1) * 4 >= k;
       const bool zero_group = shape == 0 || (shape == 1 && !last) || (shape > 1 && rng.below(2));
-      const std::size_t only = rng.below(5);  // 4: all four bytes drawn, else just that one
-      for (std::size_t t = 0; t < 4 && g * 4 + t < k; ++t)
-        if (zero_group || (only < 4 && t != only)) p.a[g * 4 + t] = 0;
+      const bool in_every_row = rng.below(3) != 0;
+      for (std::size_t r = 0; r < m; ++r) {
+        const bool zero = zero_group && (in_every_row || rng.below(2));
+        const std::size_t only = rng.below(5);  // 4: all four bytes drawn, else just that one
+        for (std::size_t t = 0; t < 4 && g * 4 + t < k; ++t)
+          if (zero || (only < 4 && t != only)) p.a[r * p.lda + g * 4 + t] = 0;
+      }
     }
     std::size_t j_begin = 0, j_end = n;
     if (trial % 4 >= 2) {
       j_begin = 16 * rng.below((n + 15) / 16);
       j_end = std::min(n, j_begin + 16 * (1 + rng.below(3)));
     }
-    std::vector<std::int32_t> expected(n);
-    int8_gemm_reference(1, n, k, p.a.data(), p.lda, p.b.data(), k, expected.data(), n);
-    // int8_gemm_u7: the same row with every byte halved (0..127), zeros kept.
+    std::vector<std::int32_t> expected(m * n);
+    int8_gemm_reference(m, n, k, p.a.data(), p.lda, p.b.data(), k, expected.data(), n);
+    // int8_gemm_u7: the same rows with every byte halved (0..127), zeros kept.
     std::vector<std::uint8_t> a7(p.a);
     for (auto& v : a7) v = static_cast<std::uint8_t>(v / 2);
     std::size_t begin = 0, end = k;
@@ -351,32 +360,33 @@ TEST_CASE("one row (batch 1) skipping its zero k-groups and pairs: u7, narrow an
       end = std::min(k, begin + 4 * rng.below((k - begin) / 4 + 2));
       if (end % 4 != 0) end = k;
     }
-    std::vector<std::int32_t> expected7(n);
-    int8_gemm_reference(1, n, end - begin, a7.data() + begin, p.lda, p.b.data() + begin, k,
+    std::vector<std::int32_t> expected7(m * n);
+    int8_gemm_reference(m, n, end - begin, a7.data() + begin, p.lda, p.b.data() + begin, k,
                         expected7.data(), n);
     // int8_gemm_narrow: weights within ±64, any u8.
     std::vector<std::int8_t> b64(p.b);
     for (auto& w : b64) w = static_cast<std::int8_t>(w / 2);
-    std::vector<std::int32_t> expected64(n);
-    int8_gemm_reference(1, n, k, p.a.data(), p.lda, b64.data(), k, expected64.data(), n);
+    std::vector<std::int32_t> expected64(m * n);
+    int8_gemm_reference(m, n, k, p.a.data(), p.lda, b64.data(), k, expected64.data(), n);
     const Int8PairPanels pairs = pack_int8_pair_panels(n, k, p.b.data(), k);
     const Int8Panels panels = pack_int8_panels(n, k, p.b.data(), k);
     const Int8Panels narrow = pack_int8_panels(n, k, b64.data(), k);
     for (Isa isa : int8_isas()) {
       CAPTURE(std::string(isa_name(isa)));
       CAPTURE(trial);
+      CAPTURE(m);
       CAPTURE(n);
       CAPTURE(k);
       const std::size_t ldc = n + 3;
-      std::vector<std::int32_t> c(ldc, -7);
-      int8_gemm_pairs(isa, 1, p.a.data(), p.lda, pairs, j_begin, j_end, c.data(), ldc);
-      CHECK(columns_hold(c, ldc, expected, 1, n, j_begin, j_end));
+      std::vector<std::int32_t> c(m * ldc, -7);
+      int8_gemm_pairs(isa, m, p.a.data(), p.lda, pairs, j_begin, j_end, c.data(), ldc);
+      CHECK(columns_hold(c, ldc, expected, m, n, j_begin, j_end));
       std::fill(c.begin(), c.end(), -7);
-      int8_gemm_narrow(isa, 1, p.a.data(), p.lda, 255, narrow, j_begin, j_end, c.data(), ldc);
-      CHECK(columns_hold(c, ldc, expected64, 1, n, j_begin, j_end));
+      int8_gemm_narrow(isa, m, p.a.data(), p.lda, 255, narrow, j_begin, j_end, c.data(), ldc);
+      CHECK(columns_hold(c, ldc, expected64, m, n, j_begin, j_end));
       std::fill(c.begin(), c.end(), -7);
-      int8_gemm_u7(isa, 1, a7.data(), p.lda, panels, begin, end, c.data(), ldc);
-      CHECK(columns_hold(c, ldc, expected7, 1, n, 0, n));
+      int8_gemm_u7(isa, m, a7.data(), p.lda, panels, begin, end, c.data(), ldc);
+      CHECK(columns_hold(c, ldc, expected7, m, n, 0, n));
     }
   }
 }

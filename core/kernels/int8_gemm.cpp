@@ -54,6 +54,51 @@ Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, 
 
 namespace {
 
+// run_tiles for kernels with a listed entry. Each tile of rows gets the
+// list of its k-groups that hold a nonzero byte; a tile with none to skip
+// takes the plain kernel. One row (batch 1) takes all panels in one call, so
+// the kernel can share each listed group between several panels.
+void run_listed_tiles(const Int8Tiles& kernel, std::size_t m, const std::uint8_t* a,
+                      std::size_t lda, const Int8Panels& b, std::size_t g_begin, std::size_t g_end,
+                      std::int32_t* c, std::size_t ldc, std::size_t panel_begin,
+                      std::size_t panel_end) {
+  const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
+  const std::size_t groups = g_end - g_begin;
+  const std::size_t tiles = (m + kernel.max_rows - 1) / kernel.max_rows;
+  thread_local std::vector<std::uint32_t> lists;
+  thread_local std::vector<std::size_t> counts;
+  lists.resize(std::max(lists.size(), tiles * groups));
+  counts.resize(std::max(counts.size(), tiles));
+  for (std::size_t t = 0; t < tiles; ++t) {
+    const std::size_t r = t * kernel.max_rows;
+    counts[t] = list_nonzero_words(a + r * lda, lda, std::min(kernel.max_rows, m - r), g_begin,
+                                   g_end, lists.data() + t * groups);
+  }
+  const std::int8_t* panels = b.data.data() + panel_begin * panel_stride;
+  const std::size_t j_begin = panel_begin * int8_panel_columns;
+  if (m == 1) {
+    kernel.run_listed(1, a, lda, lists.data(), counts[0], panels, panel_stride,
+                      panel_end - panel_begin, c + j_begin, ldc,
+                      std::min(panel_end * int8_panel_columns, b.n) - j_begin);
+    return;
+  }
+  // Panels outside, rows inside, as in run_tiles.
+  for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
+    const std::int8_t* weights = b.data.data() + panel * panel_stride;
+    const std::size_t j = panel * int8_panel_columns;
+    const std::size_t cols = std::min(int8_panel_columns, b.n - j);
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const std::size_t r = t * kernel.max_rows, rows = std::min(kernel.max_rows, m - r);
+      if (counts[t] == groups)
+        kernel.run(rows, a + r * lda, lda, weights, panel_stride, g_begin, g_end, c + r * ldc + j,
+                   ldc, cols);
+      else
+        kernel.run_listed(rows, a + r * lda, lda, lists.data() + t * groups, counts[t], weights,
+                          panel_stride, 1, c + r * ldc + j, ldc, cols);
+    }
+  }
+}
+
 // The entry points: check the k range, then walk `kernel`'s tiles over
 // panels [panel_begin, panel_end) (c points at column 0).
 void run_tiles(const char* name, const Int8Tiles& kernel, std::size_t m, const std::uint8_t* a,
@@ -67,16 +112,9 @@ void run_tiles(const char* name, const Int8Tiles& kernel, std::size_t m, const s
   const std::size_t g_begin = k_begin / int8_k_group;
   const std::size_t g_end = (k_end + int8_k_group - 1) / int8_k_group;
   const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
-  if (m == 1 && kernel.run_row_groups) {
-    // One row: list its k-groups that hold a nonzero byte once, then every
-    // panel sums over those only.
-    if (panel_begin == panel_end) return;
-    thread_local std::vector<std::uint32_t> groups;
-    const std::size_t count = list_nonzero_words(a, g_begin, g_end, groups);
-    const std::size_t j = panel_begin * int8_panel_columns;
-    kernel.run_row_groups(a, groups.data(), count, b.data.data() + panel_begin * panel_stride,
-                          panel_stride, panel_end - panel_begin, c + j,
-                          std::min(panel_end * int8_panel_columns, b.n) - j);
+  if (panel_begin == panel_end) return;
+  if (kernel.run_listed) {
+    run_listed_tiles(kernel, m, a, lda, b, g_begin, g_end, c, ldc, panel_begin, panel_end);
     return;
   }
   // Panels outside, rows inside: the few panels of b a call reads (~25 KB at
@@ -131,15 +169,19 @@ void int8_gemm_narrow(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t
 // Branch-free: every index is stored, and the count advances past it only
 // when its word is nonzero (a branch here would mispredict at every edge of
 // a run of zeros).
-std::size_t list_nonzero_words(const void* bytes, std::size_t begin, std::size_t end,
-                               std::vector<std::uint32_t>& out) {
-  out.resize(std::max(out.size(), end - begin));
+std::size_t list_nonzero_words(const void* bytes, std::size_t row_bytes, std::size_t rows,
+                               std::size_t begin, std::size_t end, std::uint32_t* out) {
+  const auto* first = static_cast<const std::uint8_t*>(bytes);
   std::size_t count = 0;
   for (std::size_t w = begin; w < end; ++w) {
-    std::uint32_t word;
-    std::memcpy(&word, static_cast<const std::uint8_t*>(bytes) + 4 * w, sizeof word);
+    std::uint32_t any = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+      std::uint32_t word;
+      std::memcpy(&word, first + r * row_bytes + 4 * w, sizeof word);
+      any |= word;
+    }
     out[count] = static_cast<std::uint32_t>(w);
-    count += word != 0;
+    count += any != 0;
   }
   return count;
 }

@@ -26,23 +26,26 @@ using Int8KernelFunction = void (*)(std::size_t rows, const std::uint8_t* a, std
                                     std::size_t g_begin, std::size_t g_end, std::int32_t* c,
                                     std::size_t ldc, std::size_t cols);
 
-// One row of a times `panels` consecutive panels starting at `b` (each
-// panel_stride bytes apart), over the listed k-groups only (groups[t] <
-// k_groups, ascending): C[j] = Σ_t a[4g..4g+3] · b_panel[g][j] with g =
-// groups[t], for j < cols (cols <= 16 · panels). Skipping a k-group whose four
-// activations are all zero changes no sum, so run_tiles hands a single row
-// (batch 1) the groups that hold a nonzero byte: the pixels of an MNIST
-// image are mostly zero, and so are the codes after a ReLU.
-using Int8RowGroupsFunction = void (*)(const std::uint8_t* a, const std::uint32_t* groups,
-                                       std::size_t count, const std::int8_t* b,
-                                       std::size_t panel_stride, std::size_t panels,
-                                       std::int32_t* c, std::size_t cols);
+// `rows` rows of a (at most the tile height) times `panels` consecutive
+// panels starting at `b` (each panel_stride bytes apart), over the listed
+// k-groups only (groups[t] < k_groups, ascending): C[r][j] = Σ_t
+// a[r][4g..4g+3] · b_panel[g][j] with g = groups[t], for j < cols (cols <= 16
+// · panels). A k-group whose activations are zero in every one of the rows
+// adds nothing to any of their sums, so run_tiles lists, for each tile of
+// rows, the groups holding a nonzero byte: most pixels of an MNIST image are
+// zero, so are the borders of most Fashion-MNIST images, and at batch 1 so
+// are many codes after a ReLU.
+using Int8ListedFunction = void (*)(std::size_t rows, const std::uint8_t* a, std::size_t lda,
+                                    const std::uint32_t* groups, std::size_t count,
+                                    const std::int8_t* b, std::size_t panel_stride,
+                                    std::size_t panels, std::int32_t* c, std::size_t ldc,
+                                    std::size_t cols);
 
 struct Int8Tiles {
   std::size_t max_rows;    // tile height
   std::size_t max_panels;  // panels per call
   Int8KernelFunction run;
-  Int8RowGroupsFunction run_row_groups = nullptr;  // optional: one row, listed k-groups
+  Int8ListedFunction run_listed = nullptr;  // optional: listed k-groups only
 };
 
 struct Int8Kernel {
@@ -59,13 +62,14 @@ void float_range_generic(const float* x, std::size_t n, float& lo, float& hi);
 std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
                                    float top, std::uint8_t* out);
 
-// The sparse entry for one row (Int8RowGroupsFunction, int8_gemm_pairs'
-// AVX2 row kernel): the indices w in [begin, end) of the 4-byte words
-// bytes[4w .. 4w+3] that are not all zero, ascending, written to the front
-// of `out` (grown as needed); returns how many. A k-group of u8 codes is one
-// such word, and so is an input pair of activations widened to int16.
-std::size_t list_nonzero_words(const void* bytes, std::size_t begin, std::size_t end,
-                               std::vector<std::uint32_t>& out);
+// The lists of the sparse entries (Int8ListedFunction, int8_gemm_pairs' AVX2
+// kernels): the indices w in [begin, end) of the 4-byte words bytes[4w ..
+// 4w+3] that are not zero in every one of `rows` rows (row r starting at
+// bytes + r · row_bytes), ascending, written to out[0 ..) (room for end -
+// begin); returns how many. A k-group of u8 codes is one such word, and so is
+// an input pair of activations widened to int16.
+std::size_t list_nonzero_words(const void* bytes, std::size_t row_bytes, std::size_t rows,
+                               std::size_t begin, std::size_t end, std::uint32_t* out);
 
 // The panels holding outputs [j_begin, j_end), for the entry points that
 // take a column range (int8_gemm_pairs, int8_gemm_narrow): j_begin must be a

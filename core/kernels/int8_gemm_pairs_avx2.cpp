@@ -61,15 +61,18 @@ TINYQ_AVX2 void widen_rows(std::size_t m, const std::uint8_t* a, std::size_t lda
 }
 
 // C for R rows of widened a (row stride lda int16) and one panel of weight
-// pairs; writes the first `cols` columns.
-template <std::size_t R>
+// pairs; writes the first `cols` columns. Listed: the input pairs are
+// pairs[t] for t < k_pairs (those nonzero in some row of the tile);
+// otherwise all pairs 0 .. k_pairs - 1.
+template <std::size_t R, bool Listed>
 TINYQ_AVX2 void tile_pairs(const std::int16_t* a, std::size_t lda, const std::int8_t* panel,
-                           std::size_t k_pairs, std::int32_t* c, std::size_t ldc,
-                           std::size_t cols) {
+                           const std::uint32_t* pairs, std::size_t k_pairs, std::int32_t* c,
+                           std::size_t ldc, std::size_t cols) {
   __m256i acc[R][2];
   for (std::size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
 #pragma GCC unroll 4  // see the measurements above
-  for (std::size_t p = 0; p < k_pairs; ++p) {
+  for (std::size_t t = 0; t < k_pairs; ++t) {
+    const std::size_t p = Listed ? pairs[t] : t;
     const auto* w = reinterpret_cast<const __m128i*>(panel + p * pair_values);
     const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w));
     const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1));
@@ -135,15 +138,19 @@ constexpr std::array<RowPairsFunction, sizeof...(P)> row_pairs_for(std::index_se
 const std::array<RowPairsFunction, row_panels> row_pairs =
     row_pairs_for(std::make_index_sequence<row_panels>{});
 
-using TileFunction = void (*)(const std::int16_t*, std::size_t, const std::int8_t*, std::size_t,
-                              std::int32_t*, std::size_t, std::size_t);
+using TileFunction = void (*)(const std::int16_t*, std::size_t, const std::int8_t*,
+                              const std::uint32_t*, std::size_t, std::int32_t*, std::size_t,
+                              std::size_t);
 
-template <std::size_t... R>
+template <bool Listed, std::size_t... R>
 constexpr std::array<TileFunction, sizeof...(R)> tiles_for(std::index_sequence<R...>) {
-  return {tile_pairs<R + 1>...};
+  return {tile_pairs<R + 1, Listed>...};
 }
 // One tile per row count, so a short block (batch 1) does only its rows' work.
-const std::array<TileFunction, pair_rows> tiles = tiles_for(std::make_index_sequence<pair_rows>{});
+const std::array<TileFunction, pair_rows> tiles =
+    tiles_for<false>(std::make_index_sequence<pair_rows>{});
+const std::array<TileFunction, pair_rows> listed_tiles =
+    tiles_for<true>(std::make_index_sequence<pair_rows>{});
 
 }  // namespace
 
@@ -157,26 +164,43 @@ void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
   wide.resize(std::max(wide.size(), m * width));
   widen_rows(m, a, lda, width, wide.data());
   const std::size_t panel_size = b.k_pairs * pair_values;
+  // Per tile of rows, the input pairs holding a nonzero activation in one of
+  // its rows (a pair of int16 is one 4-byte word); a pair that is zero in
+  // every row of the tile adds nothing to their sums. In blocks of 48 rows
+  // (784 × 256, one core, best of 30 passes over 2000 test images): 3.05 ->
+  // 2.57 us per image on Fashion-MNIST's pixels (16% of a tile's pairs are
+  // zero in all four rows), 2.73 -> 1.46 on MNIST's (57%).
+  const std::size_t tiles_in_m = (m + pair_rows - 1) / pair_rows;
+  thread_local std::vector<std::uint32_t> lists;
+  thread_local std::vector<std::size_t> counts;
+  lists.resize(std::max(lists.size(), tiles_in_m * b.k_pairs));
+  counts.resize(std::max(counts.size(), tiles_in_m));
+  for (std::size_t t = 0; t < tiles_in_m; ++t) {
+    const std::size_t r = t * pair_rows;
+    counts[t] =
+        list_nonzero_words(wide.data() + r * width, width * sizeof(std::int16_t),
+                           std::min(pair_rows, m - r), 0, b.k_pairs, lists.data() + t * b.k_pairs);
+  }
   if (m == 1) {
-    // The pairs holding a nonzero activation (two int16: one 4-byte word
-    // each), listed once for every panel.
-    thread_local std::vector<std::uint32_t> pairs;
-    const std::size_t count = list_nonzero_words(wide.data(), 0, b.k_pairs, pairs);
     for (std::size_t panel = panel_begin; panel < panel_end; panel += row_panels) {
       const std::size_t panels = std::min(row_panels, panel_end - panel);
       const std::size_t j = panel * int8_panel_columns;
-      row_pairs[panels - 1](wide.data(), pairs.data(), count, b.pairs.data() + panel * panel_size,
-                            panel_size, c + j, std::min(panels * int8_panel_columns, b.n() - j));
+      row_pairs[panels - 1](wide.data(), lists.data(), counts[0],
+                            b.pairs.data() + panel * panel_size, panel_size, c + j,
+                            std::min(panels * int8_panel_columns, b.n() - j));
     }
     return;
   }
   for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
     const std::size_t j = panel * int8_panel_columns;
     const std::size_t cols = std::min(int8_panel_columns, b.n() - j);
-    for (std::size_t r = 0; r < m; r += pair_rows)
-      tiles[std::min(pair_rows, m - r) - 1](wide.data() + r * width, width,
-                                            b.pairs.data() + panel * panel_size, b.k_pairs,
-                                            c + r * ldc + j, ldc, cols);
+    for (std::size_t t = 0; t < tiles_in_m; ++t) {
+      const std::size_t r = t * pair_rows, rows = std::min(pair_rows, m - r);
+      const bool listed = counts[t] < b.k_pairs;
+      (listed ? listed_tiles : tiles)[rows - 1](
+          wide.data() + r * width, width, b.pairs.data() + panel * panel_size,
+          lists.data() + t * b.k_pairs, listed ? counts[t] : b.k_pairs, c + r * ldc + j, ldc, cols);
+    }
   }
 }
 
