@@ -7,6 +7,9 @@ tinyq's bench_mnist back to back with the same settings, and prints the ratios
         --data /usr/share/datasets/fashion-mnist --threads 2
 
 The machines are shared and noisy, so only ratios from one run mean much.
+With --rounds N the three programs run N times in turn (PyTorch, numpy,
+tinyq, PyTorch, ...), each row's ratio is taken within each round, and the
+table gives the round with the median ratio and the range of all N.
 Needs Debian's python3-torch and python3-numpy, and libopenblas0 for a fair
 float comparison (without it PyTorch and numpy use the slow reference BLAS).
 Exit status 1 if a run fails.
@@ -55,23 +58,8 @@ def readable(x):
     return "%.3g" % x
 
 
-def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bench", default=os.path.join(here, "..", "build", "apps", "bench_mnist"))
-    ap.add_argument("--torch-reference", default=os.path.join(here, "torch_reference.py"))
-    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--hidden", default="256,128")
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", default="0.05")
-    ap.add_argument("--momentum", default="0.9")
-    ap.add_argument("--train-batches", default="600")
-    a = ap.parse_args()
-    same = ["--data", a.data, "--threads", str(a.threads), "--hidden", a.hidden, "--batch",
-            str(a.batch), "--train-batches", a.train_batches, "--lr", a.lr, "--momentum",
-            a.momentum]
-
+def run_round(a, same):
+    """One run of each program: (tinyq's report, PyTorch's, numpy's)."""
     with tempfile.TemporaryDirectory() as folder:
         report = os.path.join(folder, "torch.json")
         sys.stdout.write(run_json(["/usr/bin/python3", a.torch_reference] + same +
@@ -90,7 +78,11 @@ def main():
         sys.stdout.write(run_json([a.bench] + same + ["--report", report]))
         with open(report) as f:
             tinyq = json.load(f)
+    return tinyq, torch, numpy
 
+
+def rows_of(a, tinyq, torch, numpy):
+    """(measure, tinyq's value, reference, its value, target) for one round."""
     inference = tinyq["inference"]
     theirs = torch["inference"]
     def cube(report):
@@ -156,14 +148,55 @@ def main():
         ("GEMM 1024x1024x1024 (GFLOP/s)", cube(tinyq)["gflops"], "PyTorch torch.mm",
          cube(torch)["gflops"], ""),
     ]
-    print("\n%d threads, %s, MLP 784-%s-10, batch %d, PyTorch %s; %s\n" % (
+    return rows
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bench", default=os.path.join(here, "..", "build", "apps", "bench_mnist"))
+    ap.add_argument("--torch-reference", default=os.path.join(here, "torch_reference.py"))
+    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--hidden", default="256,128")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", default="0.05")
+    ap.add_argument("--momentum", default="0.9")
+    ap.add_argument("--train-batches", default="600")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run the programs this many times in turn (default 1)")
+    a = ap.parse_args()
+    if a.rounds < 1:
+        sys.exit("compare_with_torch: --rounds must be at least 1, found %d" % a.rounds)
+    same = ["--data", a.data, "--threads", str(a.threads), "--hidden", a.hidden, "--batch",
+            str(a.batch), "--train-batches", a.train_batches, "--lr", a.lr, "--momentum",
+            a.momentum]
+
+    results = [run_round(a, same) for _ in range(a.rounds)]
+    table = [rows_of(a, *result) for result in results]
+    print("\n%d threads, %s, MLP 784-%s-10, batch %d, PyTorch %s; %s%s\n" % (
         a.threads, os.path.basename(os.path.normpath(a.data)), a.hidden.replace(",", "-"),
-        a.batch, torch["torch"], time.strftime("%Y-%m-%d")))
-    print("| measure | tinyq | reference | reference value | ratio | target |")
-    print("|---|---:|---|---:|---:|---|")
-    for name, ours, reference, value, target in rows:
-        print("| %s | %s | %s | %s | %s | %s |" % (name, readable(ours), reference, readable(value),
-                                                   readable(ours / value), target))
+        a.batch, results[-1][1]["torch"], time.strftime("%Y-%m-%d"),
+        "" if a.rounds == 1 else "; %d rounds, the median round of each row" % a.rounds))
+    if a.rounds == 1:
+        print("| measure | tinyq | reference | reference value | ratio | target |")
+        print("|---|---:|---|---:|---:|---|")
+    else:
+        print("| measure | tinyq | reference | reference value | ratio | range | target |")
+        print("|---|---:|---|---:|---:|---:|---|")
+    for i, (name, _, reference, _, target) in enumerate(table[0]):
+        # The round whose ratio is the median (the lower middle one for an
+        # even count), so the values shown are one round's, not a mix.
+        ratios = sorted((rows[i][1] / rows[i][3], r) for r, rows in enumerate(table))
+        ratio, r = ratios[(len(ratios) - 1) // 2]
+        cells = [name, readable(table[r][i][1]), reference, readable(table[r][i][3]),
+                 readable(ratio)]
+        if a.rounds > 1:
+            cells.append("%s-%s" % (readable(ratios[0][0]), readable(ratios[-1][0])))
+        print("| " + " | ".join(cells + [target]) + " |")
+    tinyq, torch, _ = results[-1]
+    inference = tinyq["inference"]
+    theirs = torch["inference"]
     print("\naccuracy after the %s timed training batches: tinyq float %.4f, int8 weight-only "
           "%.4f, int8 dynamic %.4f, int8 static %.4f (7-bit weights %.4f); PyTorch float %.4f, "
           "quantize_dynamic %.4f, static %.4f"
@@ -172,7 +205,6 @@ def main():
              inference["int8_static"]["accuracy"], inference["int8_static_w7"]["accuracy"],
              theirs["float"]["accuracy"],
              theirs["int8_dynamic"]["accuracy"], theirs["int8_static"]["accuracy"]))
-
 
 if __name__ == "__main__":
     main()
