@@ -4,6 +4,7 @@
 // row and many), group and whole-row scales, with and without offsets.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -93,22 +94,31 @@ TEST_CASE("lowbit_gemm matches the reference on odd shapes, bit widths and group
 }
 
 TEST_CASE("lowbit_gemm gives the same bits for a row alone as inside a batch") {
+  // A row alone runs the in-register tiles; more rows than one tile run,
+  // where the path has them, the wide tiles on codes widened beforehand.
   Rng rng(9);
   for (const Isa isa : test::paths_to_test(KernelFamily::widen_gemm))
-    for (const int bits : {2, 4}) {
-      CAPTURE(std::string(isa_name(isa)));
-      const Problem p = random_problem(6, 37, 100, 32, bits, true, rng);
-      const LowBitPanels packed =
-          pack_lowbit_panels(p.n, p.k, p.bits, p.group, p.codes.data(), p.k, p.code_shift,
-                             p.steps.data(), p.offsets.data());
-      std::vector<float> batch(p.m * p.n), one(p.n);
-      lowbit_gemm(isa, p.m, p.x.data(), p.k + 3, packed, p.bias.data(), batch.data(), p.n);
-      for (std::size_t r = 0; r < p.m; ++r) {
-        lowbit_gemm(isa, 1, p.x.data() + r * (p.k + 3), p.k + 3, packed, p.bias.data(), one.data(),
-                    p.n);
-        CHECK(std::equal(one.begin(), one.end(), batch.begin() + std::ptrdiff_t(r * p.n)));
-      }
-    }
+    for (const int bits : {2, 3, 4})
+      for (const bool offsets : {false, true})
+        for (const std::size_t m : {6, 7, 13, 20})
+          for (const std::size_t group : {32, 100}) {
+            CAPTURE(std::string(isa_name(isa)));
+            CAPTURE(bits);
+            CAPTURE(offsets);
+            CAPTURE(m);
+            CAPTURE(group);
+            const Problem p = random_problem(m, 37, 100, group, bits, offsets, rng);
+            const LowBitPanels packed =
+                pack_lowbit_panels(p.n, p.k, p.bits, p.group, p.codes.data(), p.k, p.code_shift,
+                                   p.steps.data(), p.offsets.data());
+            std::vector<float> batch(p.m * p.n), one(p.n);
+            lowbit_gemm(isa, p.m, p.x.data(), p.k + 3, packed, p.bias.data(), batch.data(), p.n);
+            for (std::size_t r = 0; r < p.m; ++r) {
+              lowbit_gemm(isa, 1, p.x.data() + r * (p.k + 3), p.k + 3, packed, p.bias.data(),
+                          one.data(), p.n);
+              CHECK(std::equal(one.begin(), one.end(), batch.begin() + std::ptrdiff_t(r * p.n)));
+            }
+          }
 }
 
 TEST_CASE("lowbit_gemm_panels computes only its panels' outputs, with the same bits") {

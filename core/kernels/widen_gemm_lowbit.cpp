@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -60,6 +61,39 @@ const LowBitKernel& kernel_for(Isa isa) {
                                             lowbit_kernel_avx2());
   require_supported(KernelFamily::widen_gemm, isa);
   return paths[isa];
+}
+
+// lowbit_gemm_panels for more rows than one tile, on a path with wide
+// tiles: each step of panels has its codes widened to float once, and every
+// tile of rows reads them from there. The in-register tile of 6 rows × 2
+// panels holds 12 sums, 2 unpacked weight vectors, the broadcast and 3
+// unpacking constants: more than AVX2's 16 vector registers, so it spills
+// at every input, where the wide tile needs 15.
+void lowbit_widen_first(const LowBitKernel& kernel, std::size_t m, const float* x, std::size_t ldx,
+                        const float* xsums, const LowBitPanels& b, std::size_t panel_begin,
+                        std::size_t panel_end, const float* bias, float* c, std::size_t ldc) {
+  const std::size_t tile_rows = kernel.x_packed_rows;
+  const std::size_t tiles = (m + tile_rows - 1) / tile_rows;
+  thread_local std::vector<float> packed_x, wide;
+  // Row by row, so x is read as one sequential stream; rows past m in the
+  // last tile are zero (and never stored).
+  packed_x.resize(tiles * b.k * tile_rows);
+  for (std::size_t r = 0; r < tiles * tile_rows; ++r) {
+    float* out = packed_x.data() + (r / tile_rows) * b.k * tile_rows + r % tile_rows;
+    for (std::size_t p = 0; p < b.k; ++p) out[p * tile_rows] = r < m ? x[r * ldx + p] : 0.0f;
+  }
+  const std::size_t wide_stride = b.k * lowbit_panel_columns;
+  for (std::size_t panel = panel_begin; panel < panel_end; panel += kernel.max_panels) {
+    const std::size_t panels = std::min(kernel.max_panels, panel_end - panel);
+    wide.resize(panels * wide_stride);
+    kernel.widen_panels(b, panel, panels, wide.data(), wide_stride);
+    for (std::size_t t = 0; t < tiles; ++t) {
+      const std::size_t r = t * tile_rows;
+      kernel.run_wide(std::min(tile_rows, m - r), packed_x.data() + t * b.k * tile_rows,
+                      b.has_offsets ? xsums + r * b.groups : nullptr, wide.data(), wide_stride, b,
+                      panel, panels, bias, c + r * ldc + panel * lowbit_panel_columns, ldc);
+    }
+  }
 }
 
 }  // namespace
@@ -162,6 +196,10 @@ void lowbit_gemm_panels(Isa isa, std::size_t m, const float* x, std::size_t ldx,
         const std::size_t begin = g * b.group, end = std::min(b.k, begin + b.group);
         xsums[r * b.groups + g] = interleaved_sum(x + r * ldx + begin, end - begin);
       }
+  }
+  if (kernel.run_wide && m > kernel.max_rows) {
+    lowbit_widen_first(kernel, m, x, ldx, xsums.data(), b, panel_begin, panel_end, bias, c, ldc);
+    return;
   }
   // One row (batch-1 latency): more panels per tile keep more sums in
   // flight. Rows outermost within a block of panels keeps x's rows and the

@@ -110,11 +110,26 @@ using LowBitKernelFunction = void (*)(std::size_t rows, const float* x, std::siz
                                       const float* xsums, const LowBitPanels& b, std::size_t panel,
                                       std::size_t panels, const float* bias, float* c,
                                       std::size_t ldc);
+// The same on codes widened to float beforehand, for tiles of at most
+// x_packed_rows rows: panel q's codes at wide + q · wide_stride, the code of
+// input p for lane t at [p · 8 + t], and x packed, element (r, p) of the
+// tile at x[p · x_packed_rows + r]. Each group's sums run over p in the same
+// order and end with the same rescaling, so the bits are those of `run`.
+using LowBitWideFunction = void (*)(std::size_t rows, const float* x, const float* xsums,
+                                    const float* wide, std::size_t wide_stride,
+                                    const LowBitPanels& b, std::size_t panel, std::size_t panels,
+                                    const float* bias, float* c, std::size_t ldc);
 struct LowBitKernel {
   std::size_t max_rows;
   std::size_t max_panels_one_row;  // for a single row (batch-1 latency)
   std::size_t max_panels;          // otherwise
   LowBitKernelFunction run;
+  LowBitWideFunction run_wide = nullptr;  // if the path has one, with:
+  // panels [panel, panel + panels) of b as run_wide reads them (wide_stride
+  // floats apart).
+  void (*widen_panels)(const LowBitPanels& b, std::size_t panel, std::size_t panels, float* wide,
+                       std::size_t wide_stride) = nullptr;
+  std::size_t x_packed_rows = 0;
 };
 LowBitKernel lowbit_kernel_generic();
 LowBitKernel lowbit_kernel_avx2();
