@@ -137,16 +137,19 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
     thread_local std::vector<std::int32_t> sums;
     thread_local std::vector<RowQuantization> quantization;
     thread_local std::vector<std::int32_t> activation_sums;  // [rows, runs]
-    // Bytes past `in` must be zero (the kernel reads whole 4-byte groups);
-    // quantize_row writes the others.
+    // The buffers only grow: each layer of a model sizes them differently,
+    // and growing one back (value-initializing it) cost a batch-1 image
+    // more than its first layer's products. Bytes past `in` must be zero
+    // (the kernel reads whole 4-byte groups); quantize_row writes the others.
     const std::size_t block_rows = std::min(rows_per_block, row_end - row_begin);
-    a.resize(block_rows * lda);
+    a.resize(std::max(a.size(), block_rows * lda));
     for (std::size_t r = 0; r < block_rows; ++r)
       std::fill(a.begin() + static_cast<std::ptrdiff_t>(r * lda + in),
                 a.begin() + static_cast<std::ptrdiff_t>((r + 1) * lda), std::uint8_t{0});
-    if (!lowbit_) sums.resize(rows_per_block * outputs);  // lowbit_int_gemm keeps its own
-    quantization.resize(rows_per_block);
-    activation_sums.resize(rows_per_block * runs);
+    if (!lowbit_)  // lowbit_int_gemm keeps its own
+      sums.resize(std::max(sums.size(), rows_per_block * outputs));
+    quantization.resize(std::max(quantization.size(), rows_per_block));
+    activation_sums.resize(std::max(activation_sums.size(), rows_per_block * runs));
     for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block) {
       const std::size_t rows = std::min(rows_per_block, row_end - r0);
       for (std::size_t r = 0; r < rows; ++r) {

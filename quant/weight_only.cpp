@@ -99,7 +99,8 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
   }
   parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
     thread_local std::vector<float> dots;
-    dots.resize(std::min(rows_per_block, row_end - row_begin) * outputs);
+    // Grown only: layers of different widths share it.
+    dots.resize(std::max(dots.size(), std::min(rows_per_block, row_end - row_begin) * outputs));
     for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block) {
       const std::size_t rows = std::min(rows_per_block, row_end - r0);
       for (std::size_t r = 0; r < rows; ++r)
