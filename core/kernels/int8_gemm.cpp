@@ -166,10 +166,10 @@ void int8_gemm_narrow(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t
             m, a, lda, b, 0, b.k, c, ldc, panels.begin, panels.end);
 }
 
-// In chunks of 64 words: first the rows' words OR-ed together (a loop the
-// compiler vectorizes), then the indices, branch-free: every index is
-// stored, and the count advances past it only when its word is nonzero (a
-// branch here would mispredict at every edge of a run of zeros).
+// Branch-free: every index is stored, and the count advances past it only
+// when its word is nonzero (a branch here would mispredict at every edge of
+// a run of zeros). Several rows are first OR-ed together, 64 words at a time
+// (loops the compiler vectorizes); one row is read as it is.
 std::size_t list_nonzero_words(const void* bytes, std::size_t row_bytes, std::size_t rows,
                                std::size_t begin, std::size_t end, std::uint32_t* out) {
   constexpr std::size_t chunk = 64;
@@ -177,18 +177,25 @@ std::size_t list_nonzero_words(const void* bytes, std::size_t row_bytes, std::si
   std::size_t count = 0;
   for (std::size_t w0 = begin; w0 < end; w0 += chunk) {
     const std::size_t n = std::min(chunk, end - w0);
-    std::uint32_t any[chunk] = {};
-    for (std::size_t r = 0; r < rows; ++r) {
-      const std::uint8_t* row = first + r * row_bytes + 4 * w0;
-      for (std::size_t i = 0; i < n; ++i) {
-        std::uint32_t word;
-        std::memcpy(&word, row + 4 * i, sizeof word);
-        any[i] |= word;
+    std::uint32_t any[chunk];
+    const std::uint8_t* words = first + 4 * w0;
+    if (rows > 1) {
+      std::memcpy(any, words, n * sizeof any[0]);
+      for (std::size_t r = 1; r < rows; ++r) {
+        const std::uint8_t* row = words + r * row_bytes;
+        for (std::size_t i = 0; i < n; ++i) {
+          std::uint32_t word;
+          std::memcpy(&word, row + 4 * i, sizeof word);
+          any[i] |= word;
+        }
       }
+      words = reinterpret_cast<const std::uint8_t*>(any);
     }
     for (std::size_t i = 0; i < n; ++i) {
+      std::uint32_t word;
+      std::memcpy(&word, words + 4 * i, sizeof word);
       out[count] = static_cast<std::uint32_t>(w0 + i);
-      count += any[i] != 0;
+      count += word != 0;
     }
   }
   return count;
