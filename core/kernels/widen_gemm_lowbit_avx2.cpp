@@ -62,6 +62,33 @@ __attribute__((target("avx2"))) void rescale_group(std::size_t rows, std::size_t
   }
 }
 
+// A tile's running totals start at the bias (0 past the last output).
+template <std::size_t R, std::size_t P>
+void start_totals(const LowBitPanels& b, std::size_t panel, const float* bias,
+                  float (&total)[R][P * lanes]) {
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t i = 0; i < P * lanes; ++i) {
+      const std::size_t j = panel * lanes + i;
+      total[r][i] = j < b.n ? bias[j] : 0.0f;
+    }
+}
+
+// The end of group g: its sums scaled into the totals (rescale_group).
+// Inlined: called, it would keep the tile's sums in memory through the loop.
+template <std::size_t R, std::size_t P>
+TINYQ_AVX2 inline __attribute__((always_inline)) void end_group(const __m256 (&acc)[R][P],
+                                                                const LowBitPanels& b,
+                                                                std::size_t panel, std::size_t g,
+                                                                const float* xsums,
+                                                                float (&total)[R][P * lanes]) {
+  alignas(32) float sums[R][P * lanes];
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t q = 0; q < P; ++q) _mm256_store_ps(sums[r] + q * lanes, acc[r][q]);
+  const std::size_t at = (panel * b.groups + g) * lanes;
+  rescale_group(R, P * lanes, sums[0], b.steps.data() + at, b.offsets.data() + at, b.groups * lanes,
+                b.has_offsets ? xsums + g : &zero, b.has_offsets ? b.groups : 0, total[0]);
+}
+
 // The unpacking of codes (see the header), F: field bits (4 or 2); B: code
 // bits (2, 3 or 4). unpack(word, shifts) gives the 8 lanes' codes of the
 // word's (even) input, unpack(word, odd_shifts) those of the odd input of a
@@ -105,11 +132,7 @@ TINYQ_AVX2 void tile(const float* x, std::size_t ldx, const float* xsums, const 
   const std::size_t stride = b.words_per_panel();
   const std::uint32_t* words = b.words.data() + panel * stride;
   alignas(32) float total[R][P * lanes];
-  for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t i = 0; i < P * lanes; ++i) {
-      const std::size_t j = panel * lanes + i;
-      total[r][i] = j < b.n ? bias[j] : 0.0f;
-    }
+  start_totals<R, P>(b, panel, bias, total);
   auto widen = [&](std::size_t q, std::size_t word, __m256i field_shifts)
                    TINYQ_AVX2 { return codes.unpack(words[q * stride + word], field_shifts); };
   auto step = [&](__m256(&acc)[R][P], std::size_t p, const __m256(&w)[P]) TINYQ_AVX2 {
@@ -139,13 +162,7 @@ TINYQ_AVX2 void tile(const float* x, std::size_t ldx, const float* xsums, const 
         step(acc, p + 1, w);
       }
     }
-    alignas(32) float sums[R][P * lanes];
-    for (std::size_t r = 0; r < R; ++r)
-      for (std::size_t q = 0; q < P; ++q) _mm256_store_ps(sums[r] + q * lanes, acc[r][q]);
-    const std::size_t at = (panel * b.groups + g) * lanes;
-    rescale_group(R, P * lanes, sums[0], b.steps.data() + at, b.offsets.data() + at,
-                  b.groups * lanes, b.has_offsets ? xsums + g : &zero, b.has_offsets ? b.groups : 0,
-                  total[0]);
+    end_group<R, P>(acc, b, panel, g, xsums, total);
   }
   for (std::size_t r = 0; r < R; ++r)
     std::copy(total[r], total[r] + std::min(cols, P * lanes), c + r * ldc);
@@ -186,11 +203,7 @@ TINYQ_AVX2 void wide_tile(const float* x, const float* xsums, const float* wide,
                           std::size_t wide_stride, const LowBitPanels& b, std::size_t panel,
                           const float* bias, float* c, std::size_t ldc, std::size_t cols) {
   alignas(32) float total[R][P * lanes];
-  for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t i = 0; i < P * lanes; ++i) {
-      const std::size_t j = panel * lanes + i;
-      total[r][i] = j < b.n ? bias[j] : 0.0f;
-    }
+  start_totals<R, P>(b, panel, bias, total);
   for (std::size_t g = 0; g < b.groups; ++g) {
     const std::size_t begin = g * b.group, end = std::min(b.k, begin + b.group);
     __m256 acc[R][P];
@@ -205,13 +218,7 @@ TINYQ_AVX2 void wide_tile(const float* x, const float* xsums, const float* wide,
         for (std::size_t q = 0; q < P; ++q) acc[r][q] = _mm256_fmadd_ps(xr, w[q], acc[r][q]);
       }
     }
-    alignas(32) float sums[R][P * lanes];
-    for (std::size_t r = 0; r < R; ++r)
-      for (std::size_t q = 0; q < P; ++q) _mm256_store_ps(sums[r] + q * lanes, acc[r][q]);
-    const std::size_t at = (panel * b.groups + g) * lanes;
-    rescale_group(R, P * lanes, sums[0], b.steps.data() + at, b.offsets.data() + at,
-                  b.groups * lanes, b.has_offsets ? xsums + g : &zero, b.has_offsets ? b.groups : 0,
-                  total[0]);
+    end_group<R, P>(acc, b, panel, g, xsums, total);
   }
   for (std::size_t r = 0; r < R; ++r)
     std::copy(total[r], total[r] + std::min(cols, P * lanes), c + r * ldc);
