@@ -176,9 +176,7 @@ TINYQ_AVX2 void row_groups_u7_panels(const std::uint8_t* a, const std::uint32_t*
           _mm256_madd_epi16(_mm256_maddubs_epi16(x, _mm256_loadu_si256(group + 1)), ones));
     }
   }
-  for (std::size_t p = 0; p < P; ++p)
-    store_int32_panel(acc[p], c + p * int8_panel_columns,
-                      std::min(int8_panel_columns, cols - p * int8_panel_columns));
+  store_int32_panels(acc, c, cols);
 }
 
 // Panels per pass: 4 panels hold 8 sums, which leaves registers for the

@@ -119,9 +119,7 @@ TINYQ_AVX2 void row_pairs_panels(const std::int16_t* a, const std::uint32_t* pai
           acc[q][1], _mm256_madd_epi16(x, _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1))));
     }
   }
-  for (std::size_t q = 0; q < P; ++q)
-    store_int32_panel(acc[q], c + q * int8_panel_columns,
-                      std::min(int8_panel_columns, cols - q * int8_panel_columns));
+  store_int32_panels(acc, c, cols);
 }
 
 // Panels per pass: 4 panels hold 8 sums, which leaves registers for the

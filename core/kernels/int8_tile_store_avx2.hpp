@@ -1,8 +1,8 @@
 // Storing a tile of int32 sums from the AVX2 int8 kernels (internal to core):
-// R rows of 16 outputs, each row in two 256-bit registers (or one row's
-// panels side by side, each its own call of store_int32_panel). A full panel goes
-// straight to C; the last, narrower one through a buffer, so that columns
-// past `cols` are never written. x86 only (empty elsewhere).
+// R rows of 16 outputs, each row in two 256-bit registers, or one row's P
+// panels side by side. A full panel goes straight to C; the last, narrower
+// one through a buffer, so that columns past `cols` are never written. x86
+// only (empty elsewhere).
 #pragma once
 
 #include <algorithm>
@@ -29,6 +29,15 @@ __attribute__((target("avx2"))) inline void store_int32_panel(const __m256i (&ac
     _mm256_store_si256(reinterpret_cast<__m256i*>(sums + 8), acc[1]);
     std::copy(sums, sums + cols, c);
   }
+}
+
+// One row's P panels side by side to c[0 .. cols) (cols > 16 · (P - 1)).
+template <std::size_t P>
+__attribute__((target("avx2"))) inline void store_int32_panels(const __m256i (&acc)[P][2],
+                                                               std::int32_t* c, std::size_t cols) {
+  for (std::size_t q = 0; q < P; ++q)
+    store_int32_panel(acc[q], c + q * int8_panel_columns,
+                      std::min(int8_panel_columns, cols - q * int8_panel_columns));
 }
 
 template <std::size_t R>

@@ -49,18 +49,7 @@ void widen_first(const WidenKernel& kernel, std::size_t m, const float* x, std::
   const std::size_t length = k_end - k_begin;
   const std::size_t panel_stride = b.k * widen_panel_columns;
   thread_local std::vector<float> packed_x, wide;
-  // Row by row, so x is read as one sequential stream (what the hardware
-  // prefetcher follows best); rows past m in the last tile are zero.
-  packed_x.resize(tiles * length * tile_rows);
-  for (std::size_t r = 0; r < tiles * tile_rows; ++r) {
-    float* out = packed_x.data() + (r / tile_rows) * length * tile_rows + r % tile_rows;
-    if (r >= m) {
-      for (std::size_t p = 0; p < length; ++p) out[p * tile_rows] = 0.0f;
-      continue;
-    }
-    const float* row = x + r * ldx + k_begin;
-    for (std::size_t p = 0; p < length; ++p) out[p * tile_rows] = row[p];
-  }
+  pack_rows_side_by_side(m, x, ldx, k_begin, length, tile_rows, packed_x);
   wide.resize(panels_per_step * k_block * widen_panel_columns);
   for (std::size_t panel = 0; panel < b.panels(); panel += panels_per_step) {
     const std::size_t panels = std::min(panels_per_step, b.panels() - panel);
@@ -84,6 +73,21 @@ void widen_first(const WidenKernel& kernel, std::size_t m, const float* x, std::
 }
 
 }  // namespace
+
+void pack_rows_side_by_side(std::size_t m, const float* x, std::size_t ldx, std::size_t k_begin,
+                            std::size_t length, std::size_t tile_rows, std::vector<float>& out) {
+  const std::size_t tiles = (m + tile_rows - 1) / tile_rows;
+  out.resize(tiles * length * tile_rows);
+  for (std::size_t r = 0; r < tiles * tile_rows; ++r) {
+    float* to = out.data() + (r / tile_rows) * length * tile_rows + r % tile_rows;
+    if (r >= m) {
+      for (std::size_t p = 0; p < length; ++p) to[p * tile_rows] = 0.0f;
+      continue;
+    }
+    const float* row = x + r * ldx + k_begin;
+    for (std::size_t p = 0; p < length; ++p) to[p * tile_rows] = row[p];
+  }
+}
 
 WidenKernel widen_kernel_generic() {
   return {4, 1, kernel_generic};

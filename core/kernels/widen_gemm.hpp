@@ -52,6 +52,15 @@ using WideKernelFunction = void (*)(std::size_t rows, const float* x, const floa
                                     std::size_t panel_stride, std::size_t panels,
                                     std::size_t length, float* c, std::size_t ldc, std::size_t cols,
                                     bool accumulate);
+// The packed x the wide kernels read (internal; widen_gemm and
+// lowbit_gemm): columns [k_begin, k_begin + length) of the m rows of x, in
+// tiles of tile_rows rows side by side, element (r, p) of tile t at
+// out[(t · length + p) · tile_rows + r % tile_rows]; rows past m in the last
+// tile are zero. Written row by row, so x is read as one sequential stream
+// (what the hardware prefetcher follows best).
+void pack_rows_side_by_side(std::size_t m, const float* x, std::size_t ldx, std::size_t k_begin,
+                            std::size_t length, std::size_t tile_rows, std::vector<float>& out);
+
 struct WidenKernel {
   std::size_t max_rows;
   std::size_t max_panels;  // for tiles of at most max_rows / 3 rows; 2 otherwise

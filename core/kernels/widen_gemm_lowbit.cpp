@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/kernels/widen_gemm.hpp"
 
 namespace tinyq {
 
@@ -75,13 +76,7 @@ void lowbit_widen_first(const LowBitKernel& kernel, std::size_t m, const float* 
   const std::size_t tile_rows = kernel.x_packed_rows;
   const std::size_t tiles = (m + tile_rows - 1) / tile_rows;
   thread_local std::vector<float> packed_x, wide;
-  // Row by row, so x is read as one sequential stream; rows past m in the
-  // last tile are zero (and never stored).
-  packed_x.resize(tiles * b.k * tile_rows);
-  for (std::size_t r = 0; r < tiles * tile_rows; ++r) {
-    float* out = packed_x.data() + (r / tile_rows) * b.k * tile_rows + r % tile_rows;
-    for (std::size_t p = 0; p < b.k; ++p) out[p * tile_rows] = r < m ? x[r * ldx + p] : 0.0f;
-  }
+  pack_rows_side_by_side(m, x, ldx, 0, b.k, tile_rows, packed_x);
   const std::size_t wide_stride = b.k * lowbit_panel_columns;
   for (std::size_t panel = panel_begin; panel < panel_end; panel += kernel.max_panels) {
     const std::size_t panels = std::min(kernel.max_panels, panel_end - panel);
