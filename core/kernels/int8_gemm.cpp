@@ -54,10 +54,10 @@ Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, 
 
 namespace {
 
-// run_tiles for kernels with a listed entry. Each tile of rows gets the
-// list of its k-groups that hold a nonzero byte; a tile with none to skip
-// takes the plain kernel. One row (batch 1) takes all panels in one call, so
-// the kernel can share each listed group between several panels.
+// run_tiles for kernels with a listed entry. Each row of a, or each tile of
+// rows, gets the list of its k-groups that hold a nonzero byte; a tile with
+// none to skip takes the plain kernel. One row (batch 1) takes all panels in
+// one call, so the kernel can share each listed group between several panels.
 void run_listed_tiles(const Int8Tiles& kernel, std::size_t m, const std::uint8_t* a,
                       std::size_t lda, const Int8Panels& b, std::size_t g_begin, std::size_t g_end,
                       std::int32_t* c, std::size_t ldc, std::size_t panel_begin,
@@ -67,20 +67,37 @@ void run_listed_tiles(const Int8Tiles& kernel, std::size_t m, const std::uint8_t
   const std::size_t tiles = (m + kernel.max_rows - 1) / kernel.max_rows;
   thread_local std::vector<std::uint32_t> lists;
   thread_local std::vector<std::size_t> counts;
-  lists.resize(std::max(lists.size(), tiles * groups));
-  counts.resize(std::max(counts.size(), tiles));
-  for (std::size_t t = 0; t < tiles; ++t) {
-    const std::size_t r = t * kernel.max_rows;
-    counts[t] = list_nonzero_words(a + r * lda, lda, std::min(kernel.max_rows, m - r), g_begin,
-                                   g_end, lists.data() + t * groups);
-  }
+  lists.resize(std::max(lists.size(), m * groups));
+  counts.resize(std::max(counts.size(), m));
   const std::int8_t* panels = b.data.data() + panel_begin * panel_stride;
   const std::size_t j_begin = panel_begin * int8_panel_columns;
   if (m == 1) {
+    counts[0] = list_nonzero_words(a, lda, 1, g_begin, g_end, lists.data());
     kernel.run_listed(1, a, lda, lists.data(), counts[0], panels, panel_stride,
                       panel_end - panel_begin, c + j_begin, ldc,
                       std::min(panel_end * int8_panel_columns, b.n) - j_begin);
     return;
+  }
+  if (kernel.run_row_lists) {
+    for (std::size_t r = 0; r < m; ++r)
+      counts[r] =
+          list_nonzero_words(a + r * lda, lda, 1, g_begin, g_end, lists.data() + r * groups);
+    if (prefer_row_lists(counts.data(), m, kernel.max_rows)) {
+      // Panels outside, rows inside: the panel stays in L1 while every row
+      // walks its own list over it.
+      for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
+        const std::size_t j = panel * int8_panel_columns;
+        kernel.run_row_lists(m, a, lda, lists.data(), groups, counts.data(),
+                             b.data.data() + panel * panel_stride, c + j, ldc,
+                             std::min(int8_panel_columns, b.n - j));
+      }
+      return;
+    }
+  }
+  for (std::size_t t = 0; t < tiles; ++t) {
+    const std::size_t r = t * kernel.max_rows;
+    counts[t] = list_nonzero_words(a + r * lda, lda, std::min(kernel.max_rows, m - r), g_begin,
+                                   g_end, lists.data() + t * groups);
   }
   // Panels outside, rows inside, as in run_tiles.
   for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
@@ -199,6 +216,17 @@ std::size_t list_nonzero_words(const void* bytes, std::size_t row_bytes, std::si
     }
   }
   return count;
+}
+
+bool prefer_row_lists(const std::size_t* counts, std::size_t m, std::size_t tile_rows) {
+  std::size_t row_products = 0, tile_bound = 0;
+  for (std::size_t r0 = 0; r0 < m; r0 += tile_rows) {
+    const std::size_t rows = std::min(tile_rows, m - r0);
+    const std::size_t* tile = counts + r0;
+    tile_bound += rows * *std::max_element(tile, tile + rows);
+    for (std::size_t r = 0; r < rows; ++r) row_products += tile[r];
+  }
+  return 8 * row_products < 7 * tile_bound;
 }
 
 PanelRange panels_of_columns(const char* name, std::size_t j_begin, std::size_t j_end,

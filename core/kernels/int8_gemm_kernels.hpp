@@ -41,11 +41,23 @@ using Int8ListedFunction = void (*)(std::size_t rows, const std::uint8_t* a, std
                                     std::size_t panels, std::int32_t* c, std::size_t ldc,
                                     std::size_t cols);
 
+// One panel for `rows` rows, each over a list of its own: row r (a + r ·
+// lda) sums the k-groups groups[r · list_stride + t] for t < counts[r].
+// Where a tile's rows are zero in different places (Fashion-MNIST's images
+// are, for one) the lists of single rows skip far more than the list of
+// their tile, and the panel (12.5 KB at k = 784) stays in L1 while the rows
+// pass it: see prefer_row_lists.
+using Int8RowListsFunction = void (*)(std::size_t rows, const std::uint8_t* a, std::size_t lda,
+                                      const std::uint32_t* groups, std::size_t list_stride,
+                                      const std::size_t* counts, const std::int8_t* b,
+                                      std::int32_t* c, std::size_t ldc, std::size_t cols);
+
 struct Int8Tiles {
   std::size_t max_rows;    // tile height
   std::size_t max_panels;  // panels per call
   Int8KernelFunction run;
-  Int8ListedFunction run_listed = nullptr;  // optional: listed k-groups only
+  Int8ListedFunction run_listed = nullptr;       // optional: listed k-groups only
+  Int8RowListsFunction run_row_lists = nullptr;  // optional: a list per row
 };
 
 struct Int8Kernel {
@@ -70,6 +82,15 @@ std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, f
 // an input pair of activations widened to int16.
 std::size_t list_nonzero_words(const void* bytes, std::size_t row_bytes, std::size_t rows,
                                std::size_t begin, std::size_t end, std::uint32_t* out);
+
+// Whether m rows (m > 1) should each take their own list of nonzero words
+// (row r's list counts[r] long) rather than share their tile's (tiles of
+// tile_rows rows). A one-row pass reads each weight once per row instead of
+// once per tile: in blocks of 48 rows (784 × 256, one core, both in L1)
+// it does the same products about 1.1x slower. A tile's list is at least
+// as long as the longest of its rows', so when the rows' products, times
+// 8/7, are fewer than that bound summed over the tiles, the rows surely win.
+bool prefer_row_lists(const std::size_t* counts, std::size_t m, std::size_t tile_rows);
 
 // The panels holding outputs [j_begin, j_end), for the entry points that
 // take a column range (int8_gemm_pairs, int8_gemm_narrow): j_begin must be a

@@ -37,6 +37,7 @@
 #include "core/kernels/int8_tile_store_avx2.hpp"
 
 #define TINYQ_AVX2 __attribute__((target("avx2,fma")))
+#define TINYQ_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline))
 
 namespace tinyq {
 
@@ -105,9 +106,7 @@ TINYQ_AVX2 void row_pairs_panels(const std::int16_t* a, const std::uint32_t* pai
                                  std::size_t panel_size, std::int32_t* c, std::size_t cols) {
   __m256i acc[P][2];
   for (std::size_t q = 0; q < P; ++q) acc[q][0] = acc[q][1] = _mm256_setzero_si256();
-#pragma GCC unroll 2
-  for (std::size_t t = 0; t < count; ++t) {
-    const std::size_t p = pairs[t];
+  const auto add_pair = [&](std::size_t p) TINYQ_AVX2_INLINE {
     std::int32_t two;
     std::memcpy(&two, a + 2 * p, sizeof two);
     const __m256i x = _mm256_set1_epi32(two);
@@ -118,6 +117,14 @@ TINYQ_AVX2 void row_pairs_panels(const std::int16_t* a, const std::uint32_t* pai
       acc[q][1] = _mm256_add_epi32(
           acc[q][1], _mm256_madd_epi16(x, _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1))));
     }
+  };
+  // One panel's loop does little per step, so it is unrolled further.
+  if constexpr (P == 1) {
+#pragma GCC unroll 4
+    for (std::size_t t = 0; t < count; ++t) add_pair(pairs[t]);
+  } else {
+#pragma GCC unroll 2
+    for (std::size_t t = 0; t < count; ++t) add_pair(pairs[t]);
   }
   store_int32_panels(acc, c, cols);
 }
@@ -162,24 +169,25 @@ void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
   wide.resize(std::max(wide.size(), m * width));
   widen_rows(m, a, lda, width, wide.data());
   const std::size_t panel_size = b.k_pairs * pair_values;
-  // Per tile of rows, the input pairs holding a nonzero activation in one of
-  // its rows (a pair of int16 is one 4-byte word); a pair that is zero in
+  // Per row, or per tile of rows, the input pairs holding a nonzero
+  // activation (a pair of int16 is one 4-byte word); a pair that is zero in
   // every row of the tile adds nothing to their sums. In blocks of 48 rows
-  // (784 × 256, one core, best of 30 passes over 2000 test images): 3.05 ->
-  // 2.57 us per image on Fashion-MNIST's pixels (16% of a tile's pairs are
-  // zero in all four rows), 2.73 -> 1.46 on MNIST's (57%).
+  // (784 × 256, one core, best of 30 passes over 2000 test images) lists per
+  // tile took 3.05 -> 2.57 us per image on Fashion-MNIST's pixels (16% of a
+  // tile's pairs are zero in all four rows), 2.73 -> 1.46 on MNIST's (57%).
+  // Lists per row, where prefer_row_lists takes them, go further (int8_gemm_u7's
+  // row_lists_u7 has the figures).
   const std::size_t tiles_in_m = (m + pair_rows - 1) / pair_rows;
   thread_local std::vector<std::uint32_t> lists;
   thread_local std::vector<std::size_t> counts;
-  lists.resize(std::max(lists.size(), tiles_in_m * b.k_pairs));
-  counts.resize(std::max(counts.size(), tiles_in_m));
-  for (std::size_t t = 0; t < tiles_in_m; ++t) {
-    const std::size_t r = t * pair_rows;
-    counts[t] =
-        list_nonzero_words(wide.data() + r * width, width * sizeof(std::int16_t),
-                           std::min(pair_rows, m - r), 0, b.k_pairs, lists.data() + t * b.k_pairs);
-  }
+  lists.resize(std::max(lists.size(), m * b.k_pairs));
+  counts.resize(std::max(counts.size(), m));
+  const auto list_rows = [&](std::size_t r, std::size_t rows, std::uint32_t* out) {
+    return list_nonzero_words(wide.data() + r * width, width * sizeof(std::int16_t), rows, 0,
+                              b.k_pairs, out);
+  };
   if (m == 1) {
+    counts[0] = list_rows(0, 1, lists.data());
     for (std::size_t panel = panel_begin; panel < panel_end; panel += row_panels) {
       const std::size_t panels = std::min(row_panels, panel_end - panel);
       const std::size_t j = panel * int8_panel_columns;
@@ -188,6 +196,22 @@ void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
                             std::min(panels * int8_panel_columns, b.n() - j));
     }
     return;
+  }
+  for (std::size_t r = 0; r < m; ++r) counts[r] = list_rows(r, 1, lists.data() + r * b.k_pairs);
+  if (prefer_row_lists(counts.data(), m, pair_rows)) {
+    // Panels outside, rows inside: each row walks its own list over the panel.
+    for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
+      const std::size_t j = panel * int8_panel_columns;
+      const std::size_t cols = std::min(int8_panel_columns, b.n() - j);
+      for (std::size_t r = 0; r < m; ++r)
+        row_pairs_panels<1>(wide.data() + r * width, lists.data() + r * b.k_pairs, counts[r],
+                            b.pairs.data() + panel * panel_size, panel_size, c + r * ldc + j, cols);
+    }
+    return;
+  }
+  for (std::size_t t = 0; t < tiles_in_m; ++t) {
+    const std::size_t r = t * pair_rows;
+    counts[t] = list_rows(r, std::min(pair_rows, m - r), lists.data() + t * b.k_pairs);
   }
   for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
     const std::size_t j = panel * int8_panel_columns;
