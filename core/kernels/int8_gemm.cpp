@@ -72,7 +72,7 @@ void run_listed_tiles(const Int8Tiles& kernel, std::size_t m, const std::uint8_t
   const std::int8_t* panels = b.data.data() + panel_begin * panel_stride;
   const std::size_t j_begin = panel_begin * int8_panel_columns;
   if (m == 1) {
-    counts[0] = list_nonzero_words(a, lda, 1, g_begin, g_end, lists.data());
+    counts[0] = kernel.list_nonzero(a, lda, 1, g_begin, g_end, lists.data());
     kernel.run_listed(1, a, lda, lists.data(), counts[0], panels, panel_stride,
                       panel_end - panel_begin, c + j_begin, ldc,
                       std::min(panel_end * int8_panel_columns, b.n) - j_begin);
@@ -81,7 +81,7 @@ void run_listed_tiles(const Int8Tiles& kernel, std::size_t m, const std::uint8_t
   if (kernel.run_row_lists) {
     for (std::size_t r = 0; r < m; ++r)
       counts[r] =
-          list_nonzero_words(a + r * lda, lda, 1, g_begin, g_end, lists.data() + r * groups);
+          kernel.list_nonzero(a + r * lda, lda, 1, g_begin, g_end, lists.data() + r * groups);
     if (prefer_row_lists(counts.data(), m, kernel.max_rows)) {
       // Panels outside, rows inside: the panel stays in L1 while every row
       // walks its own list over it.
@@ -96,8 +96,8 @@ void run_listed_tiles(const Int8Tiles& kernel, std::size_t m, const std::uint8_t
   }
   for (std::size_t t = 0; t < tiles; ++t) {
     const std::size_t r = t * kernel.max_rows;
-    counts[t] = list_nonzero_words(a + r * lda, lda, std::min(kernel.max_rows, m - r), g_begin,
-                                   g_end, lists.data() + t * groups);
+    counts[t] = kernel.list_nonzero(a + r * lda, lda, std::min(kernel.max_rows, m - r), g_begin,
+                                    g_end, lists.data() + t * groups);
   }
   // Panels outside, rows inside, as in run_tiles.
   for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {

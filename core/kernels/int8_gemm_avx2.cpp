@@ -15,6 +15,7 @@
 // register; a 64-bit permute puts them back.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <utility>
 
@@ -250,6 +251,48 @@ void kernel_avx2(std::size_t rows, const std::uint8_t* a, std::size_t lda, const
     tile_avx2<1>(a, lda, b, g_begin, g_end, c, ldc, cols);
 }
 
+}  // namespace
+
+// list_nonzero_words, 8 words at a time: vpcmpeqd and vmovmskps give an
+// 8-bit mask of the words that are nonzero (in one of the rows, OR-ed
+// first), a table gives the positions of the mask's set bits, packed, and
+// those plus the first word's index are stored in one go: 8 values, of
+// which the count keeps popcount(mask). The stores never pass out's room
+// (end - begin): at most the words seen so far are kept, plus 8. The last
+// end - begin mod 8 words go the plain way. One row of 784 test pixels
+// (196 words), one core, 30 alternated rounds over 2000 images: 248 -> 74 ns
+// on Fashion-MNIST, 244 -> 82 ns on MNIST (0.34x and 0.37x).
+TINYQ_AVX2 std::size_t list_nonzero_words_avx2(const void* bytes, std::size_t row_bytes,
+                                               std::size_t rows, std::size_t begin, std::size_t end,
+                                               std::uint32_t* out) {
+  static constexpr std::array<std::uint64_t, 256> positions = [] {
+    std::array<std::uint64_t, 256> table{};
+    for (unsigned mask = 0; mask < 256; ++mask)
+      for (unsigned bit = 0, kept = 0; bit < 8; ++bit)
+        if ((mask >> bit) & 1u) table[mask] |= std::uint64_t{bit} << (8 * kept++);
+    return table;
+  }();
+  const auto* first = static_cast<const std::uint8_t*>(bytes);
+  std::size_t count = 0, w = begin;
+  for (; w + 8 <= end; w += 8) {
+    __m256i any = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(first + 4 * w));
+    for (std::size_t r = 1; r < rows; ++r)
+      any = _mm256_or_si256(
+          any, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(first + r * row_bytes + 4 * w)));
+    const auto zero = static_cast<unsigned>(
+        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(any, _mm256_setzero_si256()))));
+    const unsigned nonzero = ~zero & 0xFFu;
+    const __m256i index = _mm256_add_epi32(
+        _mm256_set1_epi32(static_cast<std::int32_t>(w)),
+        _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(positions[nonzero]))));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + count), index);
+    count += static_cast<std::size_t>(std::popcount(nonzero));
+  }
+  return count + list_nonzero_words(bytes, row_bytes, rows, w, end, out + count);
+}
+
+namespace {
+
 // The row helpers, 8 floats at a time, the tail (n % 8 values) by the
 // generic code. minps/maxps return their second operand when either is NaN,
 // so min(v, low) is `v < low ? v : low`, the generic loop's expression: NaNs
@@ -323,7 +366,7 @@ TINYQ_AVX2 std::uint32_t to_u8_avx2(const float* x, std::size_t n, float scale, 
 
 Int8Kernel int8_kernel_avx2() {
   return {{avx2_rows, 1, kernel_avx2},
-          {u7_rows, 1, kernel_u7, listed_u7, row_lists_u7},
+          {u7_rows, 1, kernel_u7, listed_u7, row_lists_u7, list_nonzero_words_avx2},
           range_avx2,
           to_u8_avx2};
 }

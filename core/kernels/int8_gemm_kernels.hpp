@@ -52,12 +52,18 @@ using Int8RowListsFunction = void (*)(std::size_t rows, const std::uint8_t* a, s
                                       const std::size_t* counts, const std::int8_t* b,
                                       std::int32_t* c, std::size_t ldc, std::size_t cols);
 
+// list_nonzero_words (below), or a path's faster version of it.
+using ListNonzeroFunction = std::size_t (*)(const void* bytes, std::size_t row_bytes,
+                                            std::size_t rows, std::size_t begin, std::size_t end,
+                                            std::uint32_t* out);
+
 struct Int8Tiles {
   std::size_t max_rows;    // tile height
   std::size_t max_panels;  // panels per call
   Int8KernelFunction run;
   Int8ListedFunction run_listed = nullptr;       // optional: listed k-groups only
   Int8RowListsFunction run_row_lists = nullptr;  // optional: a list per row
+  ListNonzeroFunction list_nonzero = nullptr;    // the lists, with run_listed
 };
 
 struct Int8Kernel {
@@ -82,6 +88,9 @@ std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, f
 // an input pair of activations widened to int16.
 std::size_t list_nonzero_words(const void* bytes, std::size_t row_bytes, std::size_t rows,
                                std::size_t begin, std::size_t end, std::uint32_t* out);
+// The same lists, 8 words at a time (int8_gemm_avx2.cpp; x86 with AVX2 only).
+std::size_t list_nonzero_words_avx2(const void* bytes, std::size_t row_bytes, std::size_t rows,
+                                    std::size_t begin, std::size_t end, std::uint32_t* out);
 
 // Whether m rows (m > 1) should each take their own list of nonzero words
 // (row r's list counts[r] long) rather than share their tile's (tiles of

@@ -183,8 +183,8 @@ void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
   lists.resize(std::max(lists.size(), m * b.k_pairs));
   counts.resize(std::max(counts.size(), m));
   const auto list_rows = [&](std::size_t r, std::size_t rows, std::uint32_t* out) {
-    return list_nonzero_words(wide.data() + r * width, width * sizeof(std::int16_t), rows, 0,
-                              b.k_pairs, out);
+    return list_nonzero_words_avx2(wide.data() + r * width, width * sizeof(std::int16_t), rows, 0,
+                                   b.k_pairs, out);
   };
   if (m == 1) {
     counts[0] = list_rows(0, 1, lists.data());
