@@ -22,11 +22,10 @@
 // int8_gemm_kernels.hpp for the layout they share); int8_gemm_pairs.cpp and
 // int8_gemm_pairs_avx2.cpp (int8_gemm_pairs: weights packed in input pairs).
 //
-// On AVX2 each tile of rows (a single row at batch 1) sums only over the
-// k-groups (u7, narrow) or input pairs (pairs) of a that hold a nonzero byte
-// in one of its rows: zeros add nothing, so the integers are the same, and
-// an image's pixels and the codes after a ReLU are often zero
-// (int8_gemm_kernels.hpp).
+// On AVX2 each row, or each tile of rows, sums only over the k-groups (u7,
+// narrow) or input pairs (pairs) of a that hold a nonzero byte in it: zeros
+// add nothing, so the integers are the same, and an image's pixels and the
+// codes after a ReLU are often zero (int8_gemm_kernels.hpp).
 #pragma once
 
 #include <cstddef>
