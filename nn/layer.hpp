@@ -49,6 +49,15 @@ class Layer {
   // backward that follows (a training step's batch, or the previous layer's
   // output): the layer may then remember x itself instead of a copy.
   virtual const Tensor& forward_kept(const Tensor& x) { return forward(x); }
+  // forward followed by a ReLU, y = (v > 0 ? v : 0) for each output v, in
+  // the pass that writes the outputs, or nullptr where the layer does not
+  // offer it. Only layers without a backward may offer it: Sequential::forward
+  // then skips the ReLU layer after them, whose own forward (and the mask its
+  // backward would need) never runs.
+  virtual const Tensor* forward_then_relu(const Tensor& x) {
+    (void)x;
+    return nullptr;
+  }
 
   // grad_output: dL/dy for the last forward. Sets each parameter's grad and
   // returns dL/dx. The first layer of a model passes need_input_grad = false:

@@ -73,12 +73,21 @@ void Sequential::replace(std::size_t i, std::unique_ptr<Layer> layer) {
 }
 
 // Only x may change before backward: the activations between layers live in
-// the layers, unchanged until the next forward.
+// the layers, unchanged until the next forward. A layer followed by a ReLU
+// may apply it itself (Layer::forward_then_relu; inference-only layers):
+// one pass over the outputs instead of two.
 const Tensor& Sequential::forward(const Tensor& x) {
   if (layers_.empty()) throw Error("Sequential::forward: the model has no layers");
-  const Tensor* activation = &layers_.front()->forward(x);
-  for (std::size_t i = 1; i < layers_.size(); ++i)
-    activation = &layers_[i]->forward_kept(*activation);
+  const Tensor* activation = &x;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const bool relu_next = i + 1 < layers_.size() && layers_[i + 1]->kind() == "relu";
+    if (const Tensor* fused = relu_next ? layers_[i]->forward_then_relu(*activation) : nullptr) {
+      activation = fused;
+      ++i;
+    } else {
+      activation = i == 0 ? &layers_[i]->forward(x) : &layers_[i]->forward_kept(*activation);
+    }
+  }
   return *activation;
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/thread_pool.hpp"
 
 namespace tinyq {
@@ -41,6 +42,18 @@ void rescale_row(std::size_t outputs, const std::int32_t* s, std::int32_t zero_p
     const float dot = static_cast<float>(s[j] - zero_point * code_sums[j]);
     y[j] += step * (steps[j] * dot + offsets[j] * activation_term);
   }
+}
+
+// ReLU on a finished row, while it is still in L1: Relu::forward's
+// expression, so the same bits (NaN and -0 become +0). It saves the ReLU
+// layer's own pass over the whole output (Sequential::forward): whole test
+// set, 2 threads, fused and layer by layer alternated in one process (15
+// rounds, median time ratio): 0.95 on Fashion-MNIST, 0.97 on MNIST.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void relu_row(std::size_t outputs, float* y) {
+  for (std::size_t j = 0; j < outputs; ++j) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
 }
 
 // Quantized rows as lowbit_int_gemm takes them: each row's step and zero
@@ -120,14 +133,16 @@ DynamicInt8Weights::DynamicInt8Weights(const QuantizedMatrix& weight)
 // S_rjg = Σ_i a_ri · c_ji is int8_gemm's exact int32 sum, C_jg = Σ_i c_ji is
 // precomputed, A_rg = Σ_i a_ri is summed here and n_g is the run length.
 // Only the last line is float; y_rj = Σ_g (that) + b_j.
-void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float> bias,
-                                 Tensor& out) const {
+void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out,
+                                 bool relu) const {
   const std::size_t batch = x.dim(0);
   const std::size_t outputs = weights_.rows;
   const std::size_t runs = weights_.runs;
   const std::size_t in = weights_.cols;
   const std::size_t lda = lowbit_ ? lowbit_->padded_k() : panels_.padded_k();
   out.resize(Shape{batch, outputs});
+  if (relu && !fuses_relu())
+    throw Error("DynamicInt8Weights::forward: the packed low-bit path cannot apply a ReLU");
   if (lowbit_ && batch < 2 * num_threads()) {
     small_batch_lowbit(isa, x, bias, out);
     return;
@@ -183,8 +198,10 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
           const std::int32_t* s = sums.data() + r * outputs;
           const float activation_term =
               static_cast<float>(activation_sums[r * runs + g] - zero_point * length);
+          float* y = out.data() + (r0 + r) * outputs;
           rescale_row(outputs, s, zero_point, code_sums, step, steps, offsets, activation_term,
-                      g == 0 ? bias.data() : nullptr, out.data() + (r0 + r) * outputs);
+                      g == 0 ? bias.data() : nullptr, y);
+          if (relu && g + 1 == runs) relu_row(outputs, y);
         }
       }
     }

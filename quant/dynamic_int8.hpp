@@ -25,8 +25,15 @@ class DynamicInt8Weights {
   // the kernel; everything else becomes int8 panels for int8_gemm_u7.
   explicit DynamicInt8Weights(const QuantizedMatrix& weight);
 
-  // out [batch, rows] = x [batch, cols] · Wᵀ + bias, on the integer path `isa`.
-  void forward(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out) const;
+  // out [batch, rows] = x [batch, cols] · Wᵀ + bias, on the integer path
+  // `isa`; with relu, each output v becomes v > 0 ? v : 0 as it is written
+  // (only where fuses_relu()).
+  void forward(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out,
+               bool relu = false) const;
+  // Whether forward can apply the ReLU: the int8 panels' path, where each
+  // output is finished in rescale_row (the packed low-bit kernels finish
+  // theirs inside lowbit_int_gemm).
+  bool fuses_relu() const { return !lowbit_; }
 
  private:
   // forward for the packed low-bit codes when the batch is below twice the

@@ -39,16 +39,28 @@ std::string QuantizedDense::describe() const {
 // as int8 with a step and an offset per run (quant/signed_weights.hpp); the
 // algebra of each is above its kernel (weight_only.cpp, dynamic_int8.cpp).
 const Tensor& QuantizedDense::forward(const Tensor& x) {
-  const std::size_t in = weight_.cols;
-  if (x.rank() != 2 || x.dim(1) != in)
-    throw Error(describe() + ": expected input [batch, " + std::to_string(in) + "], found " +
-                x.shape().to_string());
+  check_input(x);
   if (kernel_ == QuantizedKernel::dynamic_int8) {
     dynamic_->forward(active_isa(KernelFamily::int8_gemm), x, bias_.values(), output_);
     return output_;
   }
   weight_only_->forward(active_isa(KernelFamily::widen_gemm), x, bias_.values(), output_);
   return output_;
+}
+
+const Tensor* QuantizedDense::forward_then_relu(const Tensor& x) {
+  if (kernel_ != QuantizedKernel::dynamic_int8 || !dynamic_->fuses_relu()) return nullptr;
+  check_input(x);
+  dynamic_->forward(active_isa(KernelFamily::int8_gemm), x, bias_.values(), output_,
+                    /*relu=*/true);
+  return &output_;
+}
+
+void QuantizedDense::check_input(const Tensor& x) const {
+  const std::size_t in = weight_.cols;
+  if (x.rank() != 2 || x.dim(1) != in)
+    throw Error(describe() + ": expected input [batch, " + std::to_string(in) + "], found " +
+                x.shape().to_string());
 }
 
 const Tensor& QuantizedDense::backward(const Tensor&, bool) {

@@ -88,6 +88,9 @@ class QuantizedDense : public Layer {
   std::optional<std::size_t> output_features() const override { return weight_.rows; }
 
   const Tensor& forward(const Tensor& x) override;
+  // With 8-bit panels on the dynamic int8 path: the ReLU applied as each
+  // output row is rescaled to float. nullptr on the other paths.
+  const Tensor* forward_then_relu(const Tensor& x) override;
   // Always throws: a quantized layer cannot be trained.
   const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;
   std::unique_ptr<Layer> clone() const override;
@@ -108,6 +111,8 @@ class QuantizedDense : public Layer {
   }
 
  private:
+  void check_input(const Tensor& x) const;  // [batch, input_features]
+
   QuantizedMatrix weight_;
   Tensor bias_;
   Tensor output_;
