@@ -13,11 +13,20 @@
 // and after the last group y = bias + d · sum − (z · d) · Z
 // (lowbit_int_gemm.hpp has the algebra). With groups of 64 inputs that is
 // a few instructions per 16 k-groups of products.
+//
+// Each tile (and a lone row) walks only the k-groups where its activations
+// are not all zero. Against dense tiles, in one process, alternated (15
+// rounds, median time ratio; 4-bit / 2-bit, asymmetric groups of 64): whole
+// test set 0.91 / 0.91 on Fashion-MNIST and 0.80 / 0.71 on MNIST (2
+// threads); batch 1, 1000 images, 0.80 / 0.75 and 0.80 / 0.69.
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <utility>
 
+#include <vector>
+
+#include "core/kernels/int8_gemm_kernels.hpp"
 #include "core/kernels/lowbit_int_gemm_kernels.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -25,6 +34,7 @@
 #include <immintrin.h>
 
 #define TINYQ_AVX2 __attribute__((target("avx2,fma")))
+#define TINYQ_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline))
 
 namespace tinyq {
 
@@ -47,9 +57,14 @@ TINYQ_AVX2 inline void unpack(__m256i word, std::size_t index, __m256i& low, __m
   high = _mm256_and_si256(_mm256_srli_epi16(shifted, FieldBits), mask);
 }
 
+// The k-groups summed are list[0 .. count), ascending: those where the
+// tile's activations are not all zero (the others add nothing to S). Each
+// group's S is the same integer as over all its k-groups, and the float
+// steps after it are the same, so skipping changes no bit.
 template <std::size_t R, int FieldBits>
-TINYQ_AVX2 void tile(const U7Rows& x, std::size_t row, const LowBitIntPanels& b, std::size_t panel,
-                     const float* bias, float* c, std::size_t ldc) {
+TINYQ_AVX2 void tile(const U7Rows& x, std::size_t row, const std::uint32_t* list, std::size_t count,
+                     const LowBitIntPanels& b, std::size_t panel, const float* bias, float* c,
+                     std::size_t ldc) {
   constexpr std::size_t per_word = FieldBits == 2 ? 2 : 1;
   const __m256i ones = _mm256_set1_epi16(1);
   const std::uint8_t* codes = b.codes.data() + panel * b.panel_bytes();
@@ -57,13 +72,12 @@ TINYQ_AVX2 void tile(const U7Rows& x, std::size_t row, const LowBitIntPanels& b,
   alignas(32) float sums[R][16] = {};
   const std::uint8_t* a[R];
   for (std::size_t r = 0; r < R; ++r) a[r] = x.a + (row + r) * x.lda;
+  std::size_t next = 0;  // the first entry of list not yet summed
   for (std::size_t g = 0; g < b.groups; ++g) {
-    const std::size_t begin = g * b.group;
-    const std::size_t kg_begin = begin / 4;
-    const std::size_t kg_end = g + 1 == b.groups ? b.k_groups : (begin + b.group) / 4;
+    const std::size_t kg_end = g + 1 == b.groups ? b.k_groups : (g + 1) * b.group / 4;
     __m256i acc[R][2];
     for (std::size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
-    for (std::size_t kg = kg_begin; kg < kg_end; ++kg) {
+    const auto add_group = [&](std::size_t kg) TINYQ_AVX2_INLINE {
       const __m256i word =
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + (kg / per_word) * 32));
       __m256i w0, w1;
@@ -77,7 +91,8 @@ TINYQ_AVX2 void tile(const U7Rows& x, std::size_t row, const LowBitIntPanels& b,
         acc[r][1] =
             _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(xs, w1), ones));
       }
-    }
+    };
+    for (; next < count && list[next] < kg_end; ++next) add_group(list[next]);
     const std::size_t slot = (panel * b.groups + g) * 16;
     const __m256 t[2] = {_mm256_loadu_ps(b.steps.data() + slot),
                          _mm256_loadu_ps(b.steps.data() + slot + 8)};
@@ -111,26 +126,65 @@ TINYQ_AVX2 void tile(const U7Rows& x, std::size_t row, const LowBitIntPanels& b,
   }
 }
 
-using TileFunction = void (*)(const U7Rows&, std::size_t, const LowBitIntPanels&, std::size_t,
-                              const float*, float*, std::size_t);
+using TileFunction = void (*)(const U7Rows&, std::size_t, const std::uint32_t*, std::size_t,
+                              const LowBitIntPanels&, std::size_t, const float*, float*,
+                              std::size_t);
 
 template <int FieldBits, std::size_t... R>
 constexpr std::array<TileFunction, sizeof...(R)> tiles_for(std::index_sequence<R...>) {
   return {tile<R + 1, FieldBits>...};
 }
 
+// What a listed product costs walking one row at a time, against a tile of
+// 3 rows walking their common list: alone, a row unpacks each code word for
+// itself. Whole Fashion-MNIST test set, 2 threads, groups of 64: every
+// block walking row lists took 1.26x (4-bit) and 1.36x (2-bit) the time of
+// dense tiles; a row lists 62% of its k-groups, a 4-row tile 89% (a 3-row
+// one a little fewer). That is about 1.8x per product.
+constexpr std::size_t row_walk_cost = 9, tile_walk_cost = 5;
+
 void kernel_avx2(const U7Rows& x, const LowBitIntPanels& b, std::size_t panel_begin,
                  std::size_t panel_end, const float* bias, float* c, std::size_t ldc) {
   static const auto nibbles = tiles_for<4>(std::make_index_sequence<tile_rows>{});
   static const auto crumbs = tiles_for<2>(std::make_index_sequence<tile_rows>{});
   const auto& tiles = b.field_bits() == 2 ? crumbs : nibbles;
+  // The k-groups holding a nonzero activation (an image's zero pixels, the
+  // codes of a ReLU's zeros), listed for each row and for each tile of rows.
+  // The rows walk their own lists when that costs less, by the products
+  // listed and the factor above; a lone row always does.
+  const std::size_t groups = b.k_groups, tiles_in_m = (x.m + tile_rows - 1) / tile_rows;
+  thread_local std::vector<std::uint32_t> lists, tile_lists;
+  thread_local std::vector<std::size_t> counts, tile_counts;
+  lists.resize(std::max(lists.size(), x.m * groups));
+  counts.resize(std::max(counts.size(), x.m));
+  tile_lists.resize(std::max(tile_lists.size(), tiles_in_m * groups));
+  tile_counts.resize(std::max(tile_counts.size(), tiles_in_m));
+  std::size_t row_products = 0, tile_products = 0;
+  for (std::size_t r = 0; r < x.m; ++r) {
+    counts[r] =
+        list_nonzero_words_avx2(x.a + r * x.lda, x.lda, 1, 0, groups, lists.data() + r * groups);
+    row_products += counts[r];
+  }
+  for (std::size_t t = 0; t < tiles_in_m && x.m > 1; ++t) {
+    const std::size_t row = t * tile_rows, rows = std::min(tile_rows, x.m - row);
+    tile_counts[t] = list_nonzero_words_avx2(x.a + row * x.lda, x.lda, rows, 0, groups,
+                                             tile_lists.data() + t * groups);
+    tile_products += rows * tile_counts[t];
+  }
+  const bool by_rows = x.m == 1 || row_walk_cost * row_products < tile_walk_cost * tile_products;
   // Panels outside, rows inside: a panel's codes (~12 KB at k = 784 and 4
-  // bits) stay in L1 while the row tiles pass over them.
+  // bits) stay in L1 while the rows or row tiles pass over them.
   for (std::size_t panel = panel_begin; panel < panel_end; ++panel)
-    for (std::size_t row = 0; row < x.m; row += tile_rows)
-      tiles[std::min(tile_rows, x.m - row) - 1](x, row, b, panel, bias, c, ldc);
+    if (by_rows)
+      for (std::size_t row = 0; row < x.m; ++row)
+        tiles[0](x, row, lists.data() + row * groups, counts[row], b, panel, bias, c, ldc);
+    else
+      for (std::size_t t = 0; t < tiles_in_m; ++t) {
+        const std::size_t row = t * tile_rows;
+        tiles[std::min(tile_rows, x.m - row) - 1](x, row, tile_lists.data() + t * groups,
+                                                  tile_counts[t], b, panel, bias, c, ldc);
+      }
 }
-
 }  // namespace
 
 LowBitIntKernel lowbit_int_kernel_avx2() {
