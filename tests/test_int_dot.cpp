@@ -338,11 +338,13 @@ TEST_CASE(
     for (std::size_t g = 0; g * 4 < k; ++g) {
       const bool last = (g + 1) * 4 >= k;
       const bool zero_group = shape == 0 || (shape == 1 && !last) || (shape > 1 && rng.below(2));
-      // Every fifth trial its rows are mostly zero in different places, so
-      // each row takes its own list (prefer_row_lists); the others mostly share.
-      const bool in_every_row = trial % 5 == 4 ? rng.below(5) == 0 : rng.below(3) != 0;
+      // Every fifth trial its rows are mostly zero, each in its own places,
+      // so each row walks its own list (list_block); the others mostly share.
+      const bool scattered = trial % 5 == 4 && shape > 1;
+      const bool in_every_row = rng.below(3) != 0;
       for (std::size_t r = 0; r < m; ++r) {
-        const bool zero = zero_group && (in_every_row || rng.below(2));
+        const bool zero =
+            scattered ? rng.below(4) != 0 : zero_group && (in_every_row || rng.below(2));
         const std::size_t only = rng.below(5);  // 4: all four bytes drawn, else just that one
         for (std::size_t t = 0; t < 4 && g * 4 + t < k; ++t)
           if (zero || (only < 4 && t != only)) p.a[r * p.lda + g * 4 + t] = 0;

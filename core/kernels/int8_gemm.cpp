@@ -55,62 +55,49 @@ Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, 
 namespace {
 
 // run_tiles for kernels with a listed entry. Each row of a, or each tile of
-// rows, gets the list of its k-groups that hold a nonzero byte; a tile with
-// none to skip takes the plain kernel. One row (batch 1) takes all panels in
-// one call, so the kernel can share each listed group between several panels.
+// rows, walks the list of its k-groups that hold a nonzero byte
+// (list_block); a tile with none to skip takes the plain kernel. One row
+// (batch 1) takes all panels in one call, so the kernel can share each
+// listed group between several panels.
 void run_listed_tiles(const Int8Tiles& kernel, std::size_t m, const std::uint8_t* a,
                       std::size_t lda, const Int8Panels& b, std::size_t g_begin, std::size_t g_end,
                       std::int32_t* c, std::size_t ldc, std::size_t panel_begin,
                       std::size_t panel_end) {
   const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
   const std::size_t groups = g_end - g_begin;
-  const std::size_t tiles = (m + kernel.max_rows - 1) / kernel.max_rows;
-  thread_local std::vector<std::uint32_t> lists;
-  thread_local std::vector<std::size_t> counts;
-  lists.resize(std::max(lists.size(), m * groups));
-  counts.resize(std::max(counts.size(), m));
-  const std::int8_t* panels = b.data.data() + panel_begin * panel_stride;
-  const std::size_t j_begin = panel_begin * int8_panel_columns;
+  thread_local BlockLists lists;
   if (m == 1) {
-    counts[0] = kernel.list_nonzero(a, lda, 1, g_begin, g_end, lists.data());
-    kernel.run_listed(1, a, lda, lists.data(), counts[0], panels, panel_stride,
+    lists.rows.resize(std::max(lists.rows.size(), groups));
+    const std::size_t count = kernel.list_nonzero(a, lda, 1, g_begin, g_end, lists.rows.data());
+    const std::size_t j_begin = panel_begin * int8_panel_columns;
+    kernel.run_listed(1, a, lda, lists.rows.data(), count,
+                      b.data.data() + panel_begin * panel_stride, panel_stride,
                       panel_end - panel_begin, c + j_begin, ldc,
                       std::min(panel_end * int8_panel_columns, b.n) - j_begin);
     return;
   }
-  if (kernel.run_row_lists) {
-    for (std::size_t r = 0; r < m; ++r)
-      counts[r] =
-          kernel.list_nonzero(a + r * lda, lda, 1, g_begin, g_end, lists.data() + r * groups);
-    if (prefer_row_lists(counts.data(), m, kernel.max_rows)) {
-      // Panels outside, rows inside: the panel stays in L1 while every row
-      // walks its own list over it.
-      for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
-        const std::size_t j = panel * int8_panel_columns;
-        kernel.run_row_lists(m, a, lda, lists.data(), groups, counts.data(),
-                             b.data.data() + panel * panel_stride, c + j, ldc,
-                             std::min(int8_panel_columns, b.n - j));
-      }
-      return;
-    }
-  }
-  for (std::size_t t = 0; t < tiles; ++t) {
-    const std::size_t r = t * kernel.max_rows;
-    counts[t] = kernel.list_nonzero(a + r * lda, lda, std::min(kernel.max_rows, m - r), g_begin,
-                                    g_end, lists.data() + t * groups);
-  }
-  // Panels outside, rows inside, as in run_tiles.
+  list_block(kernel.list_nonzero, a, lda, m, kernel.max_rows, g_begin, g_end, kernel.row_list_cost,
+             lists);
+  const bool by_rows = lists.by_rows && kernel.run_row_lists != nullptr;
+  // Panels outside, rows inside, as in run_tiles: the panel stays in L1
+  // while the rows or tiles walk their lists over it.
   for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
     const std::int8_t* weights = b.data.data() + panel * panel_stride;
     const std::size_t j = panel * int8_panel_columns;
     const std::size_t cols = std::min(int8_panel_columns, b.n - j);
-    for (std::size_t t = 0; t < tiles; ++t) {
+    if (by_rows) {
+      kernel.run_row_lists(m, a, lda, lists.rows.data(), groups, lists.row_counts.data(), weights,
+                           c + j, ldc, cols);
+      continue;
+    }
+    for (std::size_t t = 0; t * kernel.max_rows < m; ++t) {
       const std::size_t r = t * kernel.max_rows, rows = std::min(kernel.max_rows, m - r);
-      if (counts[t] == groups)
+      const std::size_t count = lists.tile_counts[t];
+      if (count == groups)
         kernel.run(rows, a + r * lda, lda, weights, panel_stride, g_begin, g_end, c + r * ldc + j,
                    ldc, cols);
       else
-        kernel.run_listed(rows, a + r * lda, lda, lists.data() + t * groups, counts[t], weights,
+        kernel.run_listed(rows, a + r * lda, lda, lists.tiles.data() + t * groups, count, weights,
                           panel_stride, 1, c + r * ldc + j, ldc, cols);
     }
   }
@@ -218,15 +205,29 @@ std::size_t list_nonzero_words(const void* bytes, std::size_t row_bytes, std::si
   return count;
 }
 
-bool prefer_row_lists(const std::size_t* counts, std::size_t m, std::size_t tile_rows) {
-  std::size_t row_products = 0, tile_bound = 0;
-  for (std::size_t r0 = 0; r0 < m; r0 += tile_rows) {
-    const std::size_t rows = std::min(tile_rows, m - r0);
-    const std::size_t* tile = counts + r0;
-    tile_bound += rows * *std::max_element(tile, tile + rows);
-    for (std::size_t r = 0; r < rows; ++r) row_products += tile[r];
+void list_block(ListNonzeroFunction list, const void* bytes, std::size_t row_bytes, std::size_t m,
+                std::size_t tile_rows, std::size_t begin, std::size_t end, double row_cost,
+                BlockLists& lists) {
+  const std::size_t words = end - begin, tiles = (m + tile_rows - 1) / tile_rows;
+  const auto* first = static_cast<const std::uint8_t*>(bytes);
+  lists.rows.resize(std::max(lists.rows.size(), m * words));
+  lists.tiles.resize(std::max(lists.tiles.size(), tiles * words));
+  lists.row_counts.resize(std::max(lists.row_counts.size(), m));
+  lists.tile_counts.resize(std::max(lists.tile_counts.size(), tiles));
+  std::size_t row_products = 0, tile_products = 0;
+  for (std::size_t r = 0; r < m && m > 1; ++r) {  // one row is its own tile
+    lists.row_counts[r] =
+        list(first + r * row_bytes, row_bytes, 1, begin, end, lists.rows.data() + r * words);
+    row_products += lists.row_counts[r];
   }
-  return 8 * row_products < 7 * tile_bound;
+  for (std::size_t t = 0; t < tiles; ++t) {
+    const std::size_t r = t * tile_rows, rows = std::min(tile_rows, m - r);
+    lists.tile_counts[t] =
+        list(first + r * row_bytes, row_bytes, rows, begin, end, lists.tiles.data() + t * words);
+    tile_products += rows * lists.tile_counts[t];
+  }
+  lists.by_rows =
+      m > 1 && row_cost * static_cast<double>(row_products) < static_cast<double>(tile_products);
 }
 
 PanelRange panels_of_columns(const char* name, std::size_t j_begin, std::size_t j_end,

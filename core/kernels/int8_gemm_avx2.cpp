@@ -227,7 +227,7 @@ void listed_u7(std::size_t rows, const std::uint8_t* a, std::size_t lda,
 // ratio of round times): row lists / tile lists 0.68 on Fashion-MNIST (38%
 // of a row's k-groups are zero, 11% of a 4-row tile's) and 0.67 on MNIST;
 // unrolled by 2 rather than 4, 0.78 and 0.71. With no zeros at all the row
-// entry took 1.08-1.15x the tiles' time (prefer_row_lists).
+// entry took 1.08-1.15x the tiles' time: row_list_cost, below.
 void row_lists_u7(std::size_t rows, const std::uint8_t* a, std::size_t lda,
                   const std::uint32_t* groups, std::size_t list_stride, const std::size_t* counts,
                   const std::int8_t* b, std::int32_t* c, std::size_t ldc, std::size_t cols) {
@@ -366,7 +366,7 @@ TINYQ_AVX2 std::uint32_t to_u8_avx2(const float* x, std::size_t n, float scale, 
 
 Int8Kernel int8_kernel_avx2() {
   return {{avx2_rows, 1, kernel_avx2},
-          {u7_rows, 1, kernel_u7, listed_u7, row_lists_u7, list_nonzero_words_avx2},
+          {u7_rows, 1, kernel_u7, listed_u7, row_lists_u7, list_nonzero_words_avx2, 8.0 / 7.0},
           range_avx2,
           to_u8_avx2};
 }

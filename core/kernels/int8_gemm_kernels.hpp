@@ -46,7 +46,7 @@ using Int8ListedFunction = void (*)(std::size_t rows, const std::uint8_t* a, std
 // Where a tile's rows are zero in different places (Fashion-MNIST's images
 // are, for one) the lists of single rows skip far more than the list of
 // their tile, and the panel (12.5 KB at k = 784) stays in L1 while the rows
-// pass it: see prefer_row_lists.
+// pass it: see list_block.
 using Int8RowListsFunction = void (*)(std::size_t rows, const std::uint8_t* a, std::size_t lda,
                                       const std::uint32_t* groups, std::size_t list_stride,
                                       const std::size_t* counts, const std::int8_t* b,
@@ -64,6 +64,7 @@ struct Int8Tiles {
   Int8ListedFunction run_listed = nullptr;       // optional: listed k-groups only
   Int8RowListsFunction run_row_lists = nullptr;  // optional: a list per row
   ListNonzeroFunction list_nonzero = nullptr;    // the lists, with run_listed
+  double row_list_cost = 1.0;                    // with run_row_lists: list_block's row_cost
 };
 
 struct Int8Kernel {
@@ -92,14 +93,24 @@ std::size_t list_nonzero_words(const void* bytes, std::size_t row_bytes, std::si
 std::size_t list_nonzero_words_avx2(const void* bytes, std::size_t row_bytes, std::size_t rows,
                                     std::size_t begin, std::size_t end, std::uint32_t* out);
 
-// Whether m rows (m > 1) should each take their own list of nonzero words
-// (row r's list counts[r] long) rather than share their tile's (tiles of
-// tile_rows rows). A one-row pass reads each weight once per row instead of
-// once per tile: in blocks of 48 rows (784 × 256, one core, both in L1)
-// it does the same products about 1.1x slower. A tile's list is at least
-// as long as the longest of its rows', so when the rows' products, times
-// 8/7, are fewer than that bound summed over the tiles, the rows surely win.
-bool prefer_row_lists(const std::size_t* counts, std::size_t m, std::size_t tile_rows);
+// The lists of nonzero words of a block of m rows, for the sparse entries:
+// each row's (row r's at rows + r · (end - begin), row_counts[r] long) and
+// each tile's of tile_rows rows (tile t's at tiles + t · (end - begin)).
+// by_rows: whether each row should walk its own list rather than its tile's.
+// A row's list is never longer than its tile's and often much shorter (a
+// tile can skip a word only where all its rows are zero), but a row walking
+// alone loads each weight for itself; row_cost is what one listed product
+// costs that way, a tile's costing 1 (each kernel measured its own). The
+// rows walk alone when Σ row_counts · row_cost < Σ tile_counts · tile
+// height. One row (m = 1) is its own tile: only the tile list is made.
+struct BlockLists {
+  std::vector<std::uint32_t> rows, tiles;
+  std::vector<std::size_t> row_counts, tile_counts;
+  bool by_rows = false;
+};
+void list_block(ListNonzeroFunction list, const void* bytes, std::size_t row_bytes, std::size_t m,
+                std::size_t tile_rows, std::size_t begin, std::size_t end, double row_cost,
+                BlockLists& lists);
 
 // The panels holding outputs [j_begin, j_end), for the entry points that
 // take a column range (int8_gemm_pairs, int8_gemm_narrow): j_begin must be a

@@ -175,53 +175,47 @@ void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
   // (784 × 256, one core, best of 30 passes over 2000 test images) lists per
   // tile took 3.05 -> 2.57 us per image on Fashion-MNIST's pixels (16% of a
   // tile's pairs are zero in all four rows), 2.73 -> 1.46 on MNIST's (57%).
-  // Lists per row, where prefer_row_lists takes them, go further (int8_gemm_u7's
-  // row_lists_u7 has the figures).
-  const std::size_t tiles_in_m = (m + pair_rows - 1) / pair_rows;
-  thread_local std::vector<std::uint32_t> lists;
-  thread_local std::vector<std::size_t> counts;
-  lists.resize(std::max(lists.size(), m * b.k_pairs));
-  counts.resize(std::max(counts.size(), m));
-  const auto list_rows = [&](std::size_t r, std::size_t rows, std::uint32_t* out) {
-    return list_nonzero_words_avx2(wide.data() + r * width, width * sizeof(std::int16_t), rows, 0,
-                                   b.k_pairs, out);
-  };
+  // A row walking its own list alone (row_pairs_panels<1>, one panel) is
+  // bound by loads, a broadcast and an index per 32 products: walking the
+  // rows' lists took 0.99x the tiles' time on Fashion-MNIST while listing
+  // 56% of the pairs against 84%, so a listed product costs about 1.5x a
+  // tile's (list_block's row_cost).
+  thread_local BlockLists lists;
+  const std::size_t row_bytes = width * sizeof(std::int16_t);
   if (m == 1) {
-    counts[0] = list_rows(0, 1, lists.data());
+    lists.rows.resize(std::max(lists.rows.size(), b.k_pairs));
+    const std::size_t count =
+        list_nonzero_words_avx2(wide.data(), row_bytes, 1, 0, b.k_pairs, lists.rows.data());
     for (std::size_t panel = panel_begin; panel < panel_end; panel += row_panels) {
       const std::size_t panels = std::min(row_panels, panel_end - panel);
       const std::size_t j = panel * int8_panel_columns;
-      row_pairs[panels - 1](wide.data(), lists.data(), counts[0],
+      row_pairs[panels - 1](wide.data(), lists.rows.data(), count,
                             b.pairs.data() + panel * panel_size, panel_size, c + j,
                             std::min(panels * int8_panel_columns, b.n() - j));
     }
     return;
   }
-  for (std::size_t r = 0; r < m; ++r) counts[r] = list_rows(r, 1, lists.data() + r * b.k_pairs);
-  if (prefer_row_lists(counts.data(), m, pair_rows)) {
-    // Panels outside, rows inside: each row walks its own list over the panel.
-    for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
-      const std::size_t j = panel * int8_panel_columns;
-      const std::size_t cols = std::min(int8_panel_columns, b.n() - j);
-      for (std::size_t r = 0; r < m; ++r)
-        row_pairs_panels<1>(wide.data() + r * width, lists.data() + r * b.k_pairs, counts[r],
-                            b.pairs.data() + panel * panel_size, panel_size, c + r * ldc + j, cols);
-    }
-    return;
-  }
-  for (std::size_t t = 0; t < tiles_in_m; ++t) {
-    const std::size_t r = t * pair_rows;
-    counts[t] = list_rows(r, std::min(pair_rows, m - r), lists.data() + t * b.k_pairs);
-  }
+  list_block(list_nonzero_words_avx2, wide.data(), row_bytes, m, pair_rows, 0, b.k_pairs, 1.5,
+             lists);
+  // Panels outside, rows inside: the panel stays in L1 while the rows or
+  // tiles walk their lists over it.
   for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
+    const std::int8_t* weights = b.pairs.data() + panel * panel_size;
     const std::size_t j = panel * int8_panel_columns;
     const std::size_t cols = std::min(int8_panel_columns, b.n() - j);
-    for (std::size_t t = 0; t < tiles_in_m; ++t) {
+    if (lists.by_rows) {
+      for (std::size_t r = 0; r < m; ++r)
+        row_pairs_panels<1>(wide.data() + r * width, lists.rows.data() + r * b.k_pairs,
+                            lists.row_counts[r], weights, panel_size, c + r * ldc + j, cols);
+      continue;
+    }
+    for (std::size_t t = 0; t * pair_rows < m; ++t) {
       const std::size_t r = t * pair_rows, rows = std::min(pair_rows, m - r);
-      const bool listed = counts[t] < b.k_pairs;
+      const std::size_t count = lists.tile_counts[t];
+      const bool listed = count < b.k_pairs;
       (listed ? listed_tiles : tiles)[rows - 1](
-          wide.data() + r * width, width, b.pairs.data() + panel * panel_size,
-          lists.data() + t * b.k_pairs, listed ? counts[t] : b.k_pairs, c + r * ldc + j, ldc, cols);
+          wide.data() + r * width, width, weights, lists.tiles.data() + t * b.k_pairs,
+          listed ? count : b.k_pairs, c + r * ldc + j, ldc, cols);
     }
   }
 }

@@ -140,8 +140,8 @@ constexpr std::array<TileFunction, sizeof...(R)> tiles_for(std::index_sequence<R
 // itself. Whole Fashion-MNIST test set, 2 threads, groups of 64: every
 // block walking row lists took 1.26x (4-bit) and 1.36x (2-bit) the time of
 // dense tiles; a row lists 62% of its k-groups, a 4-row tile 89% (a 3-row
-// one a little fewer). That is about 1.8x per product.
-constexpr std::size_t row_walk_cost = 9, tile_walk_cost = 5;
+// one a little fewer). That is about 1.8x per product (list_block's row_cost).
+constexpr double row_walk_cost = 1.8;
 
 void kernel_avx2(const U7Rows& x, const LowBitIntPanels& b, std::size_t panel_begin,
                  std::size_t panel_end, const float* bias, float* c, std::size_t ldc) {
@@ -149,40 +149,23 @@ void kernel_avx2(const U7Rows& x, const LowBitIntPanels& b, std::size_t panel_be
   static const auto crumbs = tiles_for<2>(std::make_index_sequence<tile_rows>{});
   const auto& tiles = b.field_bits() == 2 ? crumbs : nibbles;
   // The k-groups holding a nonzero activation (an image's zero pixels, the
-  // codes of a ReLU's zeros), listed for each row and for each tile of rows.
-  // The rows walk their own lists when that costs less, by the products
-  // listed and the factor above; a lone row always does.
-  const std::size_t groups = b.k_groups, tiles_in_m = (x.m + tile_rows - 1) / tile_rows;
-  thread_local std::vector<std::uint32_t> lists, tile_lists;
-  thread_local std::vector<std::size_t> counts, tile_counts;
-  lists.resize(std::max(lists.size(), x.m * groups));
-  counts.resize(std::max(counts.size(), x.m));
-  tile_lists.resize(std::max(tile_lists.size(), tiles_in_m * groups));
-  tile_counts.resize(std::max(tile_counts.size(), tiles_in_m));
-  std::size_t row_products = 0, tile_products = 0;
-  for (std::size_t r = 0; r < x.m; ++r) {
-    counts[r] =
-        list_nonzero_words_avx2(x.a + r * x.lda, x.lda, 1, 0, groups, lists.data() + r * groups);
-    row_products += counts[r];
-  }
-  for (std::size_t t = 0; t < tiles_in_m && x.m > 1; ++t) {
-    const std::size_t row = t * tile_rows, rows = std::min(tile_rows, x.m - row);
-    tile_counts[t] = list_nonzero_words_avx2(x.a + row * x.lda, x.lda, rows, 0, groups,
-                                             tile_lists.data() + t * groups);
-    tile_products += rows * tile_counts[t];
-  }
-  const bool by_rows = x.m == 1 || row_walk_cost * row_products < tile_walk_cost * tile_products;
+  // codes of a ReLU's zeros), listed for each row and for each tile of rows
+  // (list_block).
+  const std::size_t groups = b.k_groups;
+  thread_local BlockLists lists;
+  list_block(list_nonzero_words_avx2, x.a, x.lda, x.m, tile_rows, 0, groups, row_walk_cost, lists);
   // Panels outside, rows inside: a panel's codes (~12 KB at k = 784 and 4
   // bits) stay in L1 while the rows or row tiles pass over them.
   for (std::size_t panel = panel_begin; panel < panel_end; ++panel)
-    if (by_rows)
+    if (lists.by_rows)
       for (std::size_t row = 0; row < x.m; ++row)
-        tiles[0](x, row, lists.data() + row * groups, counts[row], b, panel, bias, c, ldc);
+        tiles[0](x, row, lists.rows.data() + row * groups, lists.row_counts[row], b, panel, bias, c,
+                 ldc);
     else
-      for (std::size_t t = 0; t < tiles_in_m; ++t) {
+      for (std::size_t t = 0; t * tile_rows < x.m; ++t) {
         const std::size_t row = t * tile_rows;
-        tiles[std::min(tile_rows, x.m - row) - 1](x, row, tile_lists.data() + t * groups,
-                                                  tile_counts[t], b, panel, bias, c, ldc);
+        tiles[std::min(tile_rows, x.m - row) - 1](x, row, lists.tiles.data() + t * groups,
+                                                  lists.tile_counts[t], b, panel, bias, c, ldc);
       }
 }
 }  // namespace
