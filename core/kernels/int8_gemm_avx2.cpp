@@ -176,14 +176,7 @@ TINYQ_AVX2 void row_groups_u7_panels(const std::uint8_t* a, const std::uint32_t*
           _mm256_madd_epi16(_mm256_maddubs_epi16(x, _mm256_loadu_si256(group + 1)), ones));
     }
   };
-  // One panel's loop does little per step, so it is unrolled further.
-  if constexpr (P == 1) {
-#pragma GCC unroll 4
-    for (std::size_t t = 0; t < count; ++t) add_group(groups[t]);
-  } else {
-#pragma GCC unroll 2
-    for (std::size_t t = 0; t < count; ++t) add_group(groups[t]);
-  }
+  walk_list<P>(groups, count, add_group);
   store_int32_panels(acc, c, cols);
 }
 

@@ -118,14 +118,7 @@ TINYQ_AVX2 void row_pairs_panels(const std::int16_t* a, const std::uint32_t* pai
           acc[q][1], _mm256_madd_epi16(x, _mm256_cvtepi8_epi16(_mm_loadu_si128(w + 1))));
     }
   };
-  // One panel's loop does little per step, so it is unrolled further.
-  if constexpr (P == 1) {
-#pragma GCC unroll 4
-    for (std::size_t t = 0; t < count; ++t) add_pair(pairs[t]);
-  } else {
-#pragma GCC unroll 2
-    for (std::size_t t = 0; t < count; ++t) add_pair(pairs[t]);
-  }
+  walk_list<P>(pairs, count, add_pair);
   store_int32_panels(acc, c, cols);
 }
 

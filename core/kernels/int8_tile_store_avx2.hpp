@@ -1,8 +1,9 @@
-// Storing a tile of int32 sums from the AVX2 int8 kernels (internal to core):
-// R rows of 16 outputs, each row in two 256-bit registers, or one row's P
-// panels side by side. A full panel goes straight to C; the last, narrower
-// one through a buffer, so that columns past `cols` are never written. x86
-// only (empty elsewhere).
+// Pieces the AVX2 int8 kernels share (internal to core). Storing a tile of
+// int32 sums: R rows of 16 outputs, each row in two 256-bit registers, or
+// one row's P panels side by side. A full panel goes straight to C; the
+// last, narrower one through a buffer, so that columns past `cols` are never
+// written. And walking a row's list of nonzero words. x86 only (empty
+// elsewhere).
 #pragma once
 
 #include <algorithm>
@@ -38,6 +39,23 @@ __attribute__((target("avx2"))) inline void store_int32_panels(const __m256i (&a
   for (std::size_t q = 0; q < P; ++q)
     store_int32_panel(acc[q], c + q * int8_panel_columns,
                       std::min(int8_panel_columns, cols - q * int8_panel_columns));
+}
+
+// step(list[t]) for t < count, for a one-row kernel summing P panels per
+// pass: one panel's step does little, so its loop is unrolled further.
+// Forced inline, so that step's sums stay in registers (and compiled for
+// the kernels' own target, avx2 and fma, so that their steps inline).
+template <std::size_t P, class Step>
+__attribute__((target("avx2,fma"), always_inline)) inline void walk_list(const std::uint32_t* list,
+                                                                         std::size_t count,
+                                                                         Step&& step) {
+  if constexpr (P == 1) {
+#pragma GCC unroll 4
+    for (std::size_t t = 0; t < count; ++t) step(list[t]);
+  } else {
+#pragma GCC unroll 2
+    for (std::size_t t = 0; t < count; ++t) step(list[t]);
+  }
 }
 
 template <std::size_t R>
