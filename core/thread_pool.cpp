@@ -208,6 +208,22 @@ void parallel_for(std::size_t count, std::size_t grain, ChunkFunction body) {
   s.pool->run(count, chunk_size, chunks, body);
 }
 
+void parallel_for_chunks(std::size_t count, std::size_t chunk, ChunkFunction body) {
+  if (count == 0) return;
+  constexpr std::size_t max_chunks = 0xFFFF;  // the ticket's 16-bit chunk count
+  chunk = std::max({chunk, std::size_t{1}, (count + max_chunks - 1) / max_chunks});
+  const std::size_t chunks = (count + chunk - 1) / chunk;
+  PoolState& s = state();
+  std::unique_lock lock(s.run_mutex, std::try_to_lock);
+  const std::size_t threads = s.threads.load(std::memory_order_relaxed);
+  if (!lock.owns_lock() || t_inside_loop || chunks == 1 || threads == 1) {
+    body(0, count);
+    return;
+  }
+  if (!s.pool) s.pool = std::make_unique<Pool>(threads);
+  s.pool->run(count, chunk, chunks, body);
+}
+
 void parallel_for(std::size_t count, std::size_t grain,
                   const std::function<void(std::size_t, std::size_t)>& body) {
   parallel_for(count, grain, ChunkFunction(body));

@@ -53,6 +53,15 @@ class ChunkFunction {
 // thrown by body are rethrown here (the first one, if several chunks throw).
 void parallel_for(std::size_t count, std::size_t grain, ChunkFunction body);
 
+// The same with chunks of `chunk` indices (the last may be short), as many as
+// that makes, claimed one at a time from the shared counter: a thread that
+// is slowed (a busy host, a descheduled core) takes fewer, and the others
+// take the rest, where one chunk per thread would leave them waiting. For
+// loops whose indices are independent (the rows of an inference batch);
+// which thread runs an index varies from run to run. At most 65,535 chunks:
+// longer loops get larger ones.
+void parallel_for_chunks(std::size_t count, std::size_t chunk, ChunkFunction body);
+
 // Kept for callers that already hold a std::function.
 void parallel_for(std::size_t count, std::size_t grain,
                   const std::function<void(std::size_t begin, std::size_t end)>& body);

@@ -1,7 +1,9 @@
 // parallel_for: coverage of the index range, chunk alignment, exceptions,
-// nesting, and many back-to-back loops (the pattern of a training step).
+// nesting, and many back-to-back loops (the pattern of a training step);
+// parallel_for_chunks: coverage, chunk sizes, the chunk cap, exceptions.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <functional>
@@ -58,6 +60,58 @@ TEST_CASE("parallel_for chunks start on multiples of the grain") {
   });
   CHECK(aligned.load());
   CHECK(chunks.load() == 3);  // 13 grains over 3 threads: 5 + 5 + 3
+}
+
+TEST_CASE("parallel_for_chunks visits every index once, in chunks of the size asked") {
+  ThreadCountGuard guard;
+  for (std::size_t threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    for (std::size_t count : {1, 5, 100, 1000}) {
+      for (std::size_t chunk : {0, 1, 7, 192, 5000}) {
+        CAPTURE(threads);
+        CAPTURE(count);
+        CAPTURE(chunk);
+        std::vector<std::atomic<int>> hits(count);
+        std::atomic<bool> sized{true};
+        std::atomic<std::size_t> calls{0};
+        parallel_for_chunks(count, chunk, [&](std::size_t begin, std::size_t end) {
+          const std::size_t size = std::max<std::size_t>(chunk, 1);
+          // Each call is one chunk (or the whole range, run inline).
+          if (!(begin == 0 && end == count) &&
+              (begin % size != 0 || (end - begin != size && end != count)))
+            sized = false;
+          for (std::size_t i = begin; i < end; ++i) hits[i].fetch_add(1);
+          calls.fetch_add(1);
+        });
+        bool all_once = true;
+        for (auto& h : hits) all_once = all_once && h.load() == 1;
+        CHECK(all_once);
+        CHECK(sized.load());
+        const std::size_t expected_calls =
+            threads == 1
+                ? 1
+                : (count + std::max<std::size_t>(chunk, 1) - 1) / std::max<std::size_t>(chunk, 1);
+        CHECK(calls.load() == expected_calls);
+      }
+    }
+  }
+}
+
+TEST_CASE("parallel_for_chunks caps a loop at 65,535 chunks and rethrows a chunk's exception") {
+  ThreadCountGuard guard;
+  set_num_threads(2);
+  std::atomic<std::size_t> calls{0}, covered{0};
+  parallel_for_chunks(200000, 1, [&](std::size_t begin, std::size_t end) {
+    calls.fetch_add(1);
+    covered.fetch_add(end - begin);
+  });
+  CHECK(calls.load() <= 65535);
+  CHECK(covered.load() == 200000);
+  CHECK_THROWS_AS(parallel_for_chunks(10, 2,
+                                      [](std::size_t begin, std::size_t) {
+                                        if (begin == 4) throw std::runtime_error("chunk failed");
+                                      }),
+                  std::runtime_error);
 }
 
 TEST_CASE("parallel_for with one thread runs on the calling thread") {
