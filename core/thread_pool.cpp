@@ -189,39 +189,44 @@ std::size_t num_threads() {
   return state().threads.load(std::memory_order_relaxed);
 }
 
-void parallel_for(std::size_t count, std::size_t grain, ChunkFunction body) {
-  if (count == 0) return;
-  grain = std::max<std::size_t>(grain, 1);
-  const std::size_t grains = (count + grain - 1) / grain;
+namespace {
 
+// Runs body over [0, count) in chunks claimed one at a time from the pool's
+// counter, chunk_for(threads) indices each (the thread count read under the
+// loop lock); inline when another loop holds the pool, when called from
+// inside a loop, or when one chunk or one thread would do.
+template <class ChunkSize>
+void run_in_chunks(std::size_t count, ChunkSize chunk_for, ChunkFunction body) {
   PoolState& s = state();
   std::unique_lock lock(s.run_mutex, std::try_to_lock);
   const std::size_t threads = s.threads.load(std::memory_order_relaxed);
-  // One chunk per thread, each a whole number of grains; the last may be short.
-  const std::size_t chunk_size = (grains + threads - 1) / threads * grain;
-  const std::size_t chunks = (count + chunk_size - 1) / chunk_size;
-  if (!lock.owns_lock() || t_inside_loop || chunks == 1) {
-    body(0, count);
-    return;
-  }
-  if (!s.pool) s.pool = std::make_unique<Pool>(threads);
-  s.pool->run(count, chunk_size, chunks, body);
-}
-
-void parallel_for_chunks(std::size_t count, std::size_t chunk, ChunkFunction body) {
-  if (count == 0) return;
-  constexpr std::size_t max_chunks = 0xFFFF;  // the ticket's 16-bit chunk count
-  chunk = std::max({chunk, std::size_t{1}, (count + max_chunks - 1) / max_chunks});
+  const std::size_t chunk = chunk_for(threads);
   const std::size_t chunks = (count + chunk - 1) / chunk;
-  PoolState& s = state();
-  std::unique_lock lock(s.run_mutex, std::try_to_lock);
-  const std::size_t threads = s.threads.load(std::memory_order_relaxed);
   if (!lock.owns_lock() || t_inside_loop || chunks == 1 || threads == 1) {
     body(0, count);
     return;
   }
   if (!s.pool) s.pool = std::make_unique<Pool>(threads);
   s.pool->run(count, chunk, chunks, body);
+}
+
+}  // namespace
+
+void parallel_for(std::size_t count, std::size_t grain, ChunkFunction body) {
+  if (count == 0) return;
+  grain = std::max<std::size_t>(grain, 1);
+  const std::size_t grains = (count + grain - 1) / grain;
+  // One chunk per thread, each a whole number of grains; the last may be short.
+  run_in_chunks(
+      count, [&](std::size_t threads) { return (grains + threads - 1) / threads * grain; }, body);
+}
+
+void parallel_for_chunks(std::size_t count, std::size_t chunk, ChunkFunction body) {
+  if (count == 0) return;
+  constexpr std::size_t max_chunks = 0xFFFF;  // the ticket's 16-bit chunk count
+  chunk = std::max({chunk, std::size_t{1}, (count + max_chunks - 1) / max_chunks});
+  run_in_chunks(
+      count, [chunk](std::size_t) { return chunk; }, body);
 }
 
 void parallel_for(std::size_t count, std::size_t grain,
