@@ -66,18 +66,16 @@ void run_listed_tiles(const Int8Tiles& kernel, std::size_t m, const std::uint8_t
   const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
   const std::size_t groups = g_end - g_begin;
   thread_local BlockLists lists;
-  if (m == 1) {
-    lists.rows.resize(std::max(lists.rows.size(), groups));
-    const std::size_t count = kernel.list_nonzero(a, lda, 1, g_begin, g_end, lists.rows.data());
+  list_block(kernel.list_nonzero, a, lda, m, kernel.max_rows, g_begin, g_end, kernel.row_list_cost,
+             lists);
+  if (m == 1) {  // its own tile
     const std::size_t j_begin = panel_begin * int8_panel_columns;
-    kernel.run_listed(1, a, lda, lists.rows.data(), count,
+    kernel.run_listed(1, a, lda, lists.tiles.data(), lists.tile_counts[0],
                       b.data.data() + panel_begin * panel_stride, panel_stride,
                       panel_end - panel_begin, c + j_begin, ldc,
                       std::min(panel_end * int8_panel_columns, b.n) - j_begin);
     return;
   }
-  list_block(kernel.list_nonzero, a, lda, m, kernel.max_rows, g_begin, g_end, kernel.row_list_cost,
-             lists);
   const bool by_rows = lists.by_rows && kernel.run_row_lists != nullptr;
   // Panels outside, rows inside, as in run_tiles: the panel stays in L1
   // while the rows or tiles walk their lists over it.

@@ -175,21 +175,18 @@ void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
   // tile's (list_block's row_cost).
   thread_local BlockLists lists;
   const std::size_t row_bytes = width * sizeof(std::int16_t);
-  if (m == 1) {
-    lists.rows.resize(std::max(lists.rows.size(), b.k_pairs));
-    const std::size_t count =
-        list_nonzero_words_avx2(wide.data(), row_bytes, 1, 0, b.k_pairs, lists.rows.data());
+  list_block(list_nonzero_words_avx2, wide.data(), row_bytes, m, pair_rows, 0, b.k_pairs, 1.5,
+             lists);
+  if (m == 1) {  // its own tile
     for (std::size_t panel = panel_begin; panel < panel_end; panel += row_panels) {
       const std::size_t panels = std::min(row_panels, panel_end - panel);
       const std::size_t j = panel * int8_panel_columns;
-      row_pairs[panels - 1](wide.data(), lists.rows.data(), count,
+      row_pairs[panels - 1](wide.data(), lists.tiles.data(), lists.tile_counts[0],
                             b.pairs.data() + panel * panel_size, panel_size, c + j,
                             std::min(panels * int8_panel_columns, b.n() - j));
     }
     return;
   }
-  list_block(list_nonzero_words_avx2, wide.data(), row_bytes, m, pair_rows, 0, b.k_pairs, 1.5,
-             lists);
   // Panels outside, rows inside: the panel stays in L1 while the rows or
   // tiles walk their lists over it.
   for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
