@@ -397,35 +397,44 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("list_nonzero_words_avx2 lists the same words as list_nonzero_words") {
-  if (!supported(KernelFamily::int8_gemm, Isa::avx2)) {
-    MESSAGE("list_nonzero_words_avx2 NOT TESTED: this CPU cannot run it");
-    return;
-  }
-  // 1 to 5 rows of words that are zero, or nonzero in one byte, at random;
-  // ranges of every length mod 8 with any start; the output holds exactly
-  // end - begin values (so a store past it shows under the sanitizers).
-  Rng rng(59);
-  for (std::size_t trial = 0; trial < 300; ++trial) {
-    const std::size_t rows = 1 + rng.below(5), words = 1 + rng.below(70);
-    const std::size_t row_bytes = 4 * words + 4 * rng.below(3);
-    std::vector<std::uint8_t> bytes(rows * row_bytes, 0);
-    const std::size_t density = rng.below(5);  // in quarters: 0 (all zero) to 4 (none)
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t w = 0; w < words; ++w)
-        if (rng.below(4) < density)
-          bytes[r * row_bytes + 4 * w + rng.below(4)] =
-              static_cast<std::uint8_t>(1 + rng.below(255));
-    const std::size_t begin = rng.below(words + 1);
-    const std::size_t end = begin + rng.below(words - begin + 1);
-    std::vector<std::uint32_t> expected(end - begin), found(end - begin);
-    const std::size_t count =
-        list_nonzero_words(bytes.data(), row_bytes, rows, begin, end, expected.data());
-    CAPTURE(trial);
-    REQUIRE(list_nonzero_words_avx2(bytes.data(), row_bytes, rows, begin, end, found.data()) ==
-            count);
-    CHECK(std::equal(expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(count),
-                     found.begin()));
+TEST_CASE("list_nonzero_words_avx2 and _avx512 list the same words as list_nonzero_words") {
+  struct Lister {
+    const char* name;
+    Isa isa;
+    ListNonzeroFunction list;
+  };
+  const Lister listers[] = {{"list_nonzero_words_avx2", Isa::avx2, list_nonzero_words_avx2},
+                            {"list_nonzero_words_avx512", Isa::avx512, list_nonzero_words_avx512}};
+  for (const Lister& lister : listers) {
+    if (!supported(KernelFamily::int8_gemm, lister.isa)) {
+      MESSAGE(lister.name << " NOT TESTED: this CPU cannot run it");
+      continue;
+    }
+    CAPTURE(std::string(lister.name));
+    // 1 to 5 rows of words that are zero, or nonzero in one byte, at random;
+    // ranges of every length mod 8 and mod 16 with any start; the output holds
+    // exactly end - begin values (so a store past it shows under the sanitizers).
+    Rng rng(59);
+    for (std::size_t trial = 0; trial < 300; ++trial) {
+      const std::size_t rows = 1 + rng.below(5), words = 1 + rng.below(70);
+      const std::size_t row_bytes = 4 * words + 4 * rng.below(3);
+      std::vector<std::uint8_t> bytes(rows * row_bytes, 0);
+      const std::size_t density = rng.below(5);  // in quarters: 0 (all zero) to 4 (none)
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t w = 0; w < words; ++w)
+          if (rng.below(4) < density)
+            bytes[r * row_bytes + 4 * w + rng.below(4)] =
+                static_cast<std::uint8_t>(1 + rng.below(255));
+      const std::size_t begin = rng.below(words + 1);
+      const std::size_t end = begin + rng.below(words - begin + 1);
+      std::vector<std::uint32_t> expected(end - begin), found(end - begin);
+      const std::size_t count =
+          list_nonzero_words(bytes.data(), row_bytes, rows, begin, end, expected.data());
+      CAPTURE(trial);
+      REQUIRE(lister.list(bytes.data(), row_bytes, rows, begin, end, found.data()) == count);
+      CHECK(std::equal(expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(count),
+                       found.begin()));
+    }
   }
 }
 

@@ -77,12 +77,15 @@ void run_listed_tiles(const Int8Tiles& kernel, std::size_t m, const std::uint8_t
     return;
   }
   const bool by_rows = lists.by_rows && kernel.run_row_lists != nullptr;
-  // Panels outside, rows inside, as in run_tiles: the panel stays in L1
-  // while the rows or tiles walk their lists over it.
-  for (std::size_t panel = panel_begin; panel < panel_end; ++panel) {
+  // Panels outside, rows inside, as in run_tiles: the panels stay in L1
+  // while the rows or tiles walk their lists over them. Rows walking alone
+  // take one panel at a time, tiles as many as the kernel's tile is wide.
+  const std::size_t step = by_rows ? 1 : kernel.max_panels;
+  for (std::size_t panel = panel_begin; panel < panel_end; panel += step) {
+    const std::size_t panels = std::min(step, panel_end - panel);
     const std::int8_t* weights = b.data.data() + panel * panel_stride;
     const std::size_t j = panel * int8_panel_columns;
-    const std::size_t cols = std::min(int8_panel_columns, b.n - j);
+    const std::size_t cols = std::min(panels * int8_panel_columns, b.n - j);
     if (by_rows) {
       kernel.run_row_lists(m, a, lda, lists.rows.data(), groups, lists.row_counts.data(), weights,
                            c + j, ldc, cols);
@@ -96,7 +99,7 @@ void run_listed_tiles(const Int8Tiles& kernel, std::size_t m, const std::uint8_t
                    ldc, cols);
       else
         kernel.run_listed(rows, a + r * lda, lda, lists.tiles.data() + t * groups, count, weights,
-                          panel_stride, 1, c + r * ldc + j, ldc, cols);
+                          panel_stride, panels, c + r * ldc + j, ldc, cols);
     }
   }
 }

@@ -92,6 +92,9 @@ std::size_t list_nonzero_words(const void* bytes, std::size_t row_bytes, std::si
 // The same lists, 8 words at a time (int8_gemm_avx2.cpp; x86 with AVX2 only).
 std::size_t list_nonzero_words_avx2(const void* bytes, std::size_t row_bytes, std::size_t rows,
                                     std::size_t begin, std::size_t end, std::uint32_t* out);
+// And 16 at a time (int8_gemm_avx512.cpp; x86 with AVX-512 F and VL only).
+std::size_t list_nonzero_words_avx512(const void* bytes, std::size_t row_bytes, std::size_t rows,
+                                      std::size_t begin, std::size_t end, std::uint32_t* out);
 
 // The lists of nonzero words of a block of m rows, for the sparse entries:
 // each row's (row r's at rows + r · (end - begin), row_counts[r] long) and
