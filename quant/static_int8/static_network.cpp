@@ -16,15 +16,18 @@ namespace {
 // (48 × 256 × 4 bytes) stay in L2 while the kernels sweep the weights.
 constexpr std::size_t rows_per_block = 48;
 
-// Handing part of a layer to another thread costs about 0.4 us here (the
-// worker sees the job, the caller waits for its chunk). Below this many
-// products per thread that costs more than the split saves, so the layer
-// runs on the calling thread: at batch 1 the 256 -> 128 layer (32,768
-// products) and the 128 -> 10 one; the 784 -> 256 layer is still split.
-// Batch 1, 2 threads, medians of 30 alternated rounds of 2000 test images,
-// splitting every layer against this: Fashion-MNIST 4.76 -> 4.50 us (8-bit
-// weights) and 3.53 -> 3.22 (7-bit); MNIST 3.65 -> 3.60 and 3.09 -> 2.85.
-constexpr std::size_t min_products_per_thread = 32768;
+// Handing part of a layer to another thread and waiting for it costs about
+// a microsecond on a 2-core Zen 5 (the worker sees the job, the caller waits
+// for its chunk), more than the first layer of batch 1 takes once its zero
+// pixels are skipped (about 1.2 us on one core with VNNI). Below this many
+// products per thread a layer runs on the calling thread: at batch 1 the
+// whole 784-256-128-10 MLP does, as dynamic int8 does; a 1024 x 1024 layer
+// is still split. Batch 1, 2 threads, 2000 test images, 10 alternated
+// rounds, against splitting any layer of 32,768 products per thread or more
+// (the old rule, which split the 784 -> 256 layer): 0.68 of the time on
+// Fashion-MNIST and 0.58 on MNIST (VNNI, 8-bit weights); 0.87 and 0.80 on
+// the same machine's AVX2 path.
+constexpr std::size_t min_products_per_thread = 262144;
 
 // The kernels read whole 4-byte groups: copies `rows` pixel rows of width
 // `in` into `out` (row stride `stride`), zero-filled up to `padded`.
