@@ -1,4 +1,5 @@
-// requantize_codes and requantize_scores: the plain loop, and the AVX2 one.
+// requantize_codes and requantize_scores: the plain loop, the AVX2 one and
+// the AVX-512 one.
 #include "quant/static_int8/requantize.hpp"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <immintrin.h>
 #define TINYQ_HAVE_AVX2_REQUANT 1
 #define TINYQ_AVX2 __attribute__((target("avx2")))
+#define TINYQ_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
 #endif
 
 namespace tinyq {
@@ -100,6 +102,80 @@ TINYQ_AVX2 std::size_t avx2_scores(const RequantTable& t, const std::int32_t* ac
   return j;
 }
 
+// The same steps on 16 lanes. AVX-512 compares give masks, so each
+// conditional add is one masked add; the last outputs (n mod 16) are
+// loaded and stored under a mask, so no scalar tail is left. On a Zen 5 the
+// whole static forward pass took 0.95 of its time with the AVX2 loop (batch 1
+// and the whole test set, both data sets, 12 alternated rounds). The
+// zero-masking (maskz) forms, all lanes on: GCC 12's unmasked forms pass an
+// "undefined" source that -Wmaybe-uninitialized flags once inlined; these
+// are the same instructions.
+constexpr __mmask8 all8 = 0xFF;
+constexpr __mmask16 all16 = 0xFFFF;
+
+TINYQ_AVX512 __m512i high_mul16(__m512i product) {
+  const __m512i half = _mm512_set1_epi64(std::int64_t{1} << 30);
+  const __m512i negative_half = _mm512_set1_epi64(1 - (std::int64_t{1} << 30));
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i v = _mm512_add_epi64(
+      product,
+      _mm512_mask_blend_epi64(_mm512_cmplt_epi64_mask(product, zero), half, negative_half));
+  v = _mm512_mask_add_epi64(v, _mm512_cmplt_epi64_mask(v, zero), v,
+                            _mm512_set1_epi64((std::int64_t{1} << 31) - 1));
+  return _mm512_maskz_srli_epi64(all8, v, 31);
+}
+
+TINYQ_AVX512 __m512i requantize16(__mmask16 lanes, __m512i x, const std::int32_t* m0,
+                                  const std::int32_t* shift) {
+  const __m512i m = _mm512_maskz_loadu_epi32(lanes, m0);
+  const __m512i even = high_mul16(_mm512_maskz_mul_epi32(all8, x, m));
+  const __m512i odd = high_mul16(_mm512_maskz_mul_epi32(all8, _mm512_maskz_srli_epi64(all8, x, 32),
+                                                        _mm512_maskz_srli_epi64(all8, m, 32)));
+  const __m512i h = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_maskz_slli_epi64(all8, odd, 32));
+  const __m512i e =
+      _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_maskz_loadu_epi32(lanes, shift));
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i mask = _mm512_sub_epi32(_mm512_maskz_sllv_epi32(all16, one, e), one);
+  const __m512i remainder = _mm512_and_si512(h, mask);
+  const __m512i threshold = _mm512_sub_epi32(_mm512_maskz_srli_epi32(all16, mask, 1),
+                                             _mm512_maskz_srai_epi32(all16, h, 31));
+  const __m512i quotient = _mm512_maskz_srav_epi32(all16, h, e);
+  return _mm512_mask_add_epi32(quotient, _mm512_cmpgt_epi32_mask(remainder, threshold), quotient,
+                               one);
+}
+
+// The 16 lanes of outputs [j, j + count), count <= 16.
+TINYQ_AVX512 __mmask16 first_lanes(std::size_t count) {
+  return static_cast<__mmask16>((1u << count) - 1u);
+}
+
+TINYQ_AVX512 std::size_t avx512_codes(const RequantTable& t, const std::int32_t* acc,
+                                      std::int32_t lo, std::int32_t hi, std::int32_t offset,
+                                      std::uint8_t* codes) {
+  for (std::size_t j = 0; j < t.outputs; j += 16) {
+    const __mmask16 lanes = first_lanes(std::min<std::size_t>(16, t.outputs - j));
+    const __m512i x = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes, acc + j),
+                                       _mm512_maskz_loadu_epi32(lanes, t.bias + j));
+    __m512i r = requantize16(lanes, x, t.m0 + j, t.shift + j);
+    r = _mm512_maskz_min_epi32(all16, _mm512_maskz_max_epi32(all16, r, _mm512_set1_epi32(lo)),
+                               _mm512_set1_epi32(hi));
+    r = _mm512_add_epi32(r, _mm512_set1_epi32(offset));  // now 0..255
+    _mm_mask_storeu_epi8(codes + j, lanes, _mm512_maskz_cvtepi32_epi8(all16, r));
+  }
+  return t.outputs;
+}
+
+TINYQ_AVX512 std::size_t avx512_scores(const RequantTable& t, const std::int32_t* acc,
+                                       std::int32_t* scores) {
+  for (std::size_t j = 0; j < t.outputs; j += 16) {
+    const __mmask16 lanes = first_lanes(std::min<std::size_t>(16, t.outputs - j));
+    const __m512i x = _mm512_add_epi32(_mm512_maskz_loadu_epi32(lanes, acc + j),
+                                       _mm512_maskz_loadu_epi32(lanes, t.bias + j));
+    _mm512_mask_storeu_epi32(scores + j, lanes, requantize16(lanes, x, t.m0 + j, t.shift + j));
+  }
+  return t.outputs;
+}
+
 #endif
 
 }  // namespace
@@ -108,7 +184,9 @@ void requantize_codes(Isa isa, const RequantTable& table, const std::int32_t* ac
                       std::int32_t hi, std::int32_t offset, std::uint8_t* codes) {
   std::size_t done = 0;
 #ifdef TINYQ_HAVE_AVX2_REQUANT
-  if (isa != Isa::generic && table.right_shifts_only)
+  if (isa == Isa::avx512 && table.right_shifts_only)
+    done = avx512_codes(table, acc, lo, hi, offset, codes);
+  else if (isa == Isa::avx2 && table.right_shifts_only)
     done = avx2_codes(table, acc, lo, hi, offset, codes);
 #endif
   scalar_codes(table, done, acc, lo, hi, offset, codes);
@@ -118,7 +196,10 @@ void requantize_scores(Isa isa, const RequantTable& table, const std::int32_t* a
                        std::int32_t* scores) {
   std::size_t done = 0;
 #ifdef TINYQ_HAVE_AVX2_REQUANT
-  if (isa != Isa::generic && table.right_shifts_only) done = avx2_scores(table, acc, scores);
+  if (isa == Isa::avx512 && table.right_shifts_only)
+    done = avx512_scores(table, acc, scores);
+  else if (isa == Isa::avx2 && table.right_shifts_only)
+    done = avx2_scores(table, acc, scores);
 #endif
   scalar_scores(table, done, acc, scores);
 }
