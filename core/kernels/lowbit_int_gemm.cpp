@@ -1,5 +1,6 @@
 // lowbit_int_gemm: packing, the path table, the generic kernel and the
-// double reference. The AVX2 kernel is in lowbit_int_gemm_avx2.cpp.
+// double reference. The AVX2 and AVX-512 kernels are in
+// lowbit_int_gemm_avx2.cpp and lowbit_int_gemm_avx512.cpp.
 #include "core/kernels/lowbit_int_gemm.hpp"
 
 #include <algorithm>
@@ -108,7 +109,7 @@ void lowbit_int_gemm_panels(Isa isa, const U7Rows& x, const LowBitIntPanels& b,
                             std::size_t panel_begin, std::size_t panel_end, const float* bias,
                             float* c, std::size_t ldc) {
   static const IsaTable<LowBitIntKernel> paths(lowbit_int_gemm_generic, lowbit_int_kernel_avx2(),
-                                               lowbit_int_kernel_avx2());
+                                               lowbit_int_kernel_avx512());
   require_supported(KernelFamily::int8_gemm, isa);
   if (x.m > 0 && (x.lda < b.padded_k() || ldc < b.n))
     throw Error("lowbit_int_gemm: row strides " + std::to_string(x.lda) + " and " +
