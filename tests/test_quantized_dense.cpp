@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -429,8 +430,8 @@ TEST_CASE(
         else
           CHECK(std::memcmp(y.data(), first.data(), y.size() * sizeof(float)) == 0);
       }
-      // One row at a time: on more than one thread the packed low-bit codes
-      // split the outputs (19: two panels) instead of the rows.
+      // One row at a time (the packed low-bit codes' small-batch path, on the
+      // calling thread: the layer is far below min_products_per_thread).
       for (const std::size_t threads : {1u, 2u, 3u}) {
         CAPTURE(threads);
         set_num_threads(threads);
@@ -441,6 +442,38 @@ TEST_CASE(
         }
         CHECK(rows_differing == 0);
       }
+    }
+  set_num_threads(saved_threads);
+}
+
+TEST_CASE(
+    "small batches of a low-bit layer large enough to split give the same bits at 1-3 threads") {
+  // 784 x 700 is 548,800 products a row: at 2 threads one row is split
+  // between the threads by panels (min_products_per_thread · 2 = 524,288),
+  // at 3 threads two rows are; each output is the same sum either way. The
+  // outputs start as NaN, so one left unwritten shows.
+  const std::size_t saved_threads = num_threads();
+  Rng rng(19);
+  const QuantizedDense layer =
+      make_layer(784, 700, {Scheme::asymmetric, Granularity::group, 4, 64}, rng);
+  const DynamicInt8Weights weights(layer.weight());
+  const Isa isa = active_isa(KernelFamily::int8_gemm);
+  const Tensor x = random_tensor(Shape{3, 784}, rng);
+  set_num_threads(1);
+  Tensor expected;
+  weights.forward(isa, x, layer.bias().values(), expected, false);
+  for (const std::size_t threads : {1u, 2u, 3u})
+    for (const std::size_t rows : {1u, 2u, 3u}) {
+      CAPTURE(threads);
+      CAPTURE(rows);
+      set_num_threads(threads);
+      Tensor part(Shape{rows, 784});
+      for (std::size_t r = 0; r < rows; ++r)
+        std::copy(x.row(r).begin(), x.row(r).end(), part.row(r).begin());
+      Tensor y(Shape{rows, 700});
+      std::fill(y.values().begin(), y.values().end(), std::numeric_limits<float>::quiet_NaN());
+      weights.forward(isa, part, layer.bias().values(), y, false);
+      CHECK(std::memcmp(y.data(), expected.data(), y.size() * sizeof(float)) == 0);
     }
   set_num_threads(saved_threads);
 }

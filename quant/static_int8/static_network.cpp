@@ -16,19 +16,6 @@ namespace {
 // (48 × 256 × 4 bytes) stay in L2 while the kernels sweep the weights.
 constexpr std::size_t rows_per_block = 48;
 
-// Handing part of a layer to another thread and waiting for it costs about
-// a microsecond on a 2-core Zen 5 (the worker sees the job, the caller waits
-// for its chunk), more than the first layer of batch 1 takes once its zero
-// pixels are skipped (about 1.2 us on one core with VNNI). Below this many
-// products per thread a layer runs on the calling thread: at batch 1 the
-// whole 784-256-128-10 MLP does, as dynamic int8 does; a 1024 x 1024 layer
-// is still split. Batch 1, 2 threads, 2000 test images, 10 alternated
-// rounds, against splitting any layer of 32,768 products per thread or more
-// (the old rule, which split the 784 -> 256 layer): 0.68 of the time on
-// Fashion-MNIST and 0.58 on MNIST (VNNI, 8-bit weights); 0.87 and 0.80 on
-// the same machine's AVX2 path.
-constexpr std::size_t min_products_per_thread = 262144;
-
 // The kernels read whole 4-byte groups: copies `rows` pixel rows of width
 // `in` into `out` (row stride `stride`), zero-filled up to `padded`.
 void pad_pixel_rows(const std::uint8_t* pixels, std::size_t rows, std::size_t in,
@@ -164,6 +151,13 @@ void StaticInt8Network::small_batch_scores(Isa isa, std::size_t n, const std::ui
       else
         layer.forward_codes(isa, n, a, lda, j_begin, j_end, sums, next, widest);
     };
+    // Below min_products_per_thread (core/thread_pool.hpp) a layer runs on
+    // the calling thread: at batch 1 the whole 784-256-128-10 MLP does, as
+    // dynamic int8 does. Batch 1, 2 threads, 2000 test images, 10
+    // alternated rounds, against splitting any layer of 32,768 products per
+    // thread or more (which split the 784 -> 256 layer): 0.68 of the time on
+    // Fashion-MNIST and 0.58 on MNIST (VNNI, 8-bit weights); 0.87 and 0.80
+    // on the same machine's AVX2 path.
     if (n * layer.padded_inputs() * width < min_products_per_thread * num_threads())
       panel_range(0, panels);
     else
