@@ -21,6 +21,8 @@
 //
 // Compiled with a target attribute rather than a global -mavx512f flag, so
 // the rest of the program stays runnable on CPUs without AVX-512.
+#include <algorithm>
+
 #include "core/kernels/gemm_kernels.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -115,6 +117,17 @@ TINYQ_AVX512 void kernel_avx512_a_rows(std::size_t k, const float* a, std::size_
   store_tile(acc, c, ldc, rows, cols, beta);
 }
 
+// The transposed merge (gemm_kernels.hpp) of a 12-row tile: the AVX2 merge
+// turns 8 rows at a time, so rows 0-7 and 8-11 go in two calls, each
+// writing the scalar merge's bytes. Training at batch 64, 2 threads, Zen 5,
+// against the scalar merge, alternated (60 rounds of 100 steps): 0.98 of
+// the time.
+void merge_tile_transposed_rows(const float* tile, std::size_t nr, float* c, std::size_t ldc,
+                                std::size_t rows, std::size_t cols, float beta) {
+  merge_tile_transposed_avx2(tile, nr, c, ldc, std::min<std::size_t>(rows, 8), cols, beta);
+  if (rows > 8) merge_tile_transposed_avx2(tile + 8 * nr, nr, c + 8, ldc, rows - 8, cols, beta);
+}
+
 }  // namespace
 
 MicroKernel micro_kernel_avx512() {
@@ -123,7 +136,7 @@ MicroKernel micro_kernel_avx512() {
           kernel_avx512,
           kernel_avx512_a_rows,
           transpose_copy_avx512,
-          merge_tile_transposed};
+          merge_tile_transposed_rows};
 }
 
 }  // namespace tinyq
