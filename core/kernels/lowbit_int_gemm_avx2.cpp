@@ -24,8 +24,6 @@
 #include <cstring>
 #include <utility>
 
-#include <vector>
-
 #include "core/kernels/int8_gemm_kernels.hpp"
 #include "core/kernels/lowbit_int_gemm_kernels.hpp"
 
@@ -126,12 +124,8 @@ TINYQ_AVX2 void tile(const U7Rows& x, std::size_t row, const std::uint32_t* list
   }
 }
 
-using TileFunction = void (*)(const U7Rows&, std::size_t, const std::uint32_t*, std::size_t,
-                              const LowBitIntPanels&, std::size_t, const float*, float*,
-                              std::size_t);
-
 template <int FieldBits, std::size_t... R>
-constexpr std::array<TileFunction, sizeof...(R)> tiles_for(std::index_sequence<R...>) {
+constexpr std::array<LowBitTileFunction, sizeof...(R)> tiles_for(std::index_sequence<R...>) {
   return {tile<R + 1, FieldBits>...};
 }
 
@@ -145,28 +139,10 @@ constexpr double row_walk_cost = 1.8;
 
 void kernel_avx2(const U7Rows& x, const LowBitIntPanels& b, std::size_t panel_begin,
                  std::size_t panel_end, const float* bias, float* c, std::size_t ldc) {
-  static const auto nibbles = tiles_for<4>(std::make_index_sequence<tile_rows>{});
-  static const auto crumbs = tiles_for<2>(std::make_index_sequence<tile_rows>{});
-  const auto& tiles = b.field_bits() == 2 ? crumbs : nibbles;
-  // The k-groups holding a nonzero activation (an image's zero pixels, the
-  // codes of a ReLU's zeros), listed for each row and for each tile of rows
-  // (list_block).
-  const std::size_t groups = b.k_groups;
-  thread_local BlockLists lists;
-  list_block(list_nonzero_words_avx2, x.a, x.lda, x.m, tile_rows, 0, groups, row_walk_cost, lists);
-  // Panels outside, rows inside: a panel's codes (~12 KB at k = 784 and 4
-  // bits) stay in L1 while the rows or row tiles pass over them.
-  for (std::size_t panel = panel_begin; panel < panel_end; ++panel)
-    if (lists.by_rows)
-      for (std::size_t row = 0; row < x.m; ++row)
-        tiles[0](x, row, lists.rows.data() + row * groups, lists.row_counts[row], b, panel, bias, c,
-                 ldc);
-    else
-      for (std::size_t t = 0; t * tile_rows < x.m; ++t) {
-        const std::size_t row = t * tile_rows;
-        tiles[std::min(tile_rows, x.m - row) - 1](x, row, lists.tiles.data() + t * groups,
-                                                  lists.tile_counts[t], b, panel, bias, c, ldc);
-      }
+  static constexpr auto nibbles = tiles_for<4>(std::make_index_sequence<tile_rows>{});
+  static constexpr auto crumbs = tiles_for<2>(std::make_index_sequence<tile_rows>{});
+  run_lowbit_tiles(b.field_bits() == 2 ? crumbs : nibbles, list_nonzero_words_avx2, row_walk_cost,
+                   x, b, panel_begin, panel_end, bias, c, ldc);
 }
 }  // namespace
 
