@@ -221,6 +221,14 @@ void parallel_for(std::size_t count, std::size_t grain, ChunkFunction body) {
       count, [&](std::size_t threads) { return (grains + threads - 1) / threads * grain; }, body);
 }
 
+void parallel_for_products(std::size_t count, std::size_t grain, std::size_t products,
+                           ChunkFunction body) {
+  if (products < min_products_per_thread * num_threads())
+    body(0, count);
+  else
+    parallel_for(count, grain, body);
+}
+
 void parallel_for_chunks(std::size_t count, std::size_t chunk, ChunkFunction body) {
   if (count == 0) return;
   constexpr std::size_t max_chunks = 0xFFFF;  // the ticket's 16-bit chunk count

@@ -46,6 +46,13 @@ class ChunkFunction {
   void (*call_)(void*, std::size_t, std::size_t);
 };
 
+// Calls body(begin, end) on disjoint chunks covering [0, count); returns when
+// all are done. Chunks are multiples of `grain` (except the last) so callers can
+// keep SIMD-width or tile alignment. Runs inline when there is one thread or
+// one chunk, and when called from inside another parallel_for. Exceptions
+// thrown by body are rethrown here (the first one, if several chunks throw).
+void parallel_for(std::size_t count, std::size_t grain, ChunkFunction body);
+
 // The least work worth handing to another thread, in multiply-adds of an
 // integer product. Handing a chunk to a worker and waiting for it costs
 // about a microsecond on a 2-core Zen 5, about what one core's VNNI kernel
@@ -53,12 +60,11 @@ class ChunkFunction {
 // (a batch-1 layer of the 784-256-128-10 MLP is, a 1024 x 1024 one is not).
 inline constexpr std::size_t min_products_per_thread = 262144;
 
-// Calls body(begin, end) on disjoint chunks covering [0, count); returns when
-// all are done. Chunks are multiples of `grain` (except the last) so callers can
-// keep SIMD-width or tile alignment. Runs inline when there is one thread or
-// one chunk, and when called from inside another parallel_for. Exceptions
-// thrown by body are rethrown here (the first one, if several chunks throw).
-void parallel_for(std::size_t count, std::size_t grain, ChunkFunction body);
+// parallel_for(count, grain, body) for a loop whose whole work is `products`
+// multiply-adds, when that gives every thread at least
+// min_products_per_thread; otherwise body(0, count) on the calling thread.
+void parallel_for_products(std::size_t count, std::size_t grain, std::size_t products,
+                           ChunkFunction body);
 
 // The same with chunks of `chunk` indices (the last may be short), as many as
 // that makes, claimed one at a time from the shared counter: a thread that

@@ -261,10 +261,7 @@ void DynamicInt8Weights::small_batch_lowbit(Isa isa, const Tensor& x, std::span<
   // threads, 2000 test images, 10 alternated rounds against splitting every
   // layer: 0.68 (4-bit) and 0.55 (2-bit) of the time on Fashion-MNIST, 0.49
   // and 0.64 on MNIST; 0.80 and 0.65 (4-bit) on the AVX2 path.
-  if (batch * lda * weights_.rows < min_products_per_thread * num_threads())
-    panel_range(0, lowbit_->panels());
-  else
-    parallel_for(lowbit_->panels(), 1, panel_range);
+  parallel_for_products(lowbit_->panels(), 1, batch * lda * weights_.rows, panel_range);
 }
 
 }  // namespace tinyq

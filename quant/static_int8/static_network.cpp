@@ -151,17 +151,14 @@ void StaticInt8Network::small_batch_scores(Isa isa, std::size_t n, const std::ui
       else
         layer.forward_codes(isa, n, a, lda, j_begin, j_end, sums, next, widest);
     };
-    // Below min_products_per_thread (core/thread_pool.hpp) a layer runs on
-    // the calling thread: at batch 1 the whole 784-256-128-10 MLP does, as
-    // dynamic int8 does. Batch 1, 2 threads, 2000 test images, 10
-    // alternated rounds, against splitting any layer of 32,768 products per
-    // thread or more (which split the 784 -> 256 layer): 0.68 of the time on
-    // Fashion-MNIST and 0.58 on MNIST (VNNI, 8-bit weights); 0.87 and 0.80
-    // on the same machine's AVX2 path.
-    if (n * layer.padded_inputs() * width < min_products_per_thread * num_threads())
-      panel_range(0, panels);
-    else
-      parallel_for(panels, 1, panel_range);
+    // Below min_products_per_thread (core/thread_pool.hpp) products per
+    // thread a layer runs on the calling thread: at batch 1 the whole
+    // 784-256-128-10 MLP does, as dynamic int8 does. Batch 1, 2 threads,
+    // 2000 test images, 10 alternated rounds, against splitting any layer of
+    // 32,768 products per thread or more (which split the 784 -> 256 layer):
+    // 0.68 of the time on Fashion-MNIST and 0.58 on MNIST (VNNI, 8-bit
+    // weights); 0.87 and 0.80 on the same machine's AVX2 path.
+    parallel_for_products(panels, 1, n * layer.padded_inputs() * width, panel_range);
     if (last) break;
     for (std::size_t r = 0; r < n && width % int8_k_group != 0; ++r)  // as in scores()
       std::fill(next + r * widest + width, next + r * widest + layers_[l + 1].padded_inputs(),
