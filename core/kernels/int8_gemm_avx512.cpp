@@ -33,17 +33,14 @@
 
 #include <immintrin.h>
 
+#include "core/kernels/vnni_avx512.hpp"
+
 // affine_to_u8 promises the generic path's bits: a rounded product, then a
 // rounded sum. g++ would fuse _mm512_mul_ps and _mm512_add_ps into one FMA
 // (single rounding) by default; clang keeps them apart.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=off")
 #endif
-
-#define TINYQ_AVX512_VNNI \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma")))
-#define TINYQ_AVX512_VNNI_INLINE \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma"), always_inline))
 
 namespace tinyq {
 
@@ -84,7 +81,7 @@ TINYQ_AVX512_VNNI void tile_vnni(const std::uint8_t* a, std::size_t lda, const s
       std::int32_t four;
       std::memcpy(&four, a + r * lda + g * int8_k_group, sizeof four);
       const __m512i x = _mm512_set1_epi32(four);
-      for (std::size_t p = 0; p < P; ++p) acc[r][p] = _mm512_dpbusd_epi32(acc[r][p], x, w[p]);
+      for (std::size_t p = 0; p < P; ++p) acc[r][p] = dpbusd(acc[r][p], x, w[p]);
     }
   }
   for (std::size_t r = 0; r < R; ++r) store_panels(acc[r], c + r * ldc, cols);
@@ -130,8 +127,7 @@ TINYQ_AVX512_VNNI void row_groups_vnni(const std::uint8_t* a, const std::uint32_
     std::memcpy(&four, a + g * int8_k_group, sizeof four);
     const __m512i x = _mm512_set1_epi32(four);
     for (std::size_t p = 0; p < P; ++p)
-      acc[p] = _mm512_dpbusd_epi32(acc[p], x,
-                                   _mm512_loadu_si512(b + p * panel_stride + g * group_bytes));
+      acc[p] = dpbusd(acc[p], x, _mm512_loadu_si512(b + p * panel_stride + g * group_bytes));
   }
   store_panels(acc, c, cols);
 }
@@ -175,8 +171,8 @@ TINYQ_AVX512_VNNI void row_list_vnni(const std::uint8_t* a, const std::uint32_t*
   const auto add_group = [&](std::size_t chain, std::size_t g) TINYQ_AVX512_VNNI_INLINE {
     std::int32_t four;
     std::memcpy(&four, a + g * int8_k_group, sizeof four);
-    acc[chain] = _mm512_dpbusd_epi32(acc[chain], _mm512_set1_epi32(four),
-                                     _mm512_loadu_si512(b + g * group_bytes));
+    acc[chain] =
+        dpbusd(acc[chain], _mm512_set1_epi32(four), _mm512_loadu_si512(b + g * group_bytes));
   };
   std::size_t t = 0;
   for (; t + 4 <= count; t += 4)

@@ -42,10 +42,7 @@
 
 #include <immintrin.h>
 
-#define TINYQ_AVX512_VNNI \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma")))
-#define TINYQ_AVX512_VNNI_INLINE \
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma"), always_inline))
+#include "core/kernels/vnni_avx512.hpp"
 
 namespace tinyq {
 
@@ -94,7 +91,7 @@ TINYQ_AVX512_VNNI void tile(const U7Rows& x, std::size_t row, const std::uint32_
       for (std::size_t r = 0; r < R; ++r) {
         std::int32_t four;
         std::memcpy(&four, a[r] + kg * 4, sizeof four);
-        acc[r] = _mm512_dpbusd_epi32(acc[r], _mm512_set1_epi32(four), u);
+        acc[r] = dpbusd(acc[r], _mm512_set1_epi32(four), u);
       }
     }
     const std::size_t slot = (panel * b.groups + g) * 16;
