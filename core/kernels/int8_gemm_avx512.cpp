@@ -9,10 +9,13 @@
 // saturates (unlike vpmaddubsw's 16-bit pair sums). Per k-group: 2 loads of
 // b, `rows` broadcasts from memory and 2·rows vpdpbusd.
 //
-// Why only 6 rows: measured at 480 × 784 × 256 on one core, 6 × 2 tiles run
-// at ~280 G multiply-adds/s, while at 8 × 2 and 12 × 2 g++ 12 shuffles the
-// accumulators of the destructive vpdpbusd between registers and the stack
-// and the kernel drops to 120-160.
+// Why 6 rows: before vpdpbusd went through asm (vnni_avx512.hpp), g++ 12
+// shuffled the accumulators of 8 × 2 and 12 × 2 tiles between registers
+// and the stack (120-160 G multiply-adds/s on one core at 480 × 784 × 256,
+// against ~280 at 6 × 2). With the asm every height keeps its sums in
+// registers, and dynamic int8 on the whole Fashion-MNIST test set took as
+// long with 10 or 12 rows as with 6 (median of 5 alternated runs, within
+// 0.5%), 3% longer with 8: the kernel is no longer where that time goes.
 //
 // Zero activations: a k-group whose four bytes are zero in every row of a
 // tile adds nothing, so, as on AVX2, each tile (or each row, see
