@@ -68,24 +68,34 @@ void Sgd::step(std::span<const Parameter> params, float learning_rate) {
       for (std::size_t j = begin; j < end; ++j) w[j] -= learning_rate * (grad[j] + lambda * w[j]);
     }
   };
-  // The loop streams w, ∇ and v through memory once (a few MB for an MNIST
-  // MLP), so it is bandwidth-bound; big models are split across threads.
-  // All parameters form one index range, split once: one wait for the
-  // threads per step instead of one per big tensor. Each element is updated
-  // by one thread, so the result does not depend on the thread count.
-  const auto update_range = [&](std::size_t begin, std::size_t end) {
-    std::size_t offset = 0;
-    for (std::size_t i = 0; i < params.size() && offset < end; ++i) {
+  // The loop streams w, ∇ and v once (a few MB for an MNIST MLP), so it is
+  // bound by how fast the caches deliver them; big models are split across
+  // threads, with one wait per step. Share t of T is [t·n/T, (t+1)·n/T) of
+  // every tensor, so the halves of each weight matrix are its halves of
+  // rows, the same halves the next forward product reads (gemm splits a
+  // small batch's layer by its outputs, the rows of W, chunk 0 usually going
+  // to the calling thread). One flat range over all parameters, as before,
+  // cut the first weight matrix elsewhere, and each core then fetched rows
+  // the other had just written: the two vCPUs here are a cache-line round
+  // trip of about 470 ns apart. Default MLP and 1024,1024, batch 64, 2
+  // threads, Zen 5, 40 and 10 alternated rounds of 100 steps in one process:
+  // 0.88 of the training time (splitting the weight-gradient products by
+  // rows too added nothing). Each element is updated by one thread, so the
+  // result does not depend on the thread count.
+  const auto update_share = [&](std::size_t share, std::size_t shares) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
       const std::size_t n = params[i].value->size();
-      const std::size_t lo = std::max(begin, offset), hi = std::min(end, offset + n);
-      if (lo < hi) update(i, lo - offset, hi - offset);
-      offset += n;
+      update(i, n * share / shares, n * (share + 1) / shares);
     }
   };
-  if (total >= parallel_threshold)
-    parallel_for(total, 1024, update_range);
-  else
-    update_range(0, total);
+  if (total >= parallel_threshold) {
+    const std::size_t shares = num_threads();
+    parallel_for(shares, 1, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t share = begin; share < end; ++share) update_share(share, shares);
+    });
+  } else {
+    update_share(0, 1);
+  }
 }
 
 }  // namespace tinyq
