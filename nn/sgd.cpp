@@ -14,6 +14,46 @@ namespace {
 // Below this many floats, waking a second thread costs more than it saves.
 constexpr std::size_t parallel_threshold = 1 << 15;
 
+// Elements [begin, end) of one tensor, as Sgd::step's comment writes them.
+// These loops are most of a step's time outside the matrix products, so
+// they are compiled three times (AVX-512, AVX2, baseline) and picked at load
+// time: baseline x86-64 code updates 4 floats per instruction, AVX-512 16.
+// Training, batch 64, 2 threads, Zen 5, alternated in one process: 0.91-0.94
+// of the time at the default MLP, 0.94 at 1024,1024. Every clone must round
+// like the baseline, so contraction is off (a fused multiply-add would
+// round once where the baseline rounds twice): the same bits on any machine.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void update_with_momentum(float* w, const float* grad, float* v, std::size_t begin,
+                          std::size_t end, float learning_rate, float mu, float lambda) {
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+  for (std::size_t j = begin; j < end; ++j) {
+    v[j] = mu * v[j] + (grad[j] + lambda * w[j]);
+    w[j] -= learning_rate * v[j];
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void update_plain(float* w, const float* grad, std::size_t begin, std::size_t end,
+                  float learning_rate, float lambda) {
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+  for (std::size_t j = begin; j < end; ++j) w[j] -= learning_rate * (grad[j] + lambda * w[j]);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+
 }  // namespace
 
 Sgd::Sgd(SgdOptions options) : options_(options) {
@@ -58,15 +98,10 @@ void Sgd::step(std::span<const Parameter> params, float learning_rate) {
   const auto update = [&](std::size_t i, std::size_t begin, std::size_t end) {
     float* w = params[i].value->data();
     const float* grad = params[i].grad->data();
-    if (use_momentum) {
-      float* v = velocity_[i].data();
-      for (std::size_t j = begin; j < end; ++j) {
-        v[j] = mu * v[j] + (grad[j] + lambda * w[j]);
-        w[j] -= learning_rate * v[j];
-      }
-    } else {
-      for (std::size_t j = begin; j < end; ++j) w[j] -= learning_rate * (grad[j] + lambda * w[j]);
-    }
+    if (use_momentum)
+      update_with_momentum(w, grad, velocity_[i].data(), begin, end, learning_rate, mu, lambda);
+    else
+      update_plain(w, grad, begin, end, learning_rate, lambda);
   };
   // The loop streams w, ∇ and v once (a few MB for an MNIST MLP), so it is
   // bound by how fast the caches deliver them; big models are split across
