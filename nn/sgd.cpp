@@ -110,12 +110,15 @@ void Sgd::step(std::span<const Parameter> params, float learning_rate) {
   // rows, the same halves the next forward product reads (gemm splits a
   // small batch's layer by its outputs, the rows of W, chunk 0 usually going
   // to the calling thread). One flat range over all parameters, as before,
-  // cut the first weight matrix elsewhere, and each core then fetched rows
-  // the other had just written: the two vCPUs here are a cache-line round
-  // trip of about 470 ns apart. Default MLP and 1024,1024, batch 64, 2
-  // threads, Zen 5, 40 and 10 alternated rounds of 100 steps in one process:
-  // 0.88 of the training time (splitting the weight-gradient products by
-  // rows too added nothing). Each element is updated by one thread, so the
+  // cut the first weight matrix elsewhere, so each core could fetch rows
+  // the other had just written (the two vCPUs here are a cache-line round
+  // trip of about 470 ns apart). Default MLP and 1024,1024, batch 64, 2
+  // threads, Zen 5, alternated rounds of 100 steps in one process: 0.88 of
+  // the training time in the first runs (40 and 10 rounds), 0.99-1.00 in
+  // two later ones (30 rounds each), when the host ran every pass that
+  // touches the other thread's data slower (see README, "How close training
+  // runs to the machine's peak"); splitting the weight-gradient products by
+  // rows too added nothing. Each element is updated by one thread, so the
   // result does not depend on the thread count.
   const auto update_share = [&](std::size_t share, std::size_t shares) {
     for (std::size_t i = 0; i < params.size(); ++i) {
