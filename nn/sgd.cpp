@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/cloned_loops.hpp"
 #include "core/error.hpp"
 #include "core/thread_pool.hpp"
 
@@ -16,43 +17,28 @@ constexpr std::size_t parallel_threshold = 1 << 15;
 
 // Elements [begin, end) of one tensor, as Sgd::step's comment writes them.
 // These loops are most of a step's time outside the matrix products, so
-// they are compiled three times (AVX-512, AVX2, baseline) and picked at load
-// time: baseline x86-64 code updates 4 floats per instruction, AVX-512 16.
-// Training, batch 64, 2 threads, Zen 5, alternated in one process: 0.91-0.94
-// of the time at the default MLP, 0.94 at 1024,1024. Every clone must round
-// like the baseline, so contraction is off (a fused multiply-add would
-// round once where the baseline rounds twice): the same bits on any machine.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=off")
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-void update_with_momentum(float* w, const float* grad, float* v, std::size_t begin,
-                          std::size_t end, float learning_rate, float mu, float lambda) {
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
+// they are compiled for AVX-512, AVX2 and baseline and picked at load time,
+// every clone rounding as the baseline does (core/cloned_loops.hpp; with
+// contraction on, two tests fail). Training, batch 64, 2 threads, Zen 5,
+// alternated in one process: 0.91-0.95 of the time at the default MLP, 0.94
+// at 1024,1024.
+TINYQ_EXACT_CLONES_BEGIN
+TINYQ_CLONED void update_with_momentum(float* w, const float* grad, float* v, std::size_t begin,
+                                       std::size_t end, float learning_rate, float mu,
+                                       float lambda) {
+  TINYQ_NO_CONTRACT
   for (std::size_t j = begin; j < end; ++j) {
     v[j] = mu * v[j] + (grad[j] + lambda * w[j]);
     w[j] -= learning_rate * v[j];
   }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-void update_plain(float* w, const float* grad, std::size_t begin, std::size_t end,
-                  float learning_rate, float lambda) {
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
+TINYQ_CLONED void update_plain(float* w, const float* grad, std::size_t begin, std::size_t end,
+                               float learning_rate, float lambda) {
+  TINYQ_NO_CONTRACT
   for (std::size_t j = begin; j < end; ++j) w[j] -= learning_rate * (grad[j] + lambda * w[j]);
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
+TINYQ_EXACT_CLONES_END
 
 }  // namespace
 

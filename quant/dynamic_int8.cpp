@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/cloned_loops.hpp"
 #include "core/error.hpp"
 #include "core/thread_pool.hpp"
 
@@ -22,28 +23,18 @@ constexpr std::size_t rows_per_block = 48;
 // y[j] = (first run: bias[j], else y[j]) + step · (t_j · (s_j - z · C_j) + o_j · A),
 // the last line of the algebra below, then, after the last run of a layer
 // followed by a ReLU, y[j] = max(y[j], 0). It runs once per output, so it is
-// compiled three times (AVX-512, AVX2, baseline) and picked at load time:
-// baseline x86-64 code does 4 outputs per instruction, AVX2 8, AVX-512 16.
-// Every clone must round like the baseline's: the AVX2 clone has no FMA
-// (target avx2 does not imply it), but avx512f does, and g++ fused the
-// products and sums into FMAs there, so an AVX-512 machine gave other bits
-// than the others whatever TINYQ_ISA said (the v1 model fixtures caught it
-// under TINYQ_ISA=generic on a Zen 5). Contraction is off for these two
-// functions: g++'s optimize pragma, clang's FP_CONTRACT.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=off")
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-void rescale_row(std::size_t outputs, const std::int32_t* s, std::int32_t zero_point,
-                 const std::int32_t* code_sums, float step, const float* steps,
-                 const float* offsets, float activation_term, const float* bias, bool relu,
-                 float* y) {
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
+// compiled for AVX-512, AVX2 and baseline and picked at load time
+// (core/cloned_loops.hpp), every clone rounding as the baseline does. Before
+// contraction was switched off, g++ fused its products and sums into FMAs
+// in the AVX-512 clone, and an AVX-512 machine gave other bits than the
+// others whatever TINYQ_ISA said (the v1 model fixtures caught it under
+// TINYQ_ISA=generic on a Zen 5).
+TINYQ_EXACT_CLONES_BEGIN
+TINYQ_CLONED void rescale_row(std::size_t outputs, const std::int32_t* s, std::int32_t zero_point,
+                              const std::int32_t* code_sums, float step, const float* steps,
+                              const float* offsets, float activation_term, const float* bias,
+                              bool relu, float* y) {
+  TINYQ_NO_CONTRACT
   for (std::size_t j = 0; j < outputs; ++j) {
     const float dot = static_cast<float>(s[j] - zero_point * code_sums[j]);
     const float sum =
@@ -52,9 +43,7 @@ void rescale_row(std::size_t outputs, const std::int32_t* s, std::int32_t zero_p
     y[j] = !relu || sum > 0.0f ? sum : 0.0f;
   }
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC pop_options
-#endif
+TINYQ_EXACT_CLONES_END
 
 // Quantized rows as lowbit_int_gemm takes them: each row's step and zero
 // point split out of `quantization` into arrays of this thread's (valid
