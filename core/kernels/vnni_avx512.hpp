@@ -1,7 +1,7 @@
 // What the AVX-512 VNNI kernels (int8_gemm_avx512.cpp,
 // lowbit_int_gemm_avx512.cpp) share: their target attribute and the one
-// instruction they are built around. Internal to core; include only after
-// <immintrin.h> on x86.
+// instruction they are built around. Internal to core, x86 only (those
+// files include it inside their x86 branch).
 #pragma once
 
 #include <immintrin.h>
