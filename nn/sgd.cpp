@@ -6,6 +6,7 @@
 
 #include "core/cloned_loops.hpp"
 #include "core/error.hpp"
+#include "core/flush_denormals.hpp"
 #include "core/thread_pool.hpp"
 
 namespace tinyq {
@@ -57,7 +58,8 @@ Sgd::Sgd(SgdOptions options) : options_(options) {
 //   v  = μ·v + g          v starts at 0, so the first step has v = g
 //   w -= η·v
 //
-// With μ = 0 this is plain SGD, and no velocity is stored.
+// With μ = 0 this is plain SGD, and no velocity is stored. On x86 a
+// result below the normal range (|x| < 2^-126) is stored as 0.
 void Sgd::step(std::span<const Parameter> params, float learning_rate) {
   const float mu = options_.momentum, lambda = options_.weight_decay;
   const bool use_momentum = mu != 0.0f;
@@ -106,7 +108,13 @@ void Sgd::step(std::span<const Parameter> params, float learning_rate) {
   // runs to the machine's peak"); splitting the weight-gradient products by
   // rows too added nothing. Each element is updated by one thread, so the
   // result does not depend on the thread count.
+  //
+  // Subnormal results are written as zero (core/flush_denormals.hpp): on an
+  // Intel Xeon (AVX-512, 2 threads) train_mnist on Fashion-MNIST ran its
+  // late epochs at 146k samples/s with them and 195k without, and wrote the
+  // same model file, byte for byte: a velocity that small moves no weight.
   const auto update_share = [&](std::size_t share, std::size_t shares) {
+    const FlushDenormals flush;
     for (std::size_t i = 0; i < params.size(); ++i) {
       const std::size_t n = params[i].value->size();
       update(i, n * share / shares, n * (share + 1) / shares);

@@ -1,10 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/flush_denormals.hpp"
 #include "core/kernels/gemm.hpp"
 #include "core/random.hpp"
 #include "core/tensor.hpp"
@@ -38,6 +40,30 @@ TEST_CASE("tensor resize keeps the allocation when it fits") {
   t.resize({5, 7});
   CHECK(t.data() == before);
   CHECK(t.shape() == Shape{5, 7});
+}
+
+namespace {
+// Out of line and through volatiles, so the compiler can neither fold the
+// product nor move it out of the FlushDenormals scope.
+[[gnu::noinline]] float product(float a, float b) {
+  volatile float x = a, y = b;
+  return x * y;
+}
+}  // namespace
+
+TEST_CASE("FlushDenormals zeroes subnormal results in its scope and restores the mode after") {
+  const float tiny = std::ldexp(1.0f, -100), subnormal = std::ldexp(1.0f, -130);
+  CHECK(product(tiny, std::ldexp(1.0f, -30)) == subnormal);
+  {
+    const FlushDenormals flush;
+#if defined(__x86_64__) || defined(__i386__)
+    CHECK(product(tiny, std::ldexp(1.0f, -30)) == 0.0f);
+    CHECK(product(subnormal, 2.0f) == 0.0f);  // a subnormal input reads as 0
+#endif
+    CHECK(product(tiny, std::ldexp(1.0f, -20)) == std::ldexp(1.0f, -120));
+  }
+  CHECK(product(tiny, std::ldexp(1.0f, -30)) == subnormal);
+  CHECK(product(subnormal, 2.0f) == std::ldexp(1.0f, -129));
 }
 
 TEST_CASE("rng gives the same known words for the same seed") {

@@ -119,6 +119,23 @@ TEST_CASE("schedules reject impossible parameters") {
   CHECK_THROWS_AS(LearningRateSchedule::constant(-0.1f), Error);
 }
 
+TEST_CASE("a velocity decaying below the normal range is flushed to zero on x86") {
+  // w = 0, one gradient of 2^-120, then zero gradients: v halves each step
+  // (μ = ½, η = 1) and w accumulates -v. v = 2^-120 … 2^-126 are normal
+  // floats; the next, 2^-127, is subnormal (see core/flush_denormals.hpp).
+  OneParameter p({0.0f}, {std::ldexp(1.0f, -120)});
+  Sgd sgd({.learning_rate = 1.0f, .momentum = 0.5f, .weight_decay = 0.0f});
+  sgd.step(p.list());
+  p.grad[0] = 0.0f;
+  for (int step = 0; step < 20; ++step) sgd.step(p.list());
+#if defined(__x86_64__) || defined(__i386__)
+  // 2^-127 became 0, and so did every later velocity.
+  CHECK(p.value[0] == -(std::ldexp(1.0f, -119) - std::ldexp(1.0f, -126)));
+#else
+  CHECK(p.value[0] == -(std::ldexp(1.0f, -119) - std::ldexp(1.0f, -140)));
+#endif
+}
+
 TEST_CASE("a large tensor, updated in parallel chunks, follows the same rule element by element") {
   const std::size_t n = 100003;  // above the parallel threshold, not a multiple of the grain
   std::vector<float> w(n), g(n);
