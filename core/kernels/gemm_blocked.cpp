@@ -65,6 +65,16 @@ constexpr std::size_t b_block_max_floats = 64 * 1024;
 // 1024,1024 spent 39% longer in G·W's kernel to save a 6% copy (perf).
 constexpr std::size_t in_place_max_panels = 8;
 
+// ... and when the rows a k block reads in place lie within 1 MiB (half of
+// this machine's L2): a panel's kc rows lie ldb floats apart, so at ldb =
+// 1024 every step of k opens a new 4 KiB page, which the hardware
+// prefetchers do not cross. G·W at widths 1024,1024 (64 × 1024 × 1024,
+// kc = 512, 2 MiB) ran at 171 GFLOP/s in place and 296 packed, on an Intel
+// Xeon with AVX-512, 2 threads; 64 × 900 × 900 (1.6 MiB) 275 and 306. Below
+// the bound in place wins: 64 × 256 × 784 (0.8 MiB) 362 and 332 (at
+// 64 × 768 × 768, 1.2 MiB, in place was still 3% faster).
+constexpr std::size_t in_place_max_span_floats = 256 * 1024;
+
 // With few rows of C, op(A) = A is not worth packing either: the kernel's
 // run_a_rows broadcasts from MR row pointers. Measured on Zen 3 (AVX2, one
 // thread, a busy machine: ±10%): 1-10% faster at G·W (64 × 1024 × 1024,
@@ -200,7 +210,8 @@ void gemm_blocked(const MicroKernel& kernel, MatrixView a, MatrixView b, std::si
                 parallel);
     return;
   }
-  const bool b_in_place = allowed && !b.transposed && m <= in_place_max_panels * kernel.mr;
+  const bool b_in_place = allowed && !b.transposed && m <= in_place_max_panels * kernel.mr &&
+                          kc * b.ld <= in_place_max_span_floats;
   run_problem({kernel, a, b, m, n, k, kc, beta, c, ldc, b_in_place, rows && !a.transposed, false},
               parallel);
 }
