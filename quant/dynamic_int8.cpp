@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/aligned_allocator.hpp"
 #include "core/cloned_loops.hpp"
 #include "core/error.hpp"
 #include "core/thread_pool.hpp"
@@ -128,7 +129,11 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
   const std::size_t outputs = weights_.rows;
   const std::size_t runs = weights_.runs;
   const std::size_t in = weights_.cols;
-  const std::size_t lda = lowbit_ ? lowbit_->padded_k() : panels_.padded_k();
+  // With AMX the int8 path's activation rows start on 64-byte boundaries,
+  // as its tile loads want them (core/aligned_allocator.hpp).
+  const std::size_t lda = lowbit_              ? lowbit_->padded_k()
+                          : int8_amx_enabled() ? (panels_.padded_k() + 63) / 64 * 64
+                                               : panels_.padded_k();
   out.resize(Shape{batch, outputs});
   if (relu && !fuses_relu())
     throw Error("DynamicInt8Weights::forward: the packed low-bit path cannot apply a ReLU");
@@ -137,7 +142,7 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
     return;
   }
   const auto body = [&](std::size_t row_begin, std::size_t row_end) {
-    thread_local std::vector<std::uint8_t> a;
+    thread_local std::vector<std::uint8_t, AlignedAllocator<std::uint8_t, 64>> a;
     thread_local std::vector<std::int32_t> sums;
     thread_local std::vector<RowQuantization> quantization;
     thread_local std::vector<std::int32_t> activation_sums;  // [rows, runs]

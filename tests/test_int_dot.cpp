@@ -116,6 +116,53 @@ TEST_CASE("int8_gemm sums only the requested k range") {
   }
 }
 
+TEST_CASE("int8_gemm gives the reference's integers with AMX tiles on and off") {
+  // Shapes that leave AMX (whole 16 rows × whole panels × whole 16
+  // k-groups) a remainder of each kind: rows past the last 16, a panel of
+  // fewer than 16 outputs, k-groups past the last 16 (summed first, then
+  // added to), k ranges that start past 0, and blocks of one and two tiles
+  // in each direction (core/kernels/int8_gemm_amx.cpp).
+  if (!int8_amx_available()) {
+    MESSAGE("int8_gemm AMX tiles NOT TESTED: this CPU or operating system does not offer AMX-INT8");
+    return;
+  }
+  Rng rng(19);
+  const std::size_t shapes[][5] = {
+      // m, n, k, k_begin, k_end
+      {16, 16, 64, 0, 64},    {32, 32, 64, 0, 64},     {48, 256, 784, 0, 784},
+      {17, 40, 100, 0, 100},  {64, 10, 128, 0, 128},   {35, 48, 300, 64, 300},
+      {80, 130, 257, 0, 257}, {33, 33, 640, 128, 512}, {48, 128, 256, 4, 256}};
+  const bool before = set_int8_amx_enabled(true);
+  for (const auto& shape : shapes) {
+    const Problem p = random_problem(shape[0], shape[1], shape[2], rng);
+    const std::size_t k_begin = shape[3], k_end = shape[4];
+    CAPTURE(p.m);
+    CAPTURE(p.n);
+    CAPTURE(p.k);
+    CAPTURE(k_begin);
+    std::vector<std::int32_t> expected(p.m * p.n);
+    int8_gemm_reference(p.m, p.n, k_end - k_begin, p.a.data() + k_begin, p.lda,
+                        p.b.data() + k_begin, p.k, expected.data(), p.n);
+    const Int8Panels packed = pack_int8_panels(p.n, p.k, p.b.data(), p.k);
+    for (const bool amx : {true, false}) {
+      CAPTURE(amx);
+      set_int8_amx_enabled(amx);
+      std::vector<std::int32_t> c(p.m * p.n, -7), c7(p.m * p.n, -7);
+      int8_gemm(Isa::avx512, p.m, p.a.data(), p.lda, packed, k_begin, k_end, c.data(), p.n);
+      CHECK(c == expected);
+      // The same for int8_gemm_u7, on the activations halved to 0..127.
+      Problem half = p;
+      for (auto& value : half.a) value = static_cast<std::uint8_t>(value / 2);
+      std::vector<std::int32_t> expected7(p.m * p.n);
+      int8_gemm_reference(p.m, p.n, k_end - k_begin, half.a.data() + k_begin, p.lda,
+                          p.b.data() + k_begin, p.k, expected7.data(), p.n);
+      int8_gemm_u7(Isa::avx512, p.m, half.a.data(), p.lda, packed, k_begin, k_end, c7.data(), p.n);
+      CHECK(c7 == expected7);
+    }
+  }
+  set_int8_amx_enabled(before);
+}
+
 TEST_CASE("int8_gemm is exact at the extremes (255 times -128 over long rows)") {
   const std::size_t m = 3, n = 18, k = 4000;
   std::vector<std::uint8_t> a(m * k, 255);

@@ -118,6 +118,30 @@ void run_tiles(const char* name, const Int8Tiles& kernel, std::size_t m, const s
   const std::size_t g_end = (k_end + int8_k_group - 1) / int8_k_group;
   const std::size_t panel_stride = b.k_groups * int8_panel_columns * int8_k_group;
   if (panel_begin == panel_end) return;
+  // AMX takes the whole panels (16 outputs each) of the whole 16 rows over
+  // the whole 16 k-groups. The k-groups past those are summed first, into
+  // C, by the calls below for that k range, and AMX then adds to them; the
+  // rows past the last 16 and a last panel of fewer than 16 outputs go on
+  // to the kernels below as products of their own.
+  const std::size_t amx_rows = m / 16 * 16, amx_groups = (g_end - g_begin) / 16 * 16;
+  const std::size_t full_panel_end = std::min(panel_end, b.n / int8_panel_columns);
+  if (kernel.amx_blocks && amx_rows > 0 && amx_groups > 0 && full_panel_end > panel_begin &&
+      int8_amx_enabled()) {
+    const std::size_t g_split = g_begin + amx_groups;
+    if (g_split < g_end)
+      run_tiles(name, kernel, amx_rows, a, lda, b, g_split * int8_k_group, k_end, c, ldc,
+                panel_begin, full_panel_end);
+    int8_gemm_amx(amx_rows, a, lda, b.data.data() + panel_begin * panel_stride, panel_stride,
+                  full_panel_end - panel_begin, g_begin, g_split,
+                  c + panel_begin * int8_panel_columns, ldc, g_split < g_end);
+    if (m > amx_rows)
+      run_tiles(name, kernel, m - amx_rows, a + amx_rows * lda, lda, b, k_begin, k_end,
+                c + amx_rows * ldc, ldc, panel_begin, panel_end);
+    if (panel_end > full_panel_end)
+      run_tiles(name, kernel, amx_rows, a, lda, b, k_begin, k_end, c, ldc, full_panel_end,
+                panel_end);
+    return;
+  }
   if (kernel.run_listed) {
     run_listed_tiles(kernel, m, a, lda, b, g_begin, g_end, c, ldc, panel_begin, panel_end);
     return;

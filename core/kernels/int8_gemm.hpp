@@ -18,7 +18,7 @@
 // see core/kernels/isa.hpp.
 //
 // Files: int8_gemm.cpp (packing, path table, reference), int8_gemm_generic.cpp,
-// int8_gemm_avx2.cpp, int8_gemm_avx512.cpp (the kernels, see
+// int8_gemm_avx2.cpp, int8_gemm_avx512.cpp, int8_gemm_amx.cpp (the kernels, see
 // int8_gemm_kernels.hpp for the layout they share); int8_gemm_pairs.cpp and
 // int8_gemm_pairs_avx2.cpp (int8_gemm_pairs: weights packed in input pairs).
 //
@@ -33,6 +33,7 @@
 #include <span>
 #include <vector>
 
+#include "core/aligned_allocator.hpp"
 #include "core/kernels/isa.hpp"
 
 namespace tinyq {
@@ -46,16 +47,28 @@ inline constexpr std::size_t int8_k_group = 4;
 // output 1's, … (what one vpdpbusd multiplies by a broadcast of four
 // activations). Missing outputs and inputs past k are zero.
 struct Int8Panels {
-  std::size_t n = 0;              // outputs (rows of b)
-  std::size_t k = 0;              // inputs (columns of b)
-  std::size_t k_groups = 0;       // ceil(k / 4)
-  std::vector<std::int8_t> data;  // panels() · k_groups · 64 bytes
+  std::size_t n = 0;         // outputs (rows of b)
+  std::size_t k = 0;         // inputs (columns of b)
+  std::size_t k_groups = 0;  // ceil(k / 4)
+  // panels() · k_groups · 64 bytes, from a 64-byte boundary (AMX reads
+  // them a k-group, one cache line, per tile row).
+  std::vector<std::int8_t, AlignedAllocator<std::int8_t, 64>> data;
   std::int32_t max_abs = 128;  // bounds |b|: pack_int8_panels finds the largest (int8_gemm_narrow)
 
   std::size_t panels() const { return (n + int8_panel_columns - 1) / int8_panel_columns; }
   // Row stride, in bytes, that activation buffers must have (at least).
   std::size_t padded_k() const { return k_groups * int8_k_group; }
 };
+
+// AMX-INT8 (int8_gemm_amx.cpp): where the CPU has it and the operating
+// system lets the process use it, the avx512 path hands every whole 16 rows
+// × whole panels × whole 16 k-groups of a product to the tile registers,
+// with the same integers as its VNNI kernels. Enabled by default where
+// available, unless the environment variable TINYQ_AMX is "0".
+bool int8_amx_available();
+bool int8_amx_enabled();
+// Turns it on (where available) or off for the process; returns the old state.
+bool set_int8_amx_enabled(bool enabled);
 
 // Packs b [n, k] (row-major, row stride ldb). Throws Error if k >= 65,793.
 Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, std::size_t ldb);

@@ -288,9 +288,11 @@ TINYQ_AVX512_VNNI std::uint32_t to_u8_avx512(const float* x, std::size_t n, floa
 
 Int8Kernel int8_kernel_avx512() {
   // vpdpbusd widens inside the instruction: 7-bit activations gain nothing.
-  const Int8Tiles tiles{vnni_rows,         vnni_panels,    kernel_avx512,
-                        listed_vnni,       row_lists_vnni, list_nonzero_words_avx512,
-                        vnni_row_list_cost};
+  // Whole blocks of 16 rows go to AMX where the CPU has it (int8_gemm_amx.cpp).
+  const Int8Tiles tiles{vnni_rows,          vnni_panels,
+                        kernel_avx512,      listed_vnni,
+                        row_lists_vnni,     list_nonzero_words_avx512,
+                        vnni_row_list_cost, true};
   return {tiles, tiles, range_avx512, to_u8_avx512};
 }
 

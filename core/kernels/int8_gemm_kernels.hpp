@@ -65,6 +65,7 @@ struct Int8Tiles {
   Int8RowListsFunction run_row_lists = nullptr;  // optional: a list per row
   ListNonzeroFunction list_nonzero = nullptr;    // the lists, with run_listed
   double row_list_cost = 1.0;                    // with run_row_lists: list_block's row_cost
+  bool amx_blocks = false;  // whole 16-row blocks go to int8_gemm_amx when it is enabled
 };
 
 struct Int8Kernel {
@@ -135,6 +136,14 @@ void int8_gemm_panel_range(Isa isa, std::size_t m, const std::uint8_t* a, std::s
 void int8_gemm_pairs_avx2(std::size_t m, const std::uint8_t* a, std::size_t lda,
                           const Int8PairPanels& b, std::size_t panel_begin, std::size_t panel_end,
                           std::int32_t* c, std::size_t ldc);
+
+// C for m rows (a multiple of 16) times `panels` whole panels starting at b
+// (panel_stride bytes apart), over k-groups [g_begin, g_end) (a multiple of
+// 16 of them), in AMX tiles (int8_gemm_amx.cpp); adds to C when accumulate,
+// else writes it. Only where int8_amx_enabled().
+void int8_gemm_amx(std::size_t m, const std::uint8_t* a, std::size_t lda, const std::int8_t* b,
+                   std::size_t panel_stride, std::size_t panels, std::size_t g_begin,
+                   std::size_t g_end, std::int32_t* c, std::size_t ldc, bool accumulate);
 
 Int8Kernel int8_kernel_generic();
 Int8Kernel int8_kernel_avx2();

@@ -9,6 +9,8 @@
 //   gemm          -         AVX2, FMA   AVX-512 F, BW, DQ, VL
 //   widen_gemm    -         AVX2, FMA   AVX-512 F, BW, DQ, VL
 //   int8_gemm     -         AVX2, FMA   AVX-512 F, BW, DQ, VL and VNNI
+//                                       (+ AMX-INT8 tiles where offered,
+//                                       int8_gemm.hpp; same integers)
 //
 // The path a family runs (active_isa) is the one the environment variable
 // TINYQ_ISA names (generic, avx2 or avx512), when it is set and not empty;

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <string>
 
+#include "core/aligned_allocator.hpp"
 #include "core/error.hpp"
+#include "core/kernels/int8_gemm.hpp"
 #include "core/thread_pool.hpp"
 
 namespace tinyq {
@@ -77,10 +79,13 @@ void StaticInt8Network::scores(Isa isa, std::span<const std::uint8_t> pixels,
     small_batch_scores(isa, n, pixels.data(), scores.data(), widest, widest_out);
     return;
   }
+  // With AMX every row of codes starts on a 64-byte boundary, as its tile
+  // loads want them (core/aligned_allocator.hpp).
+  if (int8_amx_enabled()) widest = (widest + 63) / 64 * 64;
   const auto body = [&](std::size_t row_begin, std::size_t row_end) {
     // Two code buffers, each layer reading one and writing the other; the
     // kernel reads whole 4-byte groups, so bytes past a row's width are zero.
-    thread_local std::vector<std::uint8_t> codes[2];
+    thread_local std::vector<std::uint8_t, AlignedAllocator<std::uint8_t, 64>> codes[2];
     thread_local std::vector<std::int32_t> acc;
     // Sized once per thread (a batch-1 call must not clear 75 KB each time);
     // the padding of every row is zeroed below when a row is written.
