@@ -41,6 +41,7 @@
 #include "core/io/file_io.hpp"
 #include "core/io/json_writer.hpp"
 #include "core/kernels/gemm.hpp"
+#include "core/kernels/int8_gemm.hpp"
 #include "core/kernels/isa.hpp"
 #include "core/random.hpp"
 #include "core/thread_pool.hpp"
@@ -303,11 +304,14 @@ int bench_mnist(int argc, const char* const* argv) {
   JsonValue report = JsonValue::object();
   report.set("threads", threads);
   const char* gemm_isa = isa_name(active_isa(KernelFamily::gemm));
-  const char* int8_isa = isa_name(active_isa(KernelFamily::int8_gemm));
+  const Isa int8_path = active_isa(KernelFamily::int8_gemm);
+  const char* int8_isa = isa_name(int8_path);
+  const bool amx = int8_path == Isa::avx512 && int8_amx_enabled();
   report.set("gemm_isa", gemm_isa);
   report.set("int8_isa", int8_isa);
-  std::printf("threads %zu, gemm path %s, int8 path %s\n\n", std::size_t{threads}, gemm_isa,
-              int8_isa);
+  report.set("int8_amx", amx);
+  std::printf("threads %zu, gemm path %s, int8 path %s%s\n\n", std::size_t{threads}, gemm_isa,
+              int8_isa, amx ? " with AMX tiles" : "");
 
   std::vector<std::size_t> widths = {features};
   widths.insert(widths.end(), hidden.begin(), hidden.end());
