@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/aligned_allocator.hpp"
 #include "core/kernels/isa.hpp"
 
 namespace tinyq {
@@ -49,10 +50,13 @@ namespace tinyq {
 struct LowBitIntPanels {
   std::size_t n = 0, k = 0;
   int bits = 4;
-  std::size_t group = 0;            // inputs per group (a multiple of 4, or 8 at 2 bits, or k)
-  std::size_t groups = 0;           // ceil(k / group)
-  std::size_t k_groups = 0;         // 4-input groups, rounded up to whole words
-  std::vector<std::uint8_t> codes;  // panels() · k_groups · 32 · field_bits() / 4 bytes
+  std::size_t group = 0;     // inputs per group (a multiple of 4, or 8 at 2 bits, or k)
+  std::size_t groups = 0;    // ceil(k / group)
+  std::size_t k_groups = 0;  // 4-input groups, rounded up to whole words
+  // panels() · k_groups · 32 · field_bits() / 4 bytes, from a 64-byte
+  // boundary, so no 32-byte load of them straddles two cache lines
+  // (core/aligned_allocator.hpp).
+  std::vector<std::uint8_t, AlignedAllocator<std::uint8_t, 64>> codes;
   // Per panel, group and the panel's 16 outputs ([panel][group][16]): t and
   // o; per panel and output ([panel][16]): Z. Zero past n.
   std::vector<float> steps, offsets, zero_terms;
