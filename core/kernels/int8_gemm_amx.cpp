@@ -25,7 +25,7 @@
 // Whole Fashion-MNIST test set, 2 threads, an Intel Xeon with AMX, against
 // TINYQ_AMX=0 (the VNNI tiles alone), alternated: dynamic int8 1.10-1.15M ->
 // 1.75-1.94M samples/s, static int8 1.69-1.71M -> 3.20-3.29M (bench_mnist).
-// Unaligned rows cost most of that: with the packed weights and the
+// Unaligned rows would lose most of that: with the packed weights and the
 // activation rows both 16 bytes off their cache lines (malloc's alignment),
 // one core ran a 48 × 768 × 256 block at 0.42 of its aligned speed, hence
 // AlignedAllocator for both (core/aligned_allocator.hpp).
