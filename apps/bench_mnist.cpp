@@ -306,7 +306,7 @@ int bench_mnist(int argc, const char* const* argv) {
   const char* gemm_isa = isa_name(active_isa(KernelFamily::gemm));
   const Isa int8_path = active_isa(KernelFamily::int8_gemm);
   const char* int8_isa = isa_name(int8_path);
-  const bool amx = int8_path == Isa::avx512 && int8_amx_enabled();
+  const bool amx = int8_uses_amx(int8_path);
   report.set("gemm_isa", gemm_isa);
   report.set("int8_isa", int8_isa);
   report.set("int8_amx", amx);

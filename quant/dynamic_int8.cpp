@@ -129,11 +129,7 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
   const std::size_t outputs = weights_.rows;
   const std::size_t runs = weights_.runs;
   const std::size_t in = weights_.cols;
-  // With AMX the int8 path's activation rows start on 64-byte boundaries,
-  // as its tile loads want them (core/aligned_allocator.hpp).
-  const std::size_t lda = lowbit_              ? lowbit_->padded_k()
-                          : int8_amx_enabled() ? (panels_.padded_k() + 63) / 64 * 64
-                                               : panels_.padded_k();
+  const std::size_t lda = lowbit_ ? lowbit_->padded_k() : int8_row_stride(isa, panels_.padded_k());
   out.resize(Shape{batch, outputs});
   if (relu && !fuses_relu())
     throw Error("DynamicInt8Weights::forward: the packed low-bit path cannot apply a ReLU");

@@ -179,6 +179,14 @@ void int8_gemm_u7(Isa isa, std::size_t m, const std::uint8_t* a, std::size_t lda
             b.panels());
 }
 
+bool int8_uses_amx(Isa isa) {
+  return isa == Isa::avx512 && int8_amx_enabled();
+}
+
+std::size_t int8_row_stride(Isa isa, std::size_t padded_k) {
+  return int8_uses_amx(isa) ? (padded_k + 63) / 64 * 64 : padded_k;
+}
+
 bool int8_pair_sums_fit_int16(std::int32_t a_max, std::int32_t b_max_abs) {
   return 2 * std::clamp(a_max, 0, 255) * std::clamp(b_max_abs, 0, 128) <= 32767;
 }

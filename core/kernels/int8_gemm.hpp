@@ -69,6 +69,13 @@ bool int8_amx_available();
 bool int8_amx_enabled();
 // Turns it on (where available) or off for the process; returns the old state.
 bool set_int8_amx_enabled(bool enabled);
+// Whether `isa`'s int8 products use the tiles: the avx512 path, with AMX enabled.
+bool int8_uses_amx(Isa isa);
+// The row stride, in bytes, for activation buffers whose rows hold
+// `padded_k` bytes (Int8Panels::padded_k): padded_k itself, or the next
+// multiple of 64 where `isa` uses the tiles, whose row loads want each row
+// to start a cache line (in a buffer that starts one, AlignedAllocator).
+std::size_t int8_row_stride(Isa isa, std::size_t padded_k);
 
 // Packs b [n, k] (row-major, row stride ldb). Throws Error if k >= 65,793.
 Int8Panels pack_int8_panels(std::size_t n, std::size_t k, const std::int8_t* b, std::size_t ldb);

@@ -79,9 +79,7 @@ void StaticInt8Network::scores(Isa isa, std::span<const std::uint8_t> pixels,
     small_batch_scores(isa, n, pixels.data(), scores.data(), widest, widest_out);
     return;
   }
-  // With AMX every row of codes starts on a 64-byte boundary, as its tile
-  // loads want them (core/aligned_allocator.hpp).
-  if (int8_amx_enabled()) widest = (widest + 63) / 64 * 64;
+  widest = int8_row_stride(isa, widest);
   const auto body = [&](std::size_t row_begin, std::size_t row_end) {
     // Two code buffers, each layer reading one and writing the other; the
     // kernel reads whole 4-byte groups, so bytes past a row's width are zero.
