@@ -18,6 +18,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/function_ref.hpp"
+
 namespace tinyq {
 
 // Number of threads parallel_for uses (>= 1). Default: hardware threads.
@@ -25,26 +27,9 @@ namespace tinyq {
 void set_num_threads(std::size_t threads);
 std::size_t num_threads();
 
-// A non-owning reference to a callable `void(std::size_t begin, std::size_t end)`:
-// a pointer to the callable and a pointer to a function that calls it. Unlike
-// std::function it never allocates, which matters for loops that run for a
-// few microseconds. The callable must outlive the ChunkFunction.
-class ChunkFunction {
- public:
-  template <typename F>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, ChunkFunction>)
-      ChunkFunction(F&& body)  // NOLINT: implicit on purpose, like std::function_ref
-      : object_(const_cast<void*>(static_cast<const void*>(&body))),
-        call_([](void* object, std::size_t begin, std::size_t end) {
-          (*static_cast<std::remove_reference_t<F>*>(object))(begin, end);
-        }) {}
-
-  void operator()(std::size_t begin, std::size_t end) const { call_(object_, begin, end); }
-
- private:
-  void* object_;
-  void (*call_)(void*, std::size_t, std::size_t);
-};
+// The body of a parallel loop, `void(std::size_t begin, std::size_t end)`,
+// held by reference (core/function_ref.hpp): nothing is allocated per loop.
+using ChunkFunction = FunctionRef<void(std::size_t begin, std::size_t end)>;
 
 // Calls body(begin, end) on disjoint chunks covering [0, count); returns when
 // all are done. Chunks are multiples of `grain` (except the last) so callers can

@@ -5,7 +5,9 @@
 // the same for 1, 2 and 3 threads.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdlib>
@@ -208,6 +210,55 @@ TEST_CASE("the AVX2 transposed tile merge writes the scalar merge's bytes") {
         merge_tile_transposed_avx2(tile.data(), nr, got.data(), ldc, rows, cols, beta);
         CHECK(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
       }
+}
+
+TEST_CASE("gemm's epilogue sees every block of C once, already final, on every path") {
+  // Each block the epilogue is handed is copied aside and counted per
+  // element: afterwards every element must have been handed over exactly
+  // once, with the value C ends with (so after the last k block and beta).
+  // Shapes: row kernels (m <= 3), a swapped X·Wᵀ (m < n), several k blocks,
+  // k = 0, wide and tall products split across threads.
+  ThreadsGuard guard;
+  Rng rng(23);
+  const std::size_t shapes[][3] = {{2, 50, 30},     {37, 130, 100}, {64, 256, 784},
+                                   {100, 90, 1100}, {5, 7, 0},      {256, 300, 64}};
+  for (Isa isa : test::paths_to_test(KernelFamily::gemm))
+    for (const auto& shape : shapes)
+      for (Transpose ta : {Transpose::no, Transpose::yes})
+        for (Transpose tb : {Transpose::no, Transpose::yes})
+          for (std::size_t threads : {1, 2}) {
+            const std::size_t m = shape[0], n = shape[1], k = shape[2];
+            CAPTURE(std::string(isa_name(isa)));
+            CAPTURE(m);
+            CAPTURE(n);
+            CAPTURE(k);
+            CAPTURE(static_cast<bool>(ta));
+            CAPTURE(static_cast<bool>(tb));
+            CAPTURE(threads);
+            set_num_threads(threads);
+            const auto a = random_values(std::max<std::size_t>(m * k, 1), rng);
+            const auto b = random_values(std::max<std::size_t>(k * n, 1), rng);
+            auto c = random_values(m * n, rng);
+            const std::size_t lda = ta == Transpose::yes ? m : k;
+            const std::size_t ldb = tb == Transpose::yes ? k : n;
+            std::vector<float> seen(m * n, std::numeric_limits<float>::quiet_NaN());
+            std::vector<std::atomic<int>> times(m * n);
+            gemm(isa, ta, tb, m, n, k, a.data(), lda, b.data(), ldb, 0.5f, c.data(), n,
+                 [&](std::size_t row, std::size_t rows, std::size_t col, std::size_t cols) {
+                   for (std::size_t i = row; i < row + rows; ++i)
+                     for (std::size_t j = col; j < col + cols; ++j) {
+                       seen[i * n + j] = c[i * n + j];
+                       ++times[i * n + j];
+                     }
+                 });
+            std::size_t not_once = 0, not_final = 0;
+            for (std::size_t e = 0; e < m * n; ++e) {
+              not_once += times[e] != 1;
+              not_final += std::memcmp(&seen[e], &c[e], sizeof(float)) != 0;
+            }
+            CHECK(not_once == 0);
+            CHECK(not_final == 0);
+          }
 }
 
 TEST_CASE("gemm with k = 0 scales C by beta") {

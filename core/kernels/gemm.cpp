@@ -48,15 +48,18 @@ void scale(std::size_t m, std::size_t n, float beta, float* c, std::size_t ldc) 
       c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
 }
 
-// C = op(A)·op(B) + beta·C one row of C at a time (few rows, see above).
+// C = op(A)·op(B) + beta·C one row of C at a time (few rows, see above),
+// each row a finished block.
 void gemm_by_rows(const RowKernel& kernel, MatrixView a, MatrixView b, std::size_t m, std::size_t n,
-                  std::size_t k, float beta, float* c, std::size_t ldc) {
+                  std::size_t k, float beta, float* c, std::size_t ldc,
+                  const FinishedBlock* finished) {
   thread_local std::vector<float> a_row;
   for (std::size_t i = 0; i < m; ++i) {
     float* c_row = c + i * ldc;
     if (!b.transposed) {
       const float* a_start = a.transposed ? a.data + i : a.data + i * a.ld;
       kernel.axpy(k, a_start, a.transposed ? a.ld : 1, b.data, b.ld, n, c_row, beta);
+      if (finished) (*finished)(i, 1, 0, n);
       continue;
     }
     const float* a_start = a.data + i * a.ld;
@@ -66,6 +69,7 @@ void gemm_by_rows(const RowKernel& kernel, MatrixView a, MatrixView b, std::size
       a_start = a_row.data();
     }
     kernel.dot(k, a_start, b.data, b.ld, n, c_row, beta);
+    if (finished) (*finished)(i, 1, 0, n);
   }
 }
 
@@ -74,6 +78,29 @@ void check_inner(const char* what, std::size_t left, std::size_t right, const Te
   if (left != right)
     throw Error(std::string(what) + ": inner dimensions differ, " + a.shape().to_string() +
                 " and " + b.shape().to_string());
+}
+
+// Every public gemm: `finished` is the caller's epilogue or nullptr.
+void gemm_with_epilogue(Isa isa, Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
+                        std::size_t k, const float* a, std::size_t lda, const float* b,
+                        std::size_t ldb, float beta, float* c, std::size_t ldc,
+                        const FinishedBlock* finished) {
+  require_supported(KernelFamily::gemm, isa);
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    scale(m, n, beta, c, ldc);
+    if (finished) (*finished)(0, m, 0, n);
+    return;
+  }
+  const MatrixView op_a{a, lda, trans_a == Transpose::yes};
+  const MatrixView op_b{b, ldb, trans_b == Transpose::yes};
+  const GemmPath& path = paths()[isa];
+  if (m <= row_kernel_max_rows) {
+    gemm_by_rows(path.rows, op_a, op_b, m, n, k, beta, c, ldc, finished);
+    return;
+  }
+  const bool parallel = num_threads() > 1 && m * n * k >= parallel_min_work;
+  gemm_blocked(path.tiles, op_a, op_b, m, n, k, beta, c, ldc, parallel, InPlace::allowed, finished);
 }
 
 }  // namespace
@@ -102,48 +129,55 @@ void gemm(Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n, st
 void gemm(Isa isa, Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
           std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
           float beta, float* c, std::size_t ldc) {
-  require_supported(KernelFamily::gemm, isa);
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    scale(m, n, beta, c, ldc);
-    return;
-  }
-  const MatrixView op_a{a, lda, trans_a == Transpose::yes};
-  const MatrixView op_b{b, ldb, trans_b == Transpose::yes};
-  const GemmPath& path = paths()[isa];
-  if (m <= row_kernel_max_rows) {
-    gemm_by_rows(path.rows, op_a, op_b, m, n, k, beta, c, ldc);
-    return;
-  }
-  const bool parallel = num_threads() > 1 && m * n * k >= parallel_min_work;
-  gemm_blocked(path.tiles, op_a, op_b, m, n, k, beta, c, ldc, parallel);
+  gemm_with_epilogue(isa, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, nullptr);
+}
+
+void gemm(Isa isa, Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
+          std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+          float beta, float* c, std::size_t ldc, FinishedBlock finished) {
+  gemm_with_epilogue(isa, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, &finished);
 }
 
 void matmul(const Tensor& a, const Tensor& b, Tensor& out) {
+  matmul(a, b, out, [](std::size_t, std::size_t, std::size_t, std::size_t) {});
+}
+
+void matmul(const Tensor& a, const Tensor& b, Tensor& out, FinishedBlock finished) {
   a.require_rank(2, "matmul");
   b.require_rank(2, "matmul");
   check_inner("matmul", a.dim(1), b.dim(0), a, b);
   const std::size_t m = a.dim(0), k = a.dim(1), n = b.dim(1);
   out.resize({m, n});
-  gemm(Transpose::no, Transpose::no, m, n, k, a.data(), k, b.data(), n, 0.0f, out.data(), n);
+  gemm(active_isa(KernelFamily::gemm), Transpose::no, Transpose::no, m, n, k, a.data(), k, b.data(),
+       n, 0.0f, out.data(), n, finished);
 }
 
 void matmul_transposed_b(const Tensor& a, const Tensor& b, Tensor& out) {
+  matmul_transposed_b(a, b, out, [](std::size_t, std::size_t, std::size_t, std::size_t) {});
+}
+
+void matmul_transposed_b(const Tensor& a, const Tensor& b, Tensor& out, FinishedBlock finished) {
   a.require_rank(2, "matmul_transposed_b");
   b.require_rank(2, "matmul_transposed_b");
   check_inner("matmul_transposed_b", a.dim(1), b.dim(1), a, b);
   const std::size_t m = a.dim(0), k = a.dim(1), n = b.dim(0);
   out.resize({m, n});
-  gemm(Transpose::no, Transpose::yes, m, n, k, a.data(), k, b.data(), k, 0.0f, out.data(), n);
+  gemm(active_isa(KernelFamily::gemm), Transpose::no, Transpose::yes, m, n, k, a.data(), k,
+       b.data(), k, 0.0f, out.data(), n, finished);
 }
 
 void matmul_transposed_a(const Tensor& a, const Tensor& b, Tensor& out) {
+  matmul_transposed_a(a, b, out, [](std::size_t, std::size_t, std::size_t, std::size_t) {});
+}
+
+void matmul_transposed_a(const Tensor& a, const Tensor& b, Tensor& out, FinishedBlock finished) {
   a.require_rank(2, "matmul_transposed_a");
   b.require_rank(2, "matmul_transposed_a");
   check_inner("matmul_transposed_a", a.dim(0), b.dim(0), a, b);
   const std::size_t k = a.dim(0), m = a.dim(1), n = b.dim(1);
   out.resize({m, n});
-  gemm(Transpose::yes, Transpose::no, m, n, k, a.data(), m, b.data(), n, 0.0f, out.data(), n);
+  gemm(active_isa(KernelFamily::gemm), Transpose::yes, Transpose::no, m, n, k, a.data(), m,
+       b.data(), n, 0.0f, out.data(), n, finished);
 }
 
 }  // namespace tinyq

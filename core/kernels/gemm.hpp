@@ -26,6 +26,7 @@
 
 #include <cstddef>
 
+#include "core/function_ref.hpp"
 #include "core/kernels/isa.hpp"
 #include "core/tensor.hpp"
 
@@ -54,11 +55,34 @@ void gemm(Isa isa, Transpose trans_a, Transpose trans_b, std::size_t m, std::siz
           std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
           float beta, float* c, std::size_t ldc);
 
+// An epilogue: what a caller does to each block of C once the product is
+// done with it. gemm calls it once per block, for disjoint blocks covering
+// C, as soon as the block's values are final (every k summed, beta
+// applied), on the thread that computed them, while they are still in that
+// core's cache: C rows [row, row + rows) × columns [col, col + cols). What
+// follows a product, a bias and an activation after a layer's forward or
+// an optimizer's update of the weights after their gradient, then needs no
+// pass of its own over C, no second trip through memory and no extra wait
+// for the threads. The blocks are a few rows of C (a tile's height) by up
+// to a few hundred columns; their number and shape depend on the product's
+// shape and path, never on the values. Blocks may be reported by several
+// threads at once.
+using FinishedBlock =
+    FunctionRef<void(std::size_t row, std::size_t rows, std::size_t col, std::size_t cols)>;
+
+// gemm(isa, ...) that calls `finished` on each block of C (see above).
+void gemm(Isa isa, Transpose trans_a, Transpose trans_b, std::size_t m, std::size_t n,
+          std::size_t k, const float* a, std::size_t lda, const float* b, std::size_t ldb,
+          float beta, float* c, std::size_t ldc, FinishedBlock finished);
+
 // out = a · b          a [m, k], b [k, n]
 void matmul(const Tensor& a, const Tensor& b, Tensor& out);
+void matmul(const Tensor& a, const Tensor& b, Tensor& out, FinishedBlock finished);
 // out = a · bᵀ         a [m, k], b [n, k]
 void matmul_transposed_b(const Tensor& a, const Tensor& b, Tensor& out);
+void matmul_transposed_b(const Tensor& a, const Tensor& b, Tensor& out, FinishedBlock finished);
 // out = aᵀ · b         a [k, m], b [k, n]
 void matmul_transposed_a(const Tensor& a, const Tensor& b, Tensor& out);
+void matmul_transposed_a(const Tensor& a, const Tensor& b, Tensor& out, FinishedBlock finished);
 
 }  // namespace tinyq

@@ -113,6 +113,7 @@ struct Problem {
   bool b_in_place;    // read full B panels straight from op(B), see gemm_blocked
   bool a_in_place;    // read A's rows in place with the kernel's run_a_rows
   bool c_transposed;  // C(i, j) is stored at c[j * ldc + i] (a swapped product, see gemm_blocked)
+  const FinishedBlock* finished;  // the caller's epilogue, or nullptr
 };
 
 // Computes C rows [i0, i1) × columns [j0, j1) over the whole k range.
@@ -167,6 +168,14 @@ void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_
           pr.kernel.merge_transposed(tile, nr, pr.c + (jc + jr) * pr.ldc + ir, pr.ldc, rows,
                                      tile_cols, beta);
         }
+        // After the last k block these rows × cols of C are final, and the
+        // tiles just stored are still in this core's L1 and L2.
+        if (pr.finished && pc + kc == pr.k) {
+          if (pr.c_transposed)
+            (*pr.finished)(jc, cols, ir, rows);
+          else
+            (*pr.finished)(ir, rows, jc, cols);
+        }
       }
     }
   }
@@ -197,7 +206,7 @@ void run_problem(const Problem& pr, bool parallel) {
 
 void gemm_blocked(const MicroKernel& kernel, MatrixView a, MatrixView b, std::size_t m,
                   std::size_t n, std::size_t k, float beta, float* c, std::size_t ldc,
-                  bool parallel, InPlace in_place) {
+                  bool parallel, InPlace in_place, const FinishedBlock* finished) {
   const std::size_t k_blocks = (k + kc_max - 1) / kc_max;
   const std::size_t kc = (k + k_blocks - 1) / k_blocks;
   const bool allowed = in_place == InPlace::allowed;
@@ -206,14 +215,16 @@ void gemm_blocked(const MicroKernel& kernel, MatrixView a, MatrixView b, std::si
   // big operand W is read in place and only the small X is packed.
   if (rows && b.transposed && !a.transposed && m < n && kernel.mr * kernel.nr <= max_tile_floats) {
     const MatrixView swapped_a{b.data, b.ld, false}, swapped_b{a.data, a.ld, true};
-    run_problem({kernel, swapped_a, swapped_b, n, m, k, kc, beta, c, ldc, false, true, true},
-                parallel);
+    run_problem(
+        {kernel, swapped_a, swapped_b, n, m, k, kc, beta, c, ldc, false, true, true, finished},
+        parallel);
     return;
   }
   const bool b_in_place = allowed && !b.transposed && m <= in_place_max_panels * kernel.mr &&
                           kc * b.ld <= in_place_max_span_floats;
-  run_problem({kernel, a, b, m, n, k, kc, beta, c, ldc, b_in_place, rows && !a.transposed, false},
-              parallel);
+  run_problem(
+      {kernel, a, b, m, n, k, kc, beta, c, ldc, b_in_place, rows && !a.transposed, false, finished},
+      parallel);
 }
 
 }  // namespace tinyq
