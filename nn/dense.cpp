@@ -43,24 +43,57 @@ std::string Dense::describe() const {
 
 // y[r, j] = Σ_i x[r, i] · W[j, i] + b[j]      i.e. Y = X · Wᵀ + b (b added to every row)
 const Tensor& Dense::forward(const Tensor& x) {
-  Dense::forward_kept(x);
+  compute_output(x, false);
   input_copy_ = x;
   input_ = &input_copy_;
   return output_;
 }
 
 const Tensor& Dense::forward_kept(const Tensor& x) {
+  return compute_output(x, false);
+}
+
+const Tensor* Dense::forward_then_relu(const Tensor& x) {
+  compute_output(x, true);
+  input_copy_ = x;
+  input_ = &input_copy_;
+  return &output_;
+}
+
+const Tensor* Dense::forward_kept_then_relu(const Tensor& x) {
+  return &compute_output(x, true);
+}
+
+// The bias (and the ReLU) are added by the product's epilogue to each block
+// of Y as soon as its sums are final, while it is in the cache of the core
+// that computed it: no second pass over Y, and with the ReLU no third (and
+// no second wait for the threads). Each element gets y + b[j] and then
+// Relu::forward's (y > 0 ? y : 0), the operations of the separate passes,
+// so the same bits. Training the default MLP at batch 64, 2 threads:
+// see README ("How close training runs to the machine's peak").
+const Tensor& Dense::compute_output(const Tensor& x, bool relu) {
   if (x.rank() != 2 || x.dim(1) != inputs_)
     throw Error(describe() + ": expected input [batch, " + std::to_string(inputs_) + "], found " +
                 x.shape().to_string());
   input_ = &x;
-  matmul_transposed_b(x, weight_, output_);
-  const std::size_t batch = x.dim(0);
+  output_.resize({x.dim(0), outputs_});
   const float* b = bias_.data();
-  for (std::size_t r = 0; r < batch; ++r) {
-    float* y = output_.data() + r * outputs_;
-    for (std::size_t j = 0; j < outputs_; ++j) y[j] += b[j];
-  }
+  float* y = output_.data();
+  const std::size_t ldy = outputs_;
+  const auto epilogue = [&](std::size_t row, std::size_t rows, std::size_t col, std::size_t cols) {
+    for (std::size_t r = row; r < row + rows; ++r) {
+      float* y_row = y + r * ldy;
+      if (relu) {
+        for (std::size_t j = col; j < col + cols; ++j) {
+          const float v = y_row[j] + b[j];
+          y_row[j] = v > 0.0f ? v : 0.0f;
+        }
+      } else {
+        for (std::size_t j = col; j < col + cols; ++j) y_row[j] += b[j];
+      }
+    }
+  };
+  matmul_transposed_b(x, weight_, output_, epilogue);
   return output_;
 }
 
@@ -76,6 +109,22 @@ const Tensor& Dense::forward_kept(const Tensor& x) {
 // The sum over r is where the batch's gradients accumulate: the loss is
 // already a batch mean, so G carries the 1/B.
 const Tensor& Dense::backward(const Tensor& grad_output, bool need_input_grad) {
+  return backward(grad_output, need_input_grad, nullptr);
+}
+
+// The ReLU before this layer maps its input u to x = (u > 0 ? u : 0), so
+// dL/du = dL/dx where x > 0 and 0 elsewhere (Relu::backward): applied here
+// to each block of dX by the epilogue of the product that computes it.
+const Tensor* Dense::backward_through_relu(const Tensor& grad_output, const Tensor& relu_output) {
+  if (!input_ || !(relu_output.shape() == input_->shape()))
+    throw Error(describe() + ": the ReLU output " + relu_output.shape().to_string() +
+                " is not this layer's last input " +
+                (input_ ? input_->shape().to_string() : std::string("(none)")));
+  return &backward(grad_output, true, &relu_output);
+}
+
+const Tensor& Dense::backward(const Tensor& grad_output, bool need_input_grad,
+                              const Tensor* relu_output) {
   if (!input_) throw Error(describe() + ": backward called before forward");
   const std::size_t batch = input_->dim(0);
   if (grad_output.rank() != 2 || grad_output.dim(0) != batch || grad_output.dim(1) != outputs_)
@@ -92,7 +141,20 @@ const Tensor& Dense::backward(const Tensor& grad_output, bool need_input_grad) {
     for (std::size_t j = 0; j < outputs_; ++j) db[j] += g[j];
   }
 
-  if (need_input_grad) {
+  if (need_input_grad && relu_output) {
+    input_grad_.resize({batch, inputs_});
+    float* dx = input_grad_.data();
+    const float* mask = relu_output->data();
+    const auto apply_mask = [&](std::size_t row, std::size_t rows, std::size_t col,
+                                std::size_t cols) {
+      for (std::size_t r = row; r < row + rows; ++r)
+        for (std::size_t i = r * inputs_ + col; i < r * inputs_ + col + cols; ++i) {
+          const float gi = dx[i];
+          dx[i] = mask[i] > 0.0f ? gi : 0.0f;
+        }
+    };
+    matmul(grad_output, weight_, input_grad_, apply_mask);
+  } else if (need_input_grad) {
     matmul(grad_output, weight_, input_grad_);
   } else {
     input_grad_ = Tensor();

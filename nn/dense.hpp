@@ -32,7 +32,14 @@ class Dense : public Layer {
 
   const Tensor& forward(const Tensor& x) override;
   const Tensor& forward_kept(const Tensor& x) override;
+  // y = max(x · Wᵀ + b, 0) with the bias and the ReLU applied by the
+  // product's epilogue, block by block (core/kernels/gemm.hpp).
+  const Tensor* forward_then_relu(const Tensor& x) override;
+  const Tensor* forward_kept_then_relu(const Tensor& x) override;
   const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;
+  // dX with the ReLU's mask applied by the product's epilogue.
+  const Tensor* backward_through_relu(const Tensor& grad_output,
+                                      const Tensor& relu_output) override;
   std::vector<Parameter> parameters() override;
   std::unique_ptr<Layer> clone() const override;
   // {"weight": F32 [out, in], "bias": F32 [out]}, PyTorch's nn.Linear names.
@@ -55,6 +62,11 @@ class Dense : public Layer {
   std::size_t outputs_;
   Tensor weight_, bias_;
   Tensor weight_grad_, bias_grad_;
+  // y = x · Wᵀ + b, then the ReLU if asked, into output_; x is remembered for backward.
+  const Tensor& compute_output(const Tensor& x, bool relu);
+  // backward; dX zeroed where *relu_output is not > 0, when given.
+  const Tensor& backward(const Tensor& grad_output, bool need_input_grad,
+                         const Tensor* relu_output);
   // The last forward's x, needed for dW: forward copies it (the copy reuses
   // its allocation), forward_kept only points at the caller's. The copies
   // were 2-3% of a training step, run on one thread while the other waited.

@@ -51,19 +51,34 @@ class Layer {
   virtual const Tensor& forward_kept(const Tensor& x) { return forward(x); }
   // forward followed by a ReLU, y = (v > 0 ? v : 0) for each output v, in
   // the pass that writes the outputs, or nullptr where the layer does not
-  // offer it. Only layers without a backward may offer it: Sequential::forward
-  // then skips the ReLU layer after them, whose own forward (and the mask its
-  // backward would need) never runs.
+  // offer it. Sequential then skips the ReLU layer's own forward and hands
+  // it these outputs instead (Relu::forward_applied), which its backward
+  // reads as the mask: one pass over the outputs instead of two (three
+  // with Dense's bias), and one wait for the threads instead of two.
   virtual const Tensor* forward_then_relu(const Tensor& x) {
     (void)x;
     return nullptr;
   }
+  // The same for an x kept alive until backward (see forward_kept).
+  virtual const Tensor* forward_kept_then_relu(const Tensor& x) { return forward_then_relu(x); }
 
   // grad_output: dL/dy for the last forward. Sets each parameter's grad and
   // returns dL/dx. The first layer of a model passes need_input_grad = false:
   // nobody reads dL/dx there, so its matrix product is skipped (the returned
   // tensor is then empty).
   virtual const Tensor& backward(const Tensor& grad_output, bool need_input_grad) = 0;
+
+  // backward for a layer whose input x came out of a ReLU: relu_output is
+  // that ReLU's last output (this layer's x). Returns dL/dx with the ReLU's
+  // backward applied, zero where relu_output is not > 0: the gradient at the
+  // ReLU's input, in the pass that writes dL/dx (Sequential then skips the
+  // ReLU's backward). nullptr where the layer does not offer it.
+  virtual const Tensor* backward_through_relu(const Tensor& grad_output,
+                                              const Tensor& relu_output) {
+    (void)grad_output;
+    (void)relu_output;
+    return nullptr;
+  }
 
   virtual std::vector<Parameter> parameters() { return {}; }
 

@@ -34,27 +34,39 @@ const Tensor& Relu::forward(const Tensor& x) {
   for_each_chunk(x.size(), [&](std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
   });
+  last_output_ = &output_;
   return output_;
+}
+
+const Tensor& Relu::forward_applied(const Tensor& y) {
+  last_output_ = &y;
+  return y;
 }
 
 // dy/dx is 1 where x > 0 and 0 elsewhere (we take 0 at x = 0, as PyTorch
 // does). y > 0 exactly where x > 0, so the output doubles as the mask and the
 // input need not be kept.
+const Tensor& Relu::last_output() const {
+  if (!last_output_) throw Error("ReLU: backward called before forward");
+  return *last_output_;
+}
+
 const Tensor& Relu::backward(const Tensor& grad_output, bool need_input_grad) {
-  if (!(grad_output.shape() == output_.shape()))
-    throw Error("ReLU: expected output gradient " + output_.shape().to_string() + ", found " +
+  const Tensor& output = last_output();
+  if (!(grad_output.shape() == output.shape()))
+    throw Error("ReLU: expected output gradient " + output.shape().to_string() + ", found " +
                 grad_output.shape().to_string());
   if (!need_input_grad) {
     input_grad_ = Tensor();
     return input_grad_;
   }
   input_grad_.resize(grad_output.shape());
-  const float* y = output_.data();
+  const float* y = output.data();
   const float* g = grad_output.data();
   float* dx = input_grad_.data();
   // g[i] is loaded unconditionally so the select compiles to a vector blend
   // rather than a branch per element.
-  for_each_chunk(output_.size(), [&](std::size_t begin, std::size_t end) {
+  for_each_chunk(output.size(), [&](std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) {
       const float gi = g[i];
       dx[i] = y[i] > 0.0f ? gi : 0.0f;

@@ -16,7 +16,13 @@ class Relu : public Layer {
   std::string describe() const override { return "ReLU"; }
 
   const Tensor& forward(const Tensor& x) override;
+  // For a ReLU the layer before has already applied (Layer::forward_then_relu):
+  // y is its output, kept alive and unchanged until backward, which reads
+  // it as the mask. Returns y.
+  const Tensor& forward_applied(const Tensor& y);
   const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;
+  // The last forward's output, the mask of backward. Throws before any forward.
+  const Tensor& last_output() const;
   std::unique_ptr<Layer> clone() const override;
   // Empty: ReLU has no parameters.
   StateDict state() const override { return {}; }
@@ -26,6 +32,8 @@ class Relu : public Layer {
 
  private:
   Tensor output_, input_grad_;
+  // The last forward's output: output_, or the layer before's (forward_applied).
+  const Tensor* last_output_ = nullptr;
 };
 
 }  // namespace tinyq

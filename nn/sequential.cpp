@@ -74,33 +74,55 @@ void Sequential::replace(std::size_t i, std::unique_ptr<Layer> layer) {
 
 // Only x may change before backward: the activations between layers live in
 // the layers, unchanged until the next forward. A layer followed by a ReLU
-// may apply it itself (Layer::forward_then_relu; inference-only layers):
-// one pass over the outputs instead of two.
+// may apply it itself (Layer::forward_then_relu): one pass over the outputs
+// instead of two, and the ReLU layer is handed them for its backward.
 const Tensor& Sequential::forward(const Tensor& x) {
+  return forward_layers(x, false);
+}
+
+const Tensor& Sequential::forward_kept(const Tensor& x) {
+  return forward_layers(x, true);
+}
+
+// The first layer copies x unless x_kept; the others read their input in
+// place, from the layer before, which keeps it until the next forward.
+const Tensor& Sequential::forward_layers(const Tensor& x, bool x_kept) {
   if (layers_.empty()) throw Error("Sequential::forward: the model has no layers");
   const Tensor* activation = &x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    const bool relu_next = i + 1 < layers_.size() && layers_[i + 1]->kind() == "relu";
-    if (const Tensor* fused = relu_next ? layers_[i]->forward_then_relu(*activation) : nullptr) {
-      activation = fused;
+    Layer& layer = *layers_[i];
+    const bool kept = i > 0 || x_kept;
+    auto* relu = i + 1 < layers_.size() ? dynamic_cast<Relu*>(layers_[i + 1].get()) : nullptr;
+    const Tensor* fused = nullptr;
+    if (relu)
+      fused =
+          kept ? layer.forward_kept_then_relu(*activation) : layer.forward_then_relu(*activation);
+    if (fused) {
+      activation = &relu->forward_applied(*fused);
       ++i;
     } else {
-      activation = i == 0 ? &layers_[i]->forward(x) : &layers_[i]->forward_kept(*activation);
+      activation = kept ? &layer.forward_kept(*activation) : &layer.forward(*activation);
     }
   }
   return *activation;
 }
 
-const Tensor& Sequential::forward_kept(const Tensor& x) {
-  if (layers_.empty()) throw Error("Sequential::forward: the model has no layers");
-  const Tensor* activation = &x;
-  for (auto& layer : layers_) activation = &layer->forward_kept(*activation);
-  return *activation;
-}
-
+// A layer after a ReLU may apply the ReLU's backward itself
+// (Layer::backward_through_relu), unless the ReLU is the first layer, whose
+// input gradient nobody needs.
 void Sequential::backward(const Tensor& grad_output) {
   const Tensor* grad = &grad_output;
-  for (std::size_t i = layers_.size(); i > 0; --i) grad = &layers_[i - 1]->backward(*grad, i > 1);
+  for (std::size_t i = layers_.size(); i > 0; --i) {
+    Layer& layer = *layers_[i - 1];
+    const auto* relu = i > 2 ? dynamic_cast<const Relu*>(layers_[i - 2].get()) : nullptr;
+    const Tensor* fused = relu ? layer.backward_through_relu(*grad, relu->last_output()) : nullptr;
+    if (fused) {
+      grad = fused;
+      --i;
+    } else {
+      grad = &layer.backward(*grad, i > 1);
+    }
+  }
 }
 
 void Sequential::collect_parameters() {

@@ -52,6 +52,7 @@ class Sequential {
 
  private:
   void collect_parameters();
+  const Tensor& forward_layers(const Tensor& x, bool x_kept);
 
   std::vector<std::unique_ptr<Layer>> layers_;
   // Points into the layers, which live on the heap: moving a Sequential keeps
