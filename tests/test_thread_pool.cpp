@@ -123,6 +123,23 @@ TEST_CASE("parallel_for with one thread runs on the calling thread") {
   CHECK(*ids.begin() == std::this_thread::get_id());
 }
 
+TEST_CASE("parallel_for with a chunk per thread runs chunk 0 on the calling thread") {
+  // So the share a caller computes is the same from loop to loop (the rows
+  // of a weight matrix in the forward product, its gradient and its SGD
+  // update) and stays in that core's cache. Workers spin between loops, so
+  // before the rule one of them would sometimes win the race for chunk 0.
+  ThreadCountGuard guard;
+  set_num_threads(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  int chunk0_elsewhere = 0;
+  for (int loop = 0; loop < 2000; ++loop) {
+    parallel_for(2, 1, [&](std::size_t begin, std::size_t) {
+      if (begin == 0 && std::this_thread::get_id() != caller) ++chunk0_elsewhere;
+    });
+  }
+  CHECK(chunk0_elsewhere == 0);
+}
+
 TEST_CASE("parallel_for uses several threads when asked") {
   ThreadCountGuard guard;
   set_num_threads(2);
