@@ -95,9 +95,9 @@ void Sgd::step(std::span<const Parameter> params, float learning_rate) {
   // bound by how fast the caches deliver them; big models are split across
   // threads, with one wait per step. Share t of T is [t·n/T, (t+1)·n/T) of
   // every tensor, so the halves of each weight matrix are its halves of
-  // rows, the same halves the next forward product reads (gemm splits a
-  // small batch's layer by its outputs, the rows of W, chunk 0 usually going
-  // to the calling thread). One flat range over all parameters, as before,
+  // rows, the same halves the next forward product reads and the
+  // weight-gradient product writes (gemm splits both by the rows of W, and
+  // the thread pool gives chunk t to thread t). One flat range over all parameters, as before,
   // cut the first weight matrix elsewhere, so each core could fetch rows
   // the other had just written (the two vCPUs here are a cache-line round
   // trip of about 470 ns apart). Default MLP and 1024,1024, batch 64, 2
@@ -105,8 +105,9 @@ void Sgd::step(std::span<const Parameter> params, float learning_rate) {
   // the training time in the first runs (40 and 10 rounds), 0.99-1.00 in
   // two later ones (30 rounds each), when the host ran every pass that
   // touches the other thread's data slower (see README, "How close training
-  // runs to the machine's peak"); splitting the weight-gradient products by
-  // rows too added nothing. Each element is updated by one thread, so the
+  // runs to the machine's peak"). Splitting the weight-gradient products by
+  // rows too added nothing until chunk t of each loop stayed on thread t
+  // (core/thread_pool.cpp). Each element is updated by one thread, so the
   // result does not depend on the thread count.
   //
   // Subnormal results are written as zero (core/flush_denormals.hpp): on an
