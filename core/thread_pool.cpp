@@ -36,6 +36,11 @@ namespace {
 constexpr auto spin_time = std::chrono::microseconds(500);
 constexpr std::size_t max_threads = 256;
 
+// How long a worker waits for the threads before it to claim their chunks
+// (see Pool::run_chunks), in pauses: a pause takes about 40 ns on recent
+// Intel cores, a few on AMD's.
+constexpr unsigned max_wait_spins = 256;
+
 void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -97,24 +102,28 @@ class Pool {
   // Claims and runs chunks of loop `generation` until none is left. Thread
   // `index` (0 the caller, 1.. the workers) claims nothing below chunk
   // `index` of a loop with a chunk per thread: it waits until the threads
-  // before it have claimed theirs. So chunk t of such a loop runs on thread
-  // t whenever that thread is awake, and the same share of a matrix, say the
-  // same rows of a weight matrix in its forward product, its gradient and its
-  // SGD update, stays in one core's cache from loop to loop. A thread that
-  // finds its chunk already taken, because it woke late, takes the next one,
-  // and the caller takes any chunk still unclaimed when it has finished its
-  // own, so no thread waits for a late one. Which thread runs a chunk never
-  // changes what the chunk computes. Before, a spinning worker often won the
-  // race for chunk 0 and the caller took chunk 1. Training the default MLP
-  // at batch 64, 2 threads, Intel Xeon: with the split of weight gradients
-  // by rows (core/kernels/gemm_blocked.cpp) 0.91 of the time per step
-  // (282 µs against 311, a driver looping over 16 batches, the two builds
-  // alternated) and 1.01-1.05x the samples/s of bench_mnist (same bits).
+  // before it have claimed theirs, always for the caller, which claims
+  // chunk 0 as soon as it has published the loop, and for at most
+  // max_wait_spins pauses for a worker, which may be asleep. So chunk 0 is
+  // always the caller's and chunk t worker t's whenever that worker is
+  // awake, and the same share of a matrix (the same rows of a weight matrix
+  // in its forward product, its gradient and its SGD update) stays in one
+  // core's cache from loop to loop. A thread that finds its chunk already
+  // taken, because it woke late, takes the next one, and the caller takes
+  // any chunk still unclaimed when it has finished its own. Which thread
+  // runs a chunk never changes what the chunk computes. Before, a spinning
+  // worker often won the race for chunk 0 and the caller took chunk 1.
+  // Training the default MLP at batch 64, 2 threads, Intel Xeon: with the
+  // split of weight gradients by rows (core/kernels/gemm_blocked.cpp) 0.91
+  // of the time per step (282 µs against 311, a driver looping over 16
+  // batches, the two builds alternated) and 1.01-1.05x the samples/s of
+  // bench_mnist (same bits).
   void run_chunks(std::uint32_t generation, std::size_t index) {
     std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
     unsigned spins = 0;
     while (ticket_generation(ticket) == generation && ticket_next(ticket) < ticket_chunks(ticket)) {
-      if (ticket_next(ticket) < index && ticket_chunks(ticket) <= workers_.size() + 1) {
+      if (ticket_next(ticket) < index && ticket_chunks(ticket) <= workers_.size() + 1 &&
+          (ticket_next(ticket) == 0 || spins < max_wait_spins)) {
         cpu_relax();
         if (++spins % 64 == 0) std::this_thread::yield();
         ticket = ticket_.load(std::memory_order_acquire);
