@@ -39,6 +39,12 @@ struct ThreadsGuard {
 
 using test::random_values;
 
+// One line naming a product for a failing check's message.
+std::string product_name(Isa isa, std::size_t m, std::size_t n, std::size_t k, bool ta, bool tb) {
+  return std::string(isa_name(isa)) + " m=" + std::to_string(m) + " n=" + std::to_string(n) +
+         " k=" + std::to_string(k) + (ta ? " Aᵀ" : "") + (tb ? " Bᵀ" : "");
+}
+
 struct Case {
   std::size_t m, n, k;
   Transpose ta, tb;
@@ -95,12 +101,7 @@ TEST_CASE("gemm matches the reference on odd shapes, every path and transpose") 
           for (float beta : {0.0f, 1.0f, -0.5f})
             for (std::size_t pad : {0, 3}) {
               const std::size_t m = shape[0], n = shape[1], k = shape[2];
-              CAPTURE(std::string(isa_name(isa)));
-              CAPTURE(m);
-              CAPTURE(n);
-              CAPTURE(k);
-              CAPTURE(static_cast<bool>(ta));
-              CAPTURE(static_cast<bool>(tb));
+              INFO(product_name(isa, m, n, k, ta == Transpose::yes, tb == Transpose::yes));
               CAPTURE(beta);
               CAPTURE(pad);
               check_against_reference(isa, {m, n, k, ta, tb, beta, pad}, rng);
@@ -166,12 +167,7 @@ TEST_CASE("operands read in place give the bits of packed ones") {
           for (const float beta : {0.0f, 1.0f, -0.5f})
             for (const bool parallel : {false, true}) {
               const std::size_t m = shape[0], n = shape[1], k = shape[2], pad = 3;
-              CAPTURE(std::string(isa_name(path.isa)));
-              CAPTURE(m);
-              CAPTURE(n);
-              CAPTURE(k);
-              CAPTURE(ta);
-              CAPTURE(tb);
+              INFO(product_name(path.isa, m, n, k, ta, tb));
               CAPTURE(beta);
               CAPTURE(parallel);
               const std::size_t lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
@@ -228,12 +224,7 @@ TEST_CASE("gemm's epilogue sees every block of C once, already final, on every p
         for (Transpose tb : {Transpose::no, Transpose::yes})
           for (std::size_t threads : {1, 2}) {
             const std::size_t m = shape[0], n = shape[1], k = shape[2];
-            CAPTURE(std::string(isa_name(isa)));
-            CAPTURE(m);
-            CAPTURE(n);
-            CAPTURE(k);
-            CAPTURE(static_cast<bool>(ta));
-            CAPTURE(static_cast<bool>(tb));
+            INFO(product_name(isa, m, n, k, ta == Transpose::yes, tb == Transpose::yes));
             CAPTURE(threads);
             set_num_threads(threads);
             const auto a = random_values(std::max<std::size_t>(m * k, 1), rng);
