@@ -10,9 +10,10 @@
 // workers, so a worker that is slow to wake never holds the caller up; it
 // simply finds no chunk left. In a loop of one chunk per thread, chunk 0 is
 // always the caller's and chunk t worker t's while that worker is awake, so
-// successive loops over the same data give each core the same share of it. Workers spin briefly
-// after each loop (a training step calls parallel_for many times in quick succession, and a
-// spinning worker starts within a microsecond) and then sleep on a futex.
+// successive loops over the same data give each core the same share of it.
+// Workers spin briefly after each loop (a training step calls parallel_for
+// many times in quick succession, and a spinning worker starts within a
+// microsecond) and then sleep on a futex.
 #pragma once
 
 #include <cstddef>
