@@ -122,8 +122,10 @@ class Pool {
     std::uint64_t ticket = ticket_.load(std::memory_order_acquire);
     unsigned spins = 0;
     while (ticket_generation(ticket) == generation && ticket_next(ticket) < ticket_chunks(ticket)) {
-      if (ticket_next(ticket) < index && ticket_chunks(ticket) <= workers_.size() + 1 &&
-          (ticket_next(ticket) == 0 || spins < max_wait_spins)) {
+      const std::uint64_t next = ticket_next(ticket);
+      const bool chunk_per_thread = ticket_chunks(ticket) <= workers_.size() + 1;
+      const bool keep_waiting = next == 0 || spins < max_wait_spins;  // chunk 0: the caller's
+      if (chunk_per_thread && next < index && keep_waiting) {
         cpu_relax();
         if (++spins % 64 == 0) std::this_thread::yield();
         ticket = ticket_.load(std::memory_order_acquire);

@@ -100,12 +100,12 @@ void Sgd::step(std::span<const Parameter> params, float learning_rate) {
   // the thread pool gives chunk t to thread t). One flat range over all
   // parameters, as before, cut the first weight matrix elsewhere, so each
   // core could fetch rows the other had just written (the two vCPUs here
-  // are a cache-line round trip of about 470 ns apart). Default MLP and 1024,1024, batch 64, 2
-  // threads, Zen 5, alternated rounds of 100 steps in one process: 0.88 of
-  // the training time in the first runs (40 and 10 rounds), 0.99-1.00 in
-  // two later ones (30 rounds each), when the host ran every pass that
-  // touches the other thread's data slower (see README, "How close training
-  // runs to the machine's peak"). Splitting the weight-gradient products by
+  // are a cache-line round trip of about 470 ns apart). Default MLP and
+  // 1024,1024, batch 64, 2 threads, Zen 5, alternated rounds of 100 steps in
+  // one process: 0.88 of the training time in the first runs (40 and 10
+  // rounds), 0.99-1.00 in two later ones (30 rounds each), when the host ran
+  // every pass that touches the other thread's data slower (see README, "How
+  // close training runs to the machine's peak"). Splitting the weight-gradient products by
   // rows too added nothing until chunk t of each loop stayed on thread t
   // (core/thread_pool.cpp). Each element is updated by one thread, so the
   // result does not depend on the thread count.
