@@ -119,7 +119,7 @@ struct Problem {
 // Computes C rows [i0, i1) × columns [j0, j1) over the whole k range.
 void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_t j0,
                    std::size_t j1) {
-  thread_local PackBuffer a_buffer, b_buffer;
+  thread_local PackBuffer a_buffer, b_buffer, sum_buffer;
   const std::size_t mr = pr.kernel.mr, nr = pr.kernel.nr;
   const std::size_t nc_fit = std::max(nr, b_block_max_floats / pr.kc / nr * nr);
   const std::size_t nc =
@@ -127,6 +127,18 @@ void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_
   float* a_panel = a_buffer.get(mr * pr.kc);
   float* b_block = b_buffer.get(pr.kc * nc);
   alignas(64) float tile[max_tile_floats];
+  // A swapped product over several k blocks (X·Wᵀ with k = 784 is two)
+  // keeps each tile's running sum here, stored by the kernel in its own
+  // order, and transposes it into C once, after the last block: one
+  // transposed merge per tile instead of one per block, and none that reads
+  // C back. With beta = 0 the bits are those of merging every block into C:
+  // there block 1 gives C = t1 and block 2 C = fma(1, C, t2) = t1 + t2; here
+  // the kernel's store gives s = t1, then s = fma(1, s, t2), and C = s.
+  // 64 × 784 × 256 (the first layer's forward), 2 threads, Intel Xeon,
+  // alternated: 0.95-0.97 of the time; a training step 0.99.
+  const bool sums_in_tiles = pr.c_transposed && pr.beta == 0.0f && pr.kc < pr.k;
+  const std::size_t row_tiles = (i1 - i0 + mr - 1) / mr, col_tiles = nc / nr;
+  float* sums = sums_in_tiles ? sum_buffer.get(row_tiles * col_tiles * mr * nr) : nullptr;
 
   for (std::size_t jc = j0; jc < j1; jc += nc) {
     const std::size_t cols = std::min(nc, j1 - jc);
@@ -162,6 +174,15 @@ void compute_block(const Problem& pr, std::size_t i0, std::size_t i1, std::size_
           if (!pr.c_transposed) {
             run(kc, a_sliver, a_stride, b_sliver, b_stride, pr.c + ir * pr.ldc + jc + jr, pr.ldc,
                 rows, tile_cols, beta);
+            continue;
+          }
+          if (sums_in_tiles) {
+            float* sum = sums + ((ir - i0) / mr * col_tiles + jr / nr) * mr * nr;
+            run(kc, a_sliver, a_stride, b_sliver, b_stride, sum, nr, rows, tile_cols,
+                pc == 0 ? 0.0f : 1.0f);
+            if (pc + kc == pr.k)
+              pr.kernel.merge_transposed(sum, nr, pr.c + (jc + jr) * pr.ldc + ir, pr.ldc, rows,
+                                         tile_cols, 0.0f);
             continue;
           }
           run(kc, a_sliver, a_stride, b_sliver, b_stride, tile, nr, rows, tile_cols, 0.0f);
