@@ -105,10 +105,11 @@ void Sgd::step(std::span<const Parameter> params, float learning_rate) {
   // one process: 0.88 of the training time in the first runs (40 and 10
   // rounds), 0.99-1.00 in two later ones (30 rounds each), when the host ran
   // every pass that touches the other thread's data slower (see README, "How
-  // close training runs to the machine's peak"). Splitting the weight-gradient products by
-  // rows too added nothing until chunk t of each loop stayed on thread t
-  // (core/thread_pool.cpp). Each element is updated by one thread, so the
-  // result does not depend on the thread count.
+  // close training runs to the machine's peak"). Splitting the
+  // weight-gradient products by rows too added nothing until chunk t of
+  // each loop stayed on thread t (core/thread_pool.cpp). Each element is
+  // updated by one thread, so the result does not depend on the thread
+  // count.
   //
   // Subnormal results are written as zero (core/flush_denormals.hpp): on an
   // Intel Xeon (AVX-512, 2 threads) train_mnist on Fashion-MNIST ran its
