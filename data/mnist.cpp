@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "core/cloned_loops.hpp"
 #include "core/error.hpp"
 #include "data/idx.hpp"
 
@@ -65,11 +66,31 @@ Dataset load_mnist_split(const std::filesystem::path& folder, const std::string&
   return set;
 }
 
+namespace {
+
+// One division per pixel, 16 to an instruction in the AVX-512 clone: a
+// division is correctly rounded at every vector width, so every clone gives
+// pixel_value's bits (core/cloned_loops.hpp). The baseline build divides 4
+// at a time. Batcher::next alone, 64 shuffled Fashion-MNIST rows, Intel Xeon,
+// medians of 9 runs: 11.0 -> 8.6 us a batch on one thread, 6.8 -> 5.6 on
+// two. In a training step the gather takes 30-36 us on one thread and 15 on
+// two, because the rest of the step has filled the L2 (writing 4 MiB
+// between batches gives 19.5 and 10.8): there it gained 3-4 us on one
+// thread and nothing measurable on two.
+TINYQ_EXACT_CLONES_BEGIN
+TINYQ_CLONED void divide_by_255(const std::uint8_t* pixels, float* out, std::size_t n) {
+  TINYQ_NO_CONTRACT
+  for (std::size_t i = 0; i < n; ++i) out[i] = pixel_value(pixels[i]);
+}
+TINYQ_EXACT_CLONES_END
+
+}  // namespace
+
 void pixels_to_floats(std::span<const std::uint8_t> pixels, std::span<float> out) {
   if (pixels.size() != out.size())
     throw Error("pixels_to_floats: " + std::to_string(pixels.size()) + " pixels into " +
                 std::to_string(out.size()) + " floats");
-  for (std::size_t i = 0; i < pixels.size(); ++i) out[i] = pixel_value(pixels[i]);
+  divide_by_255(pixels.data(), out.data(), pixels.size());
 }
 
 void Dataset::copy_images(std::size_t begin, std::size_t count, Tensor& out) const {

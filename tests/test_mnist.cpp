@@ -101,6 +101,27 @@ TEST_CASE("load_mnist_split keeps the pixels as bytes and gives them as floats i
   }
 }
 
+// p / 255 in binary is p's eight bits repeated forever, never close to a
+// midpoint between two floats, so rounding the double quotient to float
+// gives the correctly rounded float quotient. Every byte value, at every
+// position of a vector and of the scalar tail.
+TEST_CASE("pixels_to_floats gives the float nearest p / 255 for every byte") {
+  Bytes pixels(256 + 37);
+  for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>(i * 7);
+  for (std::size_t offset : {0, 1, 15, 16, 33}) {
+    CAPTURE(offset);
+    const std::span<const std::uint8_t> in = std::span(pixels).subspan(offset, 256);
+    std::vector<float> out(in.size());
+    tinyq::pixels_to_floats(in, out);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      CAPTURE(int{in[i]});
+      CHECK(out[i] == static_cast<float>(static_cast<double>(in[i]) / 255.0));
+    }
+  }
+  std::vector<float> short_out(3);
+  CHECK_THROWS_AS(tinyq::pixels_to_floats(std::span(pixels).first(4), short_out), tinyq::Error);
+}
+
 TEST_CASE("load_mnist reads both splits") {
   TempFolder folder;
   write_split(folder.path, "train", images_idx(5), labels_idx(5), true);
