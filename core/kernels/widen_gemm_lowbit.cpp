@@ -57,9 +57,8 @@ void kernel_generic(std::size_t rows, const float* x, std::size_t ldx, const flo
 }
 
 const LowBitKernel& kernel_for(Isa isa) {
-  // AVX-512 machines run the avx2 kernel (see the header).
   static const IsaTable<LowBitKernel> paths(lowbit_kernel_generic(), lowbit_kernel_avx2(),
-                                            lowbit_kernel_avx2());
+                                            lowbit_kernel_avx512());
   require_supported(KernelFamily::widen_gemm, isa);
   return paths[isa];
 }
@@ -80,7 +79,7 @@ void lowbit_widen_first(const LowBitKernel& kernel, std::size_t m, const float* 
   const std::size_t wide_stride = b.k * lowbit_panel_columns;
   for (std::size_t panel = panel_begin; panel < panel_end; panel += kernel.max_panels) {
     const std::size_t panels = std::min(kernel.max_panels, panel_end - panel);
-    wide.resize(panels * wide_stride);
+    wide.resize((panels + 1) / 2 * 2 * wide_stride);  // AVX-512 widens panels in pairs
     kernel.widen_panels(b, panel, panels, wide.data(), wide_stride);
     for (std::size_t t = 0; t < tiles; ++t) {
       const std::size_t r = t * tile_rows;

@@ -24,12 +24,13 @@
 //
 // 3-bit codes use the 4-bit fields (their memory is that of 4 bits).
 // Sums run over p in order within a group, groups in order, with fused
-// multiply-adds on the avx2 path (paths differ in the last bits; thread
-// counts never change a result, each element being one kernel's work).
+// multiply-adds on the avx2 and avx512 paths, which give the same bits (the
+// generic path differs in the last bits; thread counts never change a
+// result, each element being one kernel's work).
 //
 // Files: widen_gemm_lowbit.cpp (packing, path table, generic kernel, the
-// reference), widen_gemm_lowbit_avx2.cpp (also the avx512 path's kernel:
-// 8-float vectors already keep the unpacking, not the FMAs, the bound).
+// reference), widen_gemm_lowbit_avx2.cpp (8 outputs to a register),
+// widen_gemm_lowbit_avx512.cpp (16, two panels side by side).
 #pragma once
 
 #include <cstddef>
@@ -133,5 +134,6 @@ struct LowBitKernel {
 };
 LowBitKernel lowbit_kernel_generic();
 LowBitKernel lowbit_kernel_avx2();
+LowBitKernel lowbit_kernel_avx512();
 
 }  // namespace tinyq
