@@ -256,7 +256,12 @@ void parallel_for(std::size_t count, std::size_t grain, ChunkFunction body) {
 
 void parallel_for_products(std::size_t count, std::size_t grain, std::size_t products,
                            ChunkFunction body) {
-  if (products < min_products_per_thread * num_threads())
+  parallel_for_products(count, grain, products, min_products_per_thread, body);
+}
+
+void parallel_for_products(std::size_t count, std::size_t grain, std::size_t products,
+                           std::size_t min_per_thread, ChunkFunction body) {
+  if (products < min_per_thread * num_threads())
     body(0, count);
   else
     parallel_for(count, grain, body);

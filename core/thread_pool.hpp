@@ -53,6 +53,10 @@ inline constexpr std::size_t min_products_per_thread = 262144;
 // min_products_per_thread; otherwise body(0, count) on the calling thread.
 void parallel_for_products(std::size_t count, std::size_t grain, std::size_t products,
                            ChunkFunction body);
+// The same for a kernel slower per product than the int8 ones, with its
+// own least work per thread, in multiply-adds.
+void parallel_for_products(std::size_t count, std::size_t grain, std::size_t products,
+                           std::size_t min_per_thread, ChunkFunction body);
 
 // The same with chunks of `chunk` indices (the last may be short), as many as
 // that makes, claimed one at a time from the shared counter: a thread that
