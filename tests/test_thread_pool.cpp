@@ -1,6 +1,7 @@
 // parallel_for: coverage of the index range, chunk alignment, exceptions,
 // nesting, and many back-to-back loops (the pattern of a training step);
-// parallel_for_chunks: coverage, chunk sizes, the chunk cap, exceptions.
+// parallel_for_chunks: coverage, chunk sizes, the chunk cap, exceptions;
+// parallel_for_products: where it starts splitting.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -153,6 +154,26 @@ TEST_CASE("parallel_for uses several threads when asked") {
     if (started.load() < 2) overlapped = false;
   });
   CHECK(overlapped.load());
+}
+
+TEST_CASE("parallel_for_products splits a loop only from its least work per thread") {
+  ThreadCountGuard guard;
+  set_num_threads(2);
+  // Chunks per call: 1 when the loop ran whole on the calling thread.
+  const auto chunks = [](std::size_t products, std::size_t min_per_thread) {
+    std::atomic<std::size_t> calls{0};
+    parallel_for_products(8, 1, products, min_per_thread,
+                          [&](std::size_t, std::size_t) { calls.fetch_add(1); });
+    return calls.load();
+  };
+  CHECK(chunks(65535, 32768) == 1);
+  CHECK(chunks(65536, 32768) == 2);
+  CHECK(chunks(1, 0) == 2);
+  // Without a bar, the int8 kernels' min_products_per_thread.
+  std::size_t calls = 0;
+  parallel_for_products(8, 1, 2 * min_products_per_thread - 1,
+                        [&](std::size_t, std::size_t) { ++calls; });
+  CHECK(calls == 1);
 }
 
 TEST_CASE("parallel_for rethrows an exception from a chunk") {
