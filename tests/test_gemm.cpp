@@ -212,12 +212,13 @@ TEST_CASE("gemm's epilogue sees every block of C once, already final, on every p
   // Each block the epilogue is handed is copied aside and counted per
   // element: afterwards every element must have been handed over exactly
   // once, with the value C ends with (so after the last k block and beta).
-  // Shapes: row kernels (m <= 3), a swapped X·Wᵀ (m < n), several k blocks,
-  // k = 0, wide and tall products split across threads.
+  // Shapes: row kernels (m <= 3, the last two with their columns split
+  // across threads), a swapped X·Wᵀ (m < n), several k blocks, k = 0, wide
+  // and tall products split across threads.
   ThreadsGuard guard;
   Rng rng(23);
-  const std::size_t shapes[][3] = {{2, 50, 30},     {37, 130, 100}, {64, 256, 784},
-                                   {100, 90, 1100}, {5, 7, 0},      {256, 300, 64}};
+  const std::size_t shapes[][3] = {{2, 50, 30}, {37, 130, 100}, {64, 256, 784}, {100, 90, 1100},
+                                   {5, 7, 0},   {256, 300, 64}, {1, 256, 784},  {3, 300, 250}};
   for (Isa isa : test::paths_to_test(KernelFamily::gemm))
     for (const auto& shape : shapes)
       for (Transpose ta : {Transpose::no, Transpose::yes})
@@ -265,8 +266,10 @@ TEST_CASE("gemm with k = 0 scales C by beta") {
 TEST_CASE("gemm gives the same bits for 1, 2 and 3 threads") {
   ThreadsGuard guard;
   Rng rng(5);
-  // Wide (split by columns), tall (split by rows), and the MLP's shapes.
-  const std::size_t shapes[][3] = {{70, 300, 200}, {500, 40, 300}, {64, 256, 784}, {256, 784, 64}};
+  // Wide (split by columns), tall (split by rows), the MLP's shapes, and
+  // few-row products whose columns are split (batch-1 inference).
+  const std::size_t shapes[][3] = {{70, 300, 200}, {500, 40, 300}, {64, 256, 784},
+                                   {256, 784, 64}, {1, 256, 784},  {3, 1000, 100}};
   for (Isa isa : test::paths_to_test(KernelFamily::gemm)) {
     for (const auto& shape : shapes)
       for (Transpose ta : {Transpose::no, Transpose::yes})
