@@ -24,32 +24,47 @@ TINYQ_AVX512 float merge(float beta, float c, float sum) {
   return beta == 0.0f ? sum : std::fma(beta, c, sum);
 }
 
-// Sum of the sixteen lanes, as a fixed pairwise tree.
+// Sum of the sixteen lanes, as a fixed pairwise tree: lane i + lane i + 8
+// for i < 8, then i + 4, i + 2, i + 1, each half added in registers.
 TINYQ_AVX512 float lane_sum(__m512 v) {
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, v);
-  for (std::size_t width = 8; width > 0; width /= 2)
-    for (std::size_t i = 0; i < width; ++i) lanes[i] += lanes[i + width];
-  return lanes[0];
+  // (GCC 12 builds the unmasked extracts on an "undefined" source that
+  // -Wmaybe-uninitialized flags; masked with all eight lanes they are the
+  // same instructions.)
+  const __m256 eight = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, v, 0),
+                                     _mm512_maskz_extractf32x8_ps(0xFF, v, 1));
+  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+  return _mm_cvtss_f32(_mm_add_ss(two, _mm_movehdup_ps(two)));
 }
 
-// Four rows of B at a time, each with its own accumulator, all sharing the
-// loads of a. Past the last row the pointers repeat row n-1 (its result is
-// simply not stored), so there is no separate tail loop.
+// Eight rows of B at a time, each with its own accumulator, all sharing the
+// loads of a: eight independent chains of fused multiply-adds keep both FMA
+// units busy (four left them waiting on the FMA latency), and the nine
+// loads a step still fit the two load ports. Past the last row the pointers
+// repeat row n-1 (its result is simply not stored), so there is no separate
+// tail loop. Every element is one chain over k in steps of 16 (the last
+// step masked) and the lane tree above, whichever group it falls in.
 TINYQ_AVX512 void row_dot_avx512(std::size_t k, const float* a, const float* b, std::size_t ldb,
                                  std::size_t n, float* c, float beta) {
-  for (std::size_t j = 0; j < n; j += 4) {
-    const float* rows[4];
-    for (std::size_t r = 0; r < 4; ++r) rows[r] = b + std::min(j + r, n - 1) * ldb;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                     _mm512_setzero_ps()};
-    for (std::size_t p = 0; p < k; p += 16) {
-      const __mmask16 mask = first_lanes(k - p);
-      const __m512 a_v = _mm512_maskz_loadu_ps(mask, a + p);
-      for (std::size_t r = 0; r < 4; ++r)
-        acc[r] = _mm512_fmadd_ps(a_v, _mm512_maskz_loadu_ps(mask, rows[r] + p), acc[r]);
+  constexpr std::size_t group = 8;
+  const std::size_t full = k / 16 * 16;
+  for (std::size_t j = 0; j < n; j += group) {
+    const float* rows[group];
+    for (std::size_t r = 0; r < group; ++r) rows[r] = b + std::min(j + r, n - 1) * ldb;
+    __m512 acc[group];
+    for (std::size_t r = 0; r < group; ++r) acc[r] = _mm512_setzero_ps();
+    for (std::size_t p = 0; p < full; p += 16) {
+      const __m512 a_v = _mm512_loadu_ps(a + p);
+      for (std::size_t r = 0; r < group; ++r)
+        acc[r] = _mm512_fmadd_ps(a_v, _mm512_loadu_ps(rows[r] + p), acc[r]);
     }
-    for (std::size_t r = 0; r < 4 && j + r < n; ++r)
+    if (full < k) {
+      const __mmask16 mask = first_lanes(k - full);
+      const __m512 a_v = _mm512_maskz_loadu_ps(mask, a + full);
+      for (std::size_t r = 0; r < group; ++r)
+        acc[r] = _mm512_fmadd_ps(a_v, _mm512_maskz_loadu_ps(mask, rows[r] + full), acc[r]);
+    }
+    for (std::size_t r = 0; r < group && j + r < n; ++r)
       c[j + r] = merge(beta, c[j + r], lane_sum(acc[r]));
   }
 }
