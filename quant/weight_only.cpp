@@ -19,15 +19,15 @@ namespace {
 // multiple of the AVX-512 kernel's 12-row tile.
 constexpr std::size_t rows_per_block = 192;
 
-// Unpacking 2- to 4-bit codes to floats in registers, one row runs about
-// 26,000 multiply-adds a microsecond on a core (Intel Xeon, AVX-512: a
-// 784 × 256 layer in 7.6 µs), a tenth of the int8 kernels' pace that
-// min_products_per_thread assumes. A hand-over costs about a microsecond,
-// so a layer is split from 32 Ki multiply-adds per thread: at batch 1 of the
-// 784-256-128-10 MLP the first layer is split and the two small ones run on
-// the calling thread (splitting all three: 8.2-9.1 µs a sample at 4 bits,
-// 2 threads; this: 6.9).
-constexpr std::size_t lowbit_products_per_thread = 32768;
+// Widening 8-bit codes or unpacking 2- to 4-bit ones to floats in
+// registers, one row runs about 26,000 multiply-adds a microsecond on a core
+// (Intel Xeon, AVX-512: a 784 × 256 layer at 4 bits in 7.6 µs), a tenth of
+// the int8 kernels' pace that min_products_per_thread assumes. A hand-over
+// costs about a microsecond, so a layer is split from 32 Ki multiply-adds
+// per thread: at batch 1 of the 784-256-128-10 MLP the first layer is split
+// and the two small ones run on the calling thread (4 bits, 2 threads:
+// splitting all three took 8.2-9.1 µs a sample, this 6.9).
+constexpr std::size_t widening_products_per_thread = 32768;
 
 // The codes as fields u < 2^bits whose code c = u - shift is the int8 code
 // to_signed_weights gives (with its step and offset), so the sums are those
@@ -93,10 +93,11 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
   if (low_bit_) {
     // A few rows (batch-1 latency): split the outputs between threads
     // instead, or all but one would wait; but only a layer that gives each
-    // thread more work than the hand-over costs (lowbit_products_per_thread).
+    // thread more work than the hand-over costs (widening_products_per_thread).
     // The same sums either way.
     if (batch < 2 * num_threads()) {
-      parallel_for_products(low_bit_->panels(), 1, batch * in * outputs, lowbit_products_per_thread,
+      parallel_for_products(low_bit_->panels(), 1, batch * in * outputs,
+                            widening_products_per_thread,
                             [&](std::size_t panel_begin, std::size_t panel_end) {
                               lowbit_gemm_panels(isa, batch, x.data(), in, *low_bit_, panel_begin,
                                                  panel_end, bias.data(), out.data(), outputs);
@@ -110,28 +111,42 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
     });
     return;
   }
-  parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
+  // Rows [r0, r0 + rows) × the outputs of panels [panel_begin, panel_end).
+  const auto block = [&](std::size_t r0, std::size_t rows, std::size_t panel_begin,
+                         std::size_t panel_end) {
     thread_local std::vector<float> dots;
     // Grown only: layers of different widths share it.
-    dots.resize(std::max(dots.size(), std::min(rows_per_block, row_end - row_begin) * outputs));
-    for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block) {
-      const std::size_t rows = std::min(rows_per_block, row_end - r0);
-      for (std::size_t r = 0; r < rows; ++r)
-        std::copy(bias.begin(), bias.end(), out.row(r0 + r).begin());
-      for (std::size_t g = 0; g < runs; ++g) {
-        const std::size_t begin = weights_.run_begin(g), end = weights_.run_end(g);
-        const float* steps = weights_.steps.data() + g * outputs;
-        const float* offsets = weights_.offsets.data() + g * outputs;
-        widen_gemm(isa, rows, x.data() + r0 * in, in, panels_, begin, end, dots.data(), outputs);
-        for (std::size_t r = 0; r < rows; ++r) {
-          const float* xr = x.data() + (r0 + r) * in;
-          const float x_sum = has_offsets_ ? interleaved_sum(xr + begin, end - begin) : 0.0f;
-          const float* d = dots.data() + r * outputs;
-          float* y = out.data() + (r0 + r) * outputs;
-          for (std::size_t j = 0; j < outputs; ++j) y[j] += steps[j] * d[j] + offsets[j] * x_sum;
-        }
+    dots.resize(std::max(dots.size(), rows * outputs));
+    const std::size_t j0 = panel_begin * widen_panel_columns;
+    const std::size_t j1 = std::min(outputs, panel_end * widen_panel_columns);
+    for (std::size_t r = 0; r < rows; ++r)
+      std::copy(bias.begin() + j0, bias.begin() + j1, out.row(r0 + r).begin() + j0);
+    for (std::size_t g = 0; g < runs; ++g) {
+      const std::size_t begin = weights_.run_begin(g), end = weights_.run_end(g);
+      const float* steps = weights_.steps.data() + g * outputs;
+      const float* offsets = weights_.offsets.data() + g * outputs;
+      widen_gemm_panels(isa, rows, x.data() + r0 * in, in, panels_, begin, end, panel_begin,
+                        panel_end, dots.data(), outputs);
+      for (std::size_t r = 0; r < rows; ++r) {
+        const float* xr = x.data() + (r0 + r) * in;
+        const float x_sum = has_offsets_ ? interleaved_sum(xr + begin, end - begin) : 0.0f;
+        const float* d = dots.data() + r * outputs;
+        float* y = out.data() + (r0 + r) * outputs;
+        for (std::size_t j = j0; j < j1; ++j) y[j] += steps[j] * d[j] + offsets[j] * x_sum;
       }
     }
+  };
+  // A few rows: split the outputs, as the low-bit path does above.
+  if (batch < 2 * num_threads()) {
+    parallel_for_products(panels_.panels(), 1, batch * in * outputs, widening_products_per_thread,
+                          [&](std::size_t panel_begin, std::size_t panel_end) {
+                            block(0, batch, panel_begin, panel_end);
+                          });
+    return;
+  }
+  parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
+    for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block)
+      block(r0, std::min(rows_per_block, row_end - r0), 0, panels_.panels());
   });
 }
 

@@ -101,6 +101,37 @@ TEST_CASE("a row's output does not depend on the rest of the batch") {
   }
 }
 
+TEST_CASE("weight-only outputs do not depend on the batch around a row or the thread count") {
+  // 784 -> 256 is large enough that a few rows split the outputs between
+  // two threads (the 8-bit widening and the 2- to 4-bit kernels alike),
+  // where many rows split the rows.
+  Rng rng(21);
+  const std::size_t threads = num_threads();
+  const QuantFormat formats[] = {{Scheme::asymmetric, Granularity::channel, 8, 64},
+                                 {Scheme::symmetric, Granularity::group, 8, 64},
+                                 {Scheme::asymmetric, Granularity::group, 4, 64},
+                                 {Scheme::asymmetric, Granularity::group, 2, 32}};
+  for (const QuantFormat& format : formats) {
+    CAPTURE(format.bits);
+    QuantizedDense layer = make_layer(784, 256, format, rng);
+    const Tensor x = random_tensor(Shape{40, 784}, rng);
+    set_num_threads(1);
+    const Tensor all = layer.forward(x);
+    for (const std::size_t t : {1, 2}) {
+      set_num_threads(t);
+      CHECK(std::memcmp(layer.forward(x).data(), all.data(), all.size() * sizeof(float)) == 0);
+      for (const std::size_t rows : {1, 3}) {
+        CAPTURE(t);
+        CAPTURE(rows);
+        const Tensor few(Shape{rows, 784}, std::span(x.data() + 7 * 784, rows * 784));
+        const Tensor& y = layer.forward(few);
+        CHECK(std::memcmp(y.data(), all.data() + 7 * 256, rows * 256 * sizeof(float)) == 0);
+      }
+    }
+  }
+  set_num_threads(threads);
+}
+
 TEST_CASE("forward checks the input width") {
   Rng rng(1);
   QuantizedDense layer = make_layer(10, 4, {Scheme::symmetric, Granularity::channel, 8, 64}, rng);

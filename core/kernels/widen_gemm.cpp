@@ -40,8 +40,8 @@ const WidenKernel& kernel_for(Isa isa) {
 
 // See widen_gemm.
 void widen_first(const WidenKernel& kernel, std::size_t m, const float* x, std::size_t ldx,
-                 const WidenPanels& b, std::size_t k_begin, std::size_t k_end, float* c,
-                 std::size_t ldc) {
+                 const WidenPanels& b, std::size_t k_begin, std::size_t k_end,
+                 std::size_t panel_begin, std::size_t panel_end, float* c, std::size_t ldc) {
   constexpr std::size_t k_block = 256;
   constexpr std::size_t panels_per_step = 2;
   const std::size_t tile_rows = kernel.x_packed_rows;
@@ -51,8 +51,8 @@ void widen_first(const WidenKernel& kernel, std::size_t m, const float* x, std::
   thread_local std::vector<float> packed_x, wide;
   pack_rows_side_by_side(m, x, ldx, k_begin, length, tile_rows, packed_x);
   wide.resize(panels_per_step * k_block * widen_panel_columns);
-  for (std::size_t panel = 0; panel < b.panels(); panel += panels_per_step) {
-    const std::size_t panels = std::min(panels_per_step, b.panels() - panel);
+  for (std::size_t panel = panel_begin; panel < panel_end; panel += panels_per_step) {
+    const std::size_t panels = std::min(panels_per_step, panel_end - panel);
     const std::size_t j = panel * widen_panel_columns;
     const std::size_t cols = std::min(panels * widen_panel_columns, b.n - j);
     for (std::size_t k0 = 0; k0 < length; k0 += k_block) {
@@ -108,9 +108,19 @@ WidenPanels pack_widen_panels(std::size_t n, std::size_t k, const std::int8_t* b
 
 void widen_gemm(Isa isa, std::size_t m, const float* x, std::size_t ldx, const WidenPanels& b,
                 std::size_t k_begin, std::size_t k_end, float* c, std::size_t ldc) {
+  widen_gemm_panels(isa, m, x, ldx, b, k_begin, k_end, 0, b.panels(), c, ldc);
+}
+
+void widen_gemm_panels(Isa isa, std::size_t m, const float* x, std::size_t ldx,
+                       const WidenPanels& b, std::size_t k_begin, std::size_t k_end,
+                       std::size_t panel_begin, std::size_t panel_end, float* c, std::size_t ldc) {
   if (k_begin > k_end || k_end > b.k)
     throw Error("widen_gemm: k range [" + std::to_string(k_begin) + ", " + std::to_string(k_end) +
                 ") is not inside [0, " + std::to_string(b.k) + ")");
+  if (panel_begin > panel_end || panel_end > b.panels())
+    throw Error("widen_gemm: panels [" + std::to_string(panel_begin) + ", " +
+                std::to_string(panel_end) + ") are not within the " + std::to_string(b.panels()) +
+                " panels of b");
   const WidenKernel& kernel = kernel_for(isa);
   const std::size_t panel_stride = b.k * widen_panel_columns;
   // Few rows (one-sample inference): wider tiles of outputs keep more
@@ -125,11 +135,11 @@ void widen_gemm(Isa isa, std::size_t m, const float* x, std::size_t ldx, const W
   // panels to float once and run the float tile over all rows. Each sum is
   // still one chain over p in order, so the bits are the same either way.
   if (kernel.run_wide != nullptr && m > kernel.max_rows) {
-    widen_first(kernel, m, x, ldx, b, k_begin, k_end, c, ldc);
+    widen_first(kernel, m, x, ldx, b, k_begin, k_end, panel_begin, panel_end, c, ldc);
     return;
   }
-  for (std::size_t panel = 0; panel < b.panels(); panel += max_panels) {
-    const std::size_t panels = std::min(max_panels, b.panels() - panel);
+  for (std::size_t panel = panel_begin; panel < panel_end; panel += max_panels) {
+    const std::size_t panels = std::min(max_panels, panel_end - panel);
     const std::size_t j = panel * widen_panel_columns;
     const std::size_t cols = std::min(panels * widen_panel_columns, b.n - j);
     for (std::size_t r = 0; r < m; r += kernel.max_rows)

@@ -39,6 +39,14 @@ WidenPanels pack_widen_panels(std::size_t n, std::size_t k, const std::int8_t* b
 // `isa` (layers run active_isa(KernelFamily::widen_gemm)). Single-threaded.
 void widen_gemm(Isa isa, std::size_t m, const float* x, std::size_t ldx, const WidenPanels& b,
                 std::size_t k_begin, std::size_t k_end, float* c, std::size_t ldc);
+// The same for the outputs of panels [panel_begin, panel_end) only (c still
+// indexed from output 0), so that a few rows (batch-1 inference) can be
+// split across threads by outputs. Every output is summed exactly as
+// widen_gemm sums it, so the split never changes a bit. Throws Error when
+// the panels are not within b's.
+void widen_gemm_panels(Isa isa, std::size_t m, const float* x, std::size_t ldx,
+                       const WidenPanels& b, std::size_t k_begin, std::size_t k_end,
+                       std::size_t panel_begin, std::size_t panel_end, float* c, std::size_t ldc);
 
 // The kernels (internal): rows × panels tiles, as in int8_gemm_kernels.hpp.
 using WidenKernelFunction = void (*)(std::size_t rows, const float* x, std::size_t ldx,
