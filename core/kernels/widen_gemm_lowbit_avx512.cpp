@@ -192,9 +192,18 @@ TINYQ_AVX512 void tile(const float* x, std::size_t ldx, const float* xsums, cons
 using TileFunction = void (*)(const float*, std::size_t, const float*, const LowBitPanels&,
                               std::size_t, const float*, float*, std::size_t, std::size_t);
 
+// More than max_panels panels only for one row (the rest are never called,
+// and not compiled).
+template <int F, int B, std::size_t R, std::size_t P>
+constexpr TileFunction tile_for() {
+  if constexpr (R == 1 || P <= max_panels)
+    return tile<R, P, F, B>;
+  else
+    return nullptr;
+}
 template <int F, int B, std::size_t R, std::size_t... P>
 constexpr std::array<TileFunction, max_panels_one_row> panels_for(std::index_sequence<P...>) {
-  return {tile<R, P + 1, F, B>...};
+  return {tile_for<F, B, R, P + 1>()...};
 }
 template <int F, int B, std::size_t... R>
 constexpr std::array<std::array<TileFunction, max_panels_one_row>, max_rows> tiles_for(
