@@ -72,10 +72,10 @@ const LowBitKernel& kernel_for(Isa isa) {
 void lowbit_widen_first(const LowBitKernel& kernel, std::size_t m, const float* x, std::size_t ldx,
                         const float* xsums, const LowBitPanels& b, std::size_t panel_begin,
                         std::size_t panel_end, const float* bias, float* c, std::size_t ldc) {
-  const std::size_t tile_rows = kernel.x_packed_rows;
+  const std::size_t tile_rows = kernel.wide_rows;
   const std::size_t tiles = (m + tile_rows - 1) / tile_rows;
   thread_local std::vector<float> packed_x, wide;
-  pack_rows_side_by_side(m, x, ldx, 0, b.k, tile_rows, packed_x);
+  if (kernel.wide_x_packed) pack_rows_side_by_side(m, x, ldx, 0, b.k, tile_rows, packed_x);
   const std::size_t wide_stride = b.k * lowbit_panel_columns;
   for (std::size_t panel = panel_begin; panel < panel_end; panel += kernel.max_panels) {
     const std::size_t panels = std::min(kernel.max_panels, panel_end - panel);
@@ -83,7 +83,9 @@ void lowbit_widen_first(const LowBitKernel& kernel, std::size_t m, const float* 
     kernel.widen_panels(b, panel, panels, wide.data(), wide_stride);
     for (std::size_t t = 0; t < tiles; ++t) {
       const std::size_t r = t * tile_rows;
-      kernel.run_wide(std::min(tile_rows, m - r), packed_x.data() + t * b.k * tile_rows,
+      const float* x_tile =
+          kernel.wide_x_packed ? packed_x.data() + t * b.k * tile_rows : x + r * ldx;
+      kernel.run_wide(std::min(tile_rows, m - r), x_tile, ldx,
                       b.has_offsets ? xsums + r * b.groups : nullptr, wide.data(), wide_stride, b,
                       panel, panels, bias, c + r * ldc + panel * lowbit_panel_columns, ldc);
     }

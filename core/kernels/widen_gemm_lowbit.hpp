@@ -111,13 +111,14 @@ using LowBitKernelFunction = void (*)(std::size_t rows, const float* x, std::siz
                                       const float* xsums, const LowBitPanels& b, std::size_t panel,
                                       std::size_t panels, const float* bias, float* c,
                                       std::size_t ldc);
-// The same on codes widened to float beforehand, for tiles of at most
-// x_packed_rows rows: panel q's codes at wide + q · wide_stride, the code of
-// input p for lane t at [p · 8 + t], and x packed, element (r, p) of the
-// tile at x[p · x_packed_rows + r]. Each group's sums run over p in the same
-// order and end with the same rescaling, so the bits are those of `run`.
-using LowBitWideFunction = void (*)(std::size_t rows, const float* x, const float* xsums,
-                                    const float* wide, std::size_t wide_stride,
+// The same on codes widened to float beforehand (as the path's
+// widen_panels lays them out), for tiles of at most wide_rows rows. x is
+// the tile's first row: element (r, p) at x[p · wide_rows + r] when the
+// path packs x (wide_x_packed), else at x[r · ldx + p]. Each group's sums
+// run over p in the same order and end with the same rescaling, so the
+// bits are those of `run`.
+using LowBitWideFunction = void (*)(std::size_t rows, const float* x, std::size_t ldx,
+                                    const float* xsums, const float* wide, std::size_t wide_stride,
                                     const LowBitPanels& b, std::size_t panel, std::size_t panels,
                                     const float* bias, float* c, std::size_t ldc);
 struct LowBitKernel {
@@ -130,7 +131,10 @@ struct LowBitKernel {
   // floats apart).
   void (*widen_panels)(const LowBitPanels& b, std::size_t panel, std::size_t panels, float* wide,
                        std::size_t wide_stride) = nullptr;
-  std::size_t x_packed_rows = 0;
+  std::size_t wide_rows = 0;
+  // Whether run_wide reads x packed, the tile's rows side by side
+  // (pack_rows_side_by_side), or in place.
+  bool wide_x_packed = true;
 };
 LowBitKernel lowbit_kernel_generic();
 LowBitKernel lowbit_kernel_avx2();

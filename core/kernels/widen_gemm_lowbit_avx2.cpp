@@ -199,7 +199,7 @@ void kernel_avx2(std::size_t rows, const float* x, std::size_t ldx, const float*
 constexpr std::size_t wide_panels = 2;
 
 template <std::size_t R, std::size_t P>
-TINYQ_AVX2 void wide_tile(const float* x, const float* xsums, const float* wide,
+TINYQ_AVX2 void wide_tile(const float* x, std::size_t, const float* xsums, const float* wide,
                           std::size_t wide_stride, const LowBitPanels& b, std::size_t panel,
                           const float* bias, float* c, std::size_t ldc, std::size_t cols) {
   alignas(32) float total[R][P * lanes];
@@ -224,9 +224,9 @@ TINYQ_AVX2 void wide_tile(const float* x, const float* xsums, const float* wide,
     std::copy(total[r], total[r] + std::min(cols, P * lanes), c + r * ldc);
 }
 
-using WideTileFunction = void (*)(const float*, const float*, const float*, std::size_t,
-                                  const LowBitPanels&, std::size_t, const float*, float*,
-                                  std::size_t, std::size_t);
+using WideTileFunction = void (*)(const float*, std::size_t, const float*, const float*,
+                                  std::size_t, const LowBitPanels&, std::size_t, const float*,
+                                  float*, std::size_t, std::size_t);
 
 template <std::size_t R, std::size_t... P>
 constexpr std::array<WideTileFunction, wide_panels> wide_panels_for(std::index_sequence<P...>) {
@@ -266,11 +266,12 @@ void widen_panels_avx2(const LowBitPanels& b, std::size_t panel, std::size_t pan
     widen_panels<2, 2>(b, panel, panels, wide, wide_stride);
 }
 
-void kernel_avx2_wide(std::size_t rows, const float* x, const float* xsums, const float* wide,
-                      std::size_t wide_stride, const LowBitPanels& b, std::size_t panel,
-                      std::size_t panels, const float* bias, float* c, std::size_t ldc) {
+void kernel_avx2_wide(std::size_t rows, const float* x, std::size_t ldx, const float* xsums,
+                      const float* wide, std::size_t wide_stride, const LowBitPanels& b,
+                      std::size_t panel, std::size_t panels, const float* bias, float* c,
+                      std::size_t ldc) {
   const std::size_t cols = std::min(panels * lanes, b.n - panel * lanes);
-  wide_tiles[rows - 1][panels - 1](x, xsums, wide, wide_stride, b, panel, bias, c, ldc, cols);
+  wide_tiles[rows - 1][panels - 1](x, ldx, xsums, wide, wide_stride, b, panel, bias, c, ldc, cols);
 }
 
 }  // namespace
