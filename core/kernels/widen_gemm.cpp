@@ -44,12 +44,12 @@ void widen_first(const WidenKernel& kernel, std::size_t m, const float* x, std::
                  std::size_t panel_begin, std::size_t panel_end, float* c, std::size_t ldc) {
   constexpr std::size_t k_block = 256;
   constexpr std::size_t panels_per_step = 2;
-  const std::size_t tile_rows = kernel.x_packed_rows;
+  const std::size_t tile_rows = kernel.wide_rows;
   const std::size_t tiles = (m + tile_rows - 1) / tile_rows;
   const std::size_t length = k_end - k_begin;
   const std::size_t panel_stride = b.k * widen_panel_columns;
   thread_local std::vector<float> packed_x, wide;
-  pack_rows_side_by_side(m, x, ldx, k_begin, length, tile_rows, packed_x);
+  if (kernel.wide_x_packed) pack_rows_side_by_side(m, x, ldx, k_begin, length, tile_rows, packed_x);
   wide.resize(panels_per_step * k_block * widen_panel_columns);
   for (std::size_t panel = panel_begin; panel < panel_end; panel += panels_per_step) {
     const std::size_t panels = std::min(panels_per_step, panel_end - panel);
@@ -64,10 +64,12 @@ void widen_first(const WidenKernel& kernel, std::size_t m, const float* x, std::
         float* out = wide.data() + q * wide_stride;
         for (std::size_t i = 0; i < wide_stride; ++i) out[i] = static_cast<float>(codes[i]);
       }
-      for (std::size_t t = 0; t < tiles; ++t)
-        kernel.run_wide(std::min(tile_rows, m - t * tile_rows),
-                        packed_x.data() + (t * length + k0) * tile_rows, wide.data(), wide_stride,
-                        panels, block, c + t * tile_rows * ldc + j, ldc, cols, k0 > 0);
+      for (std::size_t t = 0; t < tiles; ++t) {
+        const float* x_tile = kernel.wide_x_packed ? packed_x.data() + (t * length + k0) * tile_rows
+                                                   : x + t * tile_rows * ldx + k_begin + k0;
+        kernel.run_wide(std::min(tile_rows, m - t * tile_rows), x_tile, ldx, wide.data(),
+                        wide_stride, panels, block, c + t * tile_rows * ldc + j, ldc, cols, k0 > 0);
+      }
     }
   }
 }

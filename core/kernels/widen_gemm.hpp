@@ -54,10 +54,12 @@ using WidenKernelFunction = void (*)(std::size_t rows, const float* x, std::size
                                      std::size_t panels, std::size_t k_begin, std::size_t k_end,
                                      float* c, std::size_t ldc, std::size_t cols);
 // The same on panels widened to float beforehand (panel_stride in floats),
-// over p in [0, length), with x packed: element (r, p) of the tile at
-// x[p * x_packed_rows + r]. accumulate: add to C instead of overwriting it.
-using WideKernelFunction = void (*)(std::size_t rows, const float* x, const float* b,
-                                    std::size_t panel_stride, std::size_t panels,
+// over p in [0, length). x is the tile's first row at its first input:
+// element (r, p) at x[p * wide_rows + r] when the path packs x
+// (wide_x_packed), else at x[r * ldx + p]. accumulate: add to C instead of
+// overwriting it.
+using WideKernelFunction = void (*)(std::size_t rows, const float* x, std::size_t ldx,
+                                    const float* b, std::size_t panel_stride, std::size_t panels,
                                     std::size_t length, float* c, std::size_t ldc, std::size_t cols,
                                     bool accumulate);
 // The packed x the wide kernels read (internal; widen_gemm and
@@ -73,8 +75,10 @@ struct WidenKernel {
   std::size_t max_rows;
   std::size_t max_panels;  // for tiles of at most max_rows / 3 rows; 2 otherwise
   WidenKernelFunction run;
-  WideKernelFunction run_wide = nullptr;  // if the path has one
-  std::size_t x_packed_rows = 0;
+  WideKernelFunction run_wide = nullptr;  // if the path has one, with tiles of
+  std::size_t wide_rows = 0;              // at most this many rows
+  // Whether run_wide reads x packed (pack_rows_side_by_side) or in place.
+  bool wide_x_packed = true;
 };
 WidenKernel widen_kernel_generic();
 WidenKernel widen_kernel_avx2();

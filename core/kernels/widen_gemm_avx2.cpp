@@ -111,9 +111,9 @@ constexpr std::array<WideTileFunction, sizeof...(R)> wide_tiles_for(std::index_s
 const std::array<WideTileFunction, max_rows> wide_tiles =
     wide_tiles_for(std::make_index_sequence<max_rows>{});
 
-void kernel_avx2_wide(std::size_t rows, const float* x, const float* b, std::size_t panel_stride,
-                      std::size_t panels, std::size_t length, float* c, std::size_t ldc,
-                      std::size_t cols, bool accumulate) {
+void kernel_avx2_wide(std::size_t rows, const float* x, std::size_t, const float* b,
+                      std::size_t panel_stride, std::size_t panels, std::size_t length, float* c,
+                      std::size_t ldc, std::size_t cols, bool accumulate) {
   for (std::size_t q = 0; q < panels && q * widen_panel_columns < cols; ++q) {
     const std::size_t first = q * widen_panel_columns;
     wide_tiles[rows - 1](x, b + q * panel_stride, length, c + first, ldc,
