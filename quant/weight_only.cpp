@@ -90,30 +90,15 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
   const std::size_t outputs = weights_.rows;
   const std::size_t runs = weights_.runs;
   out.resize(Shape{batch, outputs});
-  if (low_bit_) {
-    // A few rows (batch-1 latency): split the outputs between threads
-    // instead, or all but one would wait; but only a layer that gives each
-    // thread more work than the hand-over costs (widening_products_per_thread).
-    // The same sums either way.
-    if (batch < 2 * num_threads()) {
-      parallel_for_products(low_bit_->panels(), 1, batch * in * outputs,
-                            widening_products_per_thread,
-                            [&](std::size_t panel_begin, std::size_t panel_end) {
-                              lowbit_gemm_panels(isa, batch, x.data(), in, *low_bit_, panel_begin,
-                                                 panel_end, bias.data(), out.data(), outputs);
-                            });
-      return;
-    }
-    parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
-      for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block)
-        lowbit_gemm(isa, std::min(rows_per_block, row_end - r0), x.data() + r0 * in, in, *low_bit_,
-                    bias.data(), out.data() + r0 * outputs, outputs);
-    });
-    return;
-  }
-  // Rows [r0, r0 + rows) × the outputs of panels [panel_begin, panel_end).
-  const auto block = [&](std::size_t r0, std::size_t rows, std::size_t panel_begin,
-                         std::size_t panel_end) {
+  // Rows [r0, r0 + rows) × the outputs of panels [panel_begin, panel_end):
+  // each output is the same sum whichever block computes it.
+  const auto low_bit_block = [&](std::size_t r0, std::size_t rows, std::size_t panel_begin,
+                                 std::size_t panel_end) {
+    lowbit_gemm_panels(isa, rows, x.data() + r0 * in, in, *low_bit_, panel_begin, panel_end,
+                       bias.data(), out.data() + r0 * outputs, outputs);
+  };
+  const auto eight_bit_block = [&](std::size_t r0, std::size_t rows, std::size_t panel_begin,
+                                   std::size_t panel_end) {
     thread_local std::vector<float> dots;
     // Grown only: layers of different widths share it.
     dots.resize(std::max(dots.size(), rows * outputs));
@@ -136,9 +121,19 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
       }
     }
   };
-  // A few rows: split the outputs, as the low-bit path does above.
+  const std::size_t panels = low_bit_ ? low_bit_->panels() : panels_.panels();
+  const auto block = [&](std::size_t r0, std::size_t rows, std::size_t panel_begin,
+                         std::size_t panel_end) {
+    if (low_bit_)
+      low_bit_block(r0, rows, panel_begin, panel_end);
+    else
+      eight_bit_block(r0, rows, panel_begin, panel_end);
+  };
+  // A few rows (batch-1 latency): split the outputs between threads
+  // instead, or all but one would wait; but only a layer that gives each
+  // thread more work than the hand-over costs (widening_products_per_thread).
   if (batch < 2 * num_threads()) {
-    parallel_for_products(panels_.panels(), 1, batch * in * outputs, widening_products_per_thread,
+    parallel_for_products(panels, 1, batch * in * outputs, widening_products_per_thread,
                           [&](std::size_t panel_begin, std::size_t panel_end) {
                             block(0, batch, panel_begin, panel_end);
                           });
@@ -146,7 +141,7 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
   }
   parallel_for(batch, 1, [&](std::size_t row_begin, std::size_t row_end) {
     for (std::size_t r0 = row_begin; r0 < row_end; r0 += rows_per_block)
-      block(r0, std::min(rows_per_block, row_end - r0), 0, panels_.panels());
+      block(r0, std::min(rows_per_block, row_end - r0), 0, panels);
   });
 }
 
