@@ -83,8 +83,7 @@ void gemm_by_rows(const RowKernel& kernel, MatrixView a, MatrixView b, std::size
       if (finished) (*finished)(i, 1, j0, j1 - j0);
     }
   };
-  parallel_for_products(n, 16, m * n * k, row_kernel_min_work_per_thread,
-                        [&](std::size_t begin, std::size_t end) { columns(begin, end); });
+  parallel_for_products(n, 16, m * n * k, row_kernel_min_work_per_thread, columns);
 }
 
 void check_inner(const char* what, std::size_t left, std::size_t right, const Tensor& a,
