@@ -31,10 +31,7 @@ void kernel_generic(std::size_t rows, const float* x, std::size_t ldx, const flo
       const std::size_t pn = panel + q;
       const std::uint32_t* words = b.words.data() + pn * b.words_per_panel();
       float total[lowbit_panel_columns];
-      for (std::size_t t = 0; t < lowbit_panel_columns; ++t) {
-        const std::size_t j = pn * lowbit_panel_columns + t;
-        total[t] = j < b.n ? bias[j] : 0.0f;
-      }
+      lowbit_start_totals(b, pn, bias, 1, lowbit_panel_columns, total);
       for (std::size_t g = 0; g < b.groups; ++g) {
         const std::size_t begin = g * b.group, end = std::min(b.k, begin + b.group);
         float acc[lowbit_panel_columns] = {};

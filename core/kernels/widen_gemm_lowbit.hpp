@@ -103,6 +103,17 @@ void lowbit_rescale_group(std::size_t rows, std::size_t width, const float* sums
                           const float* steps, const float* offsets, std::size_t panel_stride,
                           const float* xsums, std::size_t xsum_stride, float* total);
 
+// A tile's running totals, [rows][width] for the outputs from panel · 8 on,
+// start at the bias (0 past the last output): every kernel's first step.
+inline void lowbit_start_totals(const LowBitPanels& b, std::size_t panel, const float* bias,
+                                std::size_t rows, std::size_t width, float* total) {
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t i = 0; i < width; ++i) {
+      const std::size_t j = panel * lowbit_panel_columns + i;
+      total[r * width + i] = j < b.n ? bias[j] : 0.0f;
+    }
+}
+
 // The kernels (internal): a tile of rows × panels. xsums [rows][b.groups]
 // holds Σ x over each group (zeros when !b.has_offsets). Each group ends
 // with total += step · sums + offset · Σx: two products and two additions,

@@ -62,17 +62,6 @@ __attribute__((target("avx2"))) void rescale_group(std::size_t rows, std::size_t
   }
 }
 
-// A tile's running totals start at the bias (0 past the last output).
-template <std::size_t R, std::size_t P>
-void start_totals(const LowBitPanels& b, std::size_t panel, const float* bias,
-                  float (&total)[R][P * lanes]) {
-  for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t i = 0; i < P * lanes; ++i) {
-      const std::size_t j = panel * lanes + i;
-      total[r][i] = j < b.n ? bias[j] : 0.0f;
-    }
-}
-
 // The end of group g: its sums scaled into the totals (rescale_group).
 // Inlined: called, it would keep the tile's sums in memory through the loop.
 template <std::size_t R, std::size_t P>
@@ -132,7 +121,7 @@ TINYQ_AVX2 void tile(const float* x, std::size_t ldx, const float* xsums, const 
   const std::size_t stride = b.words_per_panel();
   const std::uint32_t* words = b.words.data() + panel * stride;
   alignas(32) float total[R][P * lanes];
-  start_totals<R, P>(b, panel, bias, total);
+  lowbit_start_totals(b, panel, bias, R, P * lanes, total[0]);
   auto widen = [&](std::size_t q, std::size_t word, __m256i field_shifts)
                    TINYQ_AVX2 { return codes.unpack(words[q * stride + word], field_shifts); };
   auto step = [&](__m256(&acc)[R][P], std::size_t p, const __m256(&w)[P]) TINYQ_AVX2 {
@@ -203,7 +192,7 @@ TINYQ_AVX2 void wide_tile(const float* x, std::size_t, const float* xsums, const
                           std::size_t wide_stride, const LowBitPanels& b, std::size_t panel,
                           const float* bias, float* c, std::size_t ldc, std::size_t cols) {
   alignas(32) float total[R][P * lanes];
-  start_totals<R, P>(b, panel, bias, total);
+  lowbit_start_totals(b, panel, bias, R, P * lanes, total[0]);
   for (std::size_t g = 0; g < b.groups; ++g) {
     const std::size_t begin = g * b.group, end = std::min(b.k, begin + b.group);
     __m256 acc[R][P];

@@ -102,17 +102,6 @@ struct PairUnpacker {
   }
 };
 
-// A tile's running totals start at the bias (0 past the last output).
-template <std::size_t R, std::size_t Q>
-void start_totals(const LowBitPanels& b, std::size_t panel, const float* bias,
-                  float (&total)[R][Q * pair_lanes]) {
-  for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t i = 0; i < Q * pair_lanes; ++i) {
-      const std::size_t j = panel * lanes + i;
-      total[r][i] = j < b.n ? bias[j] : 0.0f;
-    }
-}
-
 // The end of group g: total += step · sums + offset · Σx, as two products
 // and two additions, each rounded, in lowbit_rescale_group's order.
 template <std::size_t R, std::size_t Panels>
@@ -153,7 +142,7 @@ TINYQ_AVX512 void tile(const float* x, std::size_t ldx, const float* xsums, cons
   const std::size_t stride = b.words_per_panel();
   const std::uint32_t* words = b.words.data() + panel * stride;
   alignas(64) float total[R][Q * pair_lanes];
-  start_totals<R, Q>(b, panel, bias, total);
+  lowbit_start_totals(b, panel, bias, R, Q * pair_lanes, total[0]);
   auto widen = [&](std::size_t q, std::size_t word, __m512i field_shifts) TINYQ_AVX512 {
     return codes.unpack(words + 2 * q * stride + word, stride, 2 * q + 1 < Panels, field_shifts);
   };
@@ -234,7 +223,7 @@ TINYQ_AVX512 void wide_tile(const float* x, std::size_t ldx, const float* xsums,
                             const float* bias, float* c, std::size_t ldc, std::size_t cols) {
   constexpr std::size_t Q = pairs_of<Panels>;
   alignas(64) float total[R][Q * pair_lanes];
-  start_totals<R, Q>(b, panel, bias, total);
+  lowbit_start_totals(b, panel, bias, R, Q * pair_lanes, total[0]);
   for (std::size_t g = 0; g < b.groups; ++g) {
     const std::size_t begin = g * b.group, end = std::min(b.k, begin + b.group);
     __m512 acc[R][Q];
