@@ -132,8 +132,11 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
   // A few rows (batch-1 latency): split the outputs between threads
   // instead, or all but one would wait; but only a layer that gives each
   // thread more work than the hand-over costs (widening_products_per_thread).
+  // Low-bit panels are split in pairs, as their words lie (an odd first
+  // panel costs the AVX-512 kernel its partner's sums too).
   if (batch < 2 * num_threads()) {
-    parallel_for_products(panels, 1, batch * in * outputs, widening_products_per_thread,
+    parallel_for_products(panels, low_bit_ ? 2 : 1, batch * in * outputs,
+                          widening_products_per_thread,
                           [&](std::size_t panel_begin, std::size_t panel_end) {
                             block(0, batch, panel_begin, panel_end);
                           });

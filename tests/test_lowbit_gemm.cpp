@@ -160,7 +160,7 @@ TEST_CASE("lowbit_gemm on avx512 gives the avx2 path's bits") {
 TEST_CASE("lowbit_gemm_panels computes only its panels' outputs, with the same bits") {
   Rng rng(13);
   for (const Isa isa : test::paths_to_test(KernelFamily::widen_gemm))
-    for (const std::size_t m : {std::size_t{1}, std::size_t{3}}) {
+    for (const std::size_t m : {std::size_t{1}, std::size_t{3}, std::size_t{8}}) {  // 8: wide tiles
       CAPTURE(std::string(isa_name(isa)));
       CAPTURE(m);
       const Problem p = random_problem(m, 45, 100, 32, 4, true, rng);  // 6 panels, the last short

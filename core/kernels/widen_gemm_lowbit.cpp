@@ -13,10 +13,10 @@ namespace tinyq {
 
 namespace {
 
-// Field of output lane t (0..7) for input p, in a panel's words.
+// Field of output lane t (0..7) for input p, in a panel's words (panel_words).
 std::uint32_t field(const std::uint32_t* words, int field_bits, std::size_t p, std::size_t t) {
-  if (field_bits == 4) return (words[p] >> (4 * t)) & 15u;
-  return (words[p / 2] >> (16 * (p % 2) + 2 * t)) & 3u;
+  if (field_bits == 4) return (words[lowbit_word_stride * p] >> (4 * t)) & 15u;
+  return (words[lowbit_word_stride * (p / 2)] >> (16 * (p % 2) + 2 * t)) & 3u;
 }
 
 constexpr float zero = 0.0f;
@@ -29,7 +29,7 @@ void kernel_generic(std::size_t rows, const float* x, std::size_t ldx, const flo
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t q = 0; q < panels; ++q) {
       const std::size_t pn = panel + q;
-      const std::uint32_t* words = b.words.data() + pn * b.words_per_panel();
+      const std::uint32_t* words = b.panel_words(pn);
       float total[lowbit_panel_columns];
       lowbit_start_totals(b, pn, bias, 1, lowbit_panel_columns, total);
       for (std::size_t g = 0; g < b.groups; ++g) {
@@ -111,13 +111,13 @@ LowBitPanels pack_lowbit_panels(std::size_t n, std::size_t k, int bits, std::siz
   b.group = group;
   b.groups = k == 0 ? 1 : (k + group - 1) / group;
   b.code_shift = code_shift;
-  b.words.assign(b.panels() * b.words_per_panel(), 0u);
+  b.words.assign(b.pairs() * 2 * b.words_per_panel(), 0u);
   b.steps.assign(b.panels() * b.groups * lowbit_panel_columns, 0.0f);
   b.offsets.assign(b.steps.size(), 0.0f);
   const int field_bits = b.field_bits();
   for (std::size_t j = 0; j < n; ++j) {
     const std::size_t panel = j / lowbit_panel_columns, t = j % lowbit_panel_columns;
-    std::uint32_t* words = b.words.data() + panel * b.words_per_panel();
+    std::uint32_t* words = b.words.data() + b.panel_word_offset(panel);
     for (std::size_t p = 0; p < k; ++p) {
       const std::uint32_t u = codes[j * ld_codes + p];
       if (u >> bits != 0)
@@ -125,9 +125,9 @@ LowBitPanels pack_lowbit_panels(std::size_t n, std::size_t k, int bits, std::siz
                     ", " + std::to_string(p) + "] does not fit in " + std::to_string(bits) +
                     " bits");
       if (field_bits == 4)
-        words[p] |= u << (4 * t);
+        words[lowbit_word_stride * p] |= u << (4 * t);
       else
-        words[p / 2] |= u << (16 * (p % 2) + 2 * t);
+        words[lowbit_word_stride * (p / 2)] |= u << (16 * (p % 2) + 2 * t);
     }
     for (std::size_t g = 0; g < b.groups; ++g) {
       const std::size_t at = (panel * b.groups + g) * lowbit_panel_columns + t;

@@ -21,6 +21,10 @@
 //             bits 2:    two bits per output, one word per two inputs
 //   panel P   outputs 8P..8P+7; its words for p = 0, 1, ... in order;
 //             lane t's field at bits field·t (+ 16 for the odd p of bits 2)
+//   pairs     panels 2Q and 2Q+1 interleave their words, 2Q's first:
+//             word w of panel P at panel_words(P)[2w], so one 64-bit load
+//             holds both panels' fields of an input (the AVX-512 kernel's
+//             unpacking); an odd last panel is paired with zero words
 //
 // 3-bit codes use the 4-bit fields (their memory is that of 4 bits).
 // Sums run over p in order within a group, groups in order, with fused
@@ -55,9 +59,19 @@ struct LowBitPanels {
   std::vector<float> steps, offsets;
 
   std::size_t panels() const { return (n + lowbit_panel_columns - 1) / lowbit_panel_columns; }
+  std::size_t pairs() const { return (panels() + 1) / 2; }
   int field_bits() const { return bits == 2 ? 2 : 4; }
   std::size_t words_per_panel() const { return field_bits() == 2 ? (k + 1) / 2 : k; }
+  // Where panel P's first word lies in `words`; its word w lies
+  // lowbit_word_stride · w further on.
+  std::size_t panel_word_offset(std::size_t panel) const {
+    return (panel / 2) * 2 * words_per_panel() + panel % 2;
+  }
+  const std::uint32_t* panel_words(std::size_t panel) const {
+    return words.data() + panel_word_offset(panel);
+  }
 };
+inline constexpr std::size_t lowbit_word_stride = 2;
 
 // codes [n, k] (row stride ld_codes), one unsigned field u per byte, < 2^bits;
 // steps and offsets [n, groups] (row-major). bits 2..4; group >= 1, and

@@ -118,12 +118,13 @@ TINYQ_AVX2 void tile(const float* x, std::size_t ldx, const float* xsums, const 
                      std::size_t cols) {
   const CodeUnpacker<F, B> codes(b.code_shift);
   const __m256i shifts = codes.shifts, odd_shifts = codes.odd_shifts;
-  const std::size_t stride = b.words_per_panel();
-  const std::uint32_t* words = b.words.data() + panel * stride;
+  const std::uint32_t* words[P];
+  for (std::size_t q = 0; q < P; ++q) words[q] = b.panel_words(panel + q);
   alignas(32) float total[R][P * lanes];
   lowbit_start_totals(b, panel, bias, R, P * lanes, total[0]);
-  auto widen = [&](std::size_t q, std::size_t word, __m256i field_shifts)
-                   TINYQ_AVX2 { return codes.unpack(words[q * stride + word], field_shifts); };
+  auto widen = [&](std::size_t q, std::size_t word, __m256i field_shifts) TINYQ_AVX2 {
+    return codes.unpack(words[q][lowbit_word_stride * word], field_shifts);
+  };
   auto step = [&](__m256(&acc)[R][P], std::size_t p, const __m256(&w)[P]) TINYQ_AVX2 {
     for (std::size_t r = 0; r < R; ++r) {
       const __m256 xr = _mm256_broadcast_ss(x + r * ldx + p);
@@ -235,10 +236,10 @@ TINYQ_AVX2 void widen_panels(const LowBitPanels& b, std::size_t panel, std::size
                              float* wide, std::size_t wide_stride) {
   const CodeUnpacker<F, B> codes(b.code_shift);
   for (std::size_t q = 0; q < panels; ++q) {
-    const std::uint32_t* words = b.words.data() + (panel + q) * b.words_per_panel();
+    const std::uint32_t* words = b.panel_words(panel + q);
     float* out = wide + q * wide_stride;
     for (std::size_t p = 0; p < b.k; ++p) {
-      const std::uint32_t word = F == 4 ? words[p] : words[p / 2];
+      const std::uint32_t word = words[lowbit_word_stride * (F == 4 ? p : p / 2)];
       const __m256i field_shifts = F == 4 || p % 2 == 0 ? codes.shifts : codes.odd_shifts;
       _mm256_storeu_ps(out + p * lanes, codes.unpack(word, field_shifts));
     }
