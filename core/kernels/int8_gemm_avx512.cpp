@@ -242,21 +242,24 @@ constexpr __mmask16 all16 = 0xFFFF;
 
 // Tails use masked loads (zeros, which cannot move lo <= 0 <= hi) and
 // masked stores.
+// Whole steps of 16 load and store unmasked; only the tail of a row is
+// masked. (A masked byte store is a slow instruction on Zen cores.)
 TINYQ_AVX512_VNNI void range_avx512(const float* x, std::size_t n, float& lo, float& hi) {
   __m512 low = _mm512_setzero_ps(), high = _mm512_setzero_ps();
-  for (std::size_t i = 0; i < n; i += 16) {
-    const std::size_t count = std::min<std::size_t>(16, n - i);
-    const __m512 v = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << count) - 1u), x + i);
+  const auto step = [&](__m512 v) TINYQ_AVX512_VNNI {
     low = _mm512_mask_min_ps(low, all16, v, low);  // v < low ? v : low, like the generic loop
     high = _mm512_mask_max_ps(high, all16, v, high);
-  }
+  };
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) step(_mm512_loadu_ps(x + i));
+  if (i < n) step(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << (n - i)) - 1u), x + i));
   alignas(64) float lows[16], highs[16];
   _mm512_store_ps(lows, low);
   _mm512_store_ps(highs, high);
   lo = hi = 0.0f;
-  for (std::size_t i = 0; i < 16; ++i) {
-    lo = lows[i] < lo ? lows[i] : lo;
-    hi = highs[i] > hi ? highs[i] : hi;
+  for (std::size_t l = 0; l < 16; ++l) {
+    lo = lows[l] < lo ? lows[l] : lo;
+    hi = highs[l] > hi ? highs[l] : hi;
   }
 }
 
@@ -266,13 +269,23 @@ TINYQ_AVX512_VNNI std::uint32_t to_u8_avx512(const float* x, std::size_t n, floa
   const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(max_code);
   const __m512 half = _mm512_set1_ps(0.5f);
   __m512i sums = _mm512_setzero_si512();
-  for (std::size_t i = 0; i < n; i += 16) {
-    const std::size_t count = std::min<std::size_t>(16, n - i);
-    const auto mask = static_cast<__mmask16>((1u << count) - 1u);
-    __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(mask, x + i), scales), shifts);
+  const auto codes_of = [&](__m512 loaded) TINYQ_AVX512_VNNI {
+    __m512 v = _mm512_add_ps(_mm512_mul_ps(loaded, scales), shifts);
     v = _mm512_mask_max_ps(v, all16, v, zero);
     v = _mm512_mask_min_ps(v, all16, v, top);
-    const __m512i codes = _mm512_maskz_cvttps_epi32(mask, _mm512_add_ps(v, half));
+    return _mm512_maskz_cvttps_epi32(all16, _mm512_add_ps(v, half));
+  };
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i codes = codes_of(_mm512_loadu_ps(x + i));
+    sums = _mm512_add_epi32(sums, codes);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm512_mask_cvtusepi32_epi8(_mm_setzero_si128(), all16, codes));
+  }
+  if (i < n) {
+    const auto mask = static_cast<__mmask16>((1u << (n - i)) - 1u);
+    const __m512i codes =
+        _mm512_maskz_mov_epi32(mask, codes_of(_mm512_maskz_loadu_ps(mask, x + i)));
     sums = _mm512_add_epi32(sums, codes);
     _mm_mask_storeu_epi8(out + i, mask,
                          _mm512_mask_cvtusepi32_epi8(_mm_setzero_si128(), all16, codes));
