@@ -49,10 +49,14 @@ const Tensor& QuantizedDense::forward(const Tensor& x) {
 }
 
 const Tensor* QuantizedDense::forward_then_relu(const Tensor& x) {
-  if (kernel_ != QuantizedKernel::dynamic_int8 || !dynamic_->fuses_relu()) return nullptr;
+  if (kernel_ == QuantizedKernel::dynamic_int8 && !dynamic_->fuses_relu()) return nullptr;
   check_input(x);
-  dynamic_->forward(active_isa(KernelFamily::int8_gemm), x, bias_.values(), output_,
-                    /*relu=*/true);
+  if (kernel_ == QuantizedKernel::dynamic_int8)
+    dynamic_->forward(active_isa(KernelFamily::int8_gemm), x, bias_.values(), output_,
+                      /*relu=*/true);
+  else
+    weight_only_->forward(active_isa(KernelFamily::widen_gemm), x, bias_.values(), output_,
+                          /*relu=*/true);
   return &output_;
 }
 

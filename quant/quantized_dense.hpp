@@ -88,8 +88,9 @@ class QuantizedDense : public Layer {
   std::optional<std::size_t> output_features() const override { return weight_.rows; }
 
   const Tensor& forward(const Tensor& x) override;
-  // With 8-bit panels on the dynamic int8 path: the ReLU applied as each
-  // output row is rescaled to float. nullptr on the other paths.
+  // The ReLU applied as each output row is rescaled to float (dynamic int8
+  // with 8-bit panels) or each block of outputs is final (weight-only).
+  // nullptr for dynamic int8 with low-bit panels.
   const Tensor* forward_then_relu(const Tensor& x) override;
   // Always throws: a quantized layer cannot be trained.
   const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;

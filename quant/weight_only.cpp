@@ -83,8 +83,8 @@ WeightOnlyWeights::WeightOnlyWeights(const QuantizedMatrix& weight) {
 // The first sum is widen_gemm's (codes widened in registers, never stored as
 // floats); the second is the same for every j and summed once per row and
 // run. y_rj = Σ_g (that) + b_j. For symmetric schemes o = 0.
-void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float> bias,
-                                Tensor& out) const {
+void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out,
+                                bool relu) const {
   const std::size_t batch = x.dim(0);
   const std::size_t in = weights_.cols;
   const std::size_t outputs = weights_.rows;
@@ -122,12 +122,23 @@ void WeightOnlyWeights::forward(Isa isa, const Tensor& x, std::span<const float>
     }
   };
   const std::size_t panels = low_bit_ ? low_bit_->panels() : panels_.panels();
+  const std::size_t panel_columns = low_bit_ ? lowbit_panel_columns : widen_panel_columns;
   const auto block = [&](std::size_t r0, std::size_t rows, std::size_t panel_begin,
                          std::size_t panel_end) {
     if (low_bit_)
       low_bit_block(r0, rows, panel_begin, panel_end);
     else
       eight_bit_block(r0, rows, panel_begin, panel_end);
+    if (!relu) return;
+    // The block is still in this core's cache. Relu::forward's expression,
+    // so the same bits (NaN and -0 become +0). Whole Fashion-MNIST test set,
+    // 4-bit weights: the separate ReLU pass had taken 3% of the time.
+    const std::size_t j0 = panel_begin * panel_columns;
+    const std::size_t j1 = std::min(outputs, panel_end * panel_columns);
+    for (std::size_t r = r0; r < r0 + rows; ++r) {
+      float* y = out.data() + r * outputs;
+      for (std::size_t j = j0; j < j1; ++j) y[j] = y[j] > 0.0f ? y[j] : 0.0f;
+    }
   };
   // A few rows (batch-1 latency): split the outputs between threads
   // instead, or all but one would wait; but only a layer that gives each

@@ -22,8 +22,11 @@ class WeightOnlyWeights {
  public:
   explicit WeightOnlyWeights(const QuantizedMatrix& weight);
 
-  // out [batch, rows] = x [batch, cols] · Wᵀ + bias, on the float path `isa`.
-  void forward(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out) const;
+  // out [batch, rows] = x [batch, cols] · Wᵀ + bias, on the float path `isa`;
+  // with relu, then max(out, 0) as Relu::forward computes it, each block of
+  // out as soon as it is final (no pass of its own over the whole output).
+  void forward(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out,
+               bool relu = false) const;
 
  private:
   SignedWeights weights_;  // steps and offsets (codes live in panels_)

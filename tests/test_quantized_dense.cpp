@@ -520,39 +520,43 @@ TEST_CASE("the kernel setting survives clone and starts as weight_only") {
   CHECK_THROWS_AS(parse_kernel("int4"), Error);
 }
 
-TEST_CASE("a dynamic int8 model's forward applies each ReLU in the layer before it, same bits") {
+TEST_CASE("a quantized model's forward applies each ReLU in the layer before it, same bits") {
   // Sequential::forward lets a layer that offers forward_then_relu apply the
-  // ReLU after it: 8-bit codes on the dynamic path do, 4-bit ones (packed
-  // low-bit kernel) and weight-only do not. Either way the outputs are
-  // those of the layers run one at a time, ReLU layers included. Groups of
-  // 16 inputs make several runs per row, of which only the last may apply
-  // the ReLU (a partial sum may be negative).
+  // ReLU after it: weight-only layers do, and 8-bit codes on the dynamic
+  // path; 4-bit ones there (packed low-bit kernel) do not. Either way the
+  // outputs are those of the layers run one at a time, ReLU layers
+  // included. Groups of 16 inputs make several runs per row, of which only
+  // the last may apply the ReLU (a partial sum may be negative). One row
+  // splits the outputs between the threads, 37 the rows.
   const Sequential model = make_mlp(70, {45, 33}, 10, 3);
   Rng rng(17);
-  const Tensor x = random_tensor(Shape{37, 70}, rng);
-  for (const int bits : {8, 4})
-    for (const Granularity granularity : {Granularity::channel, Granularity::group})
-      for (const QuantizedKernel kernel :
-           {QuantizedKernel::dynamic_int8, QuantizedKernel::weight_only}) {
-        CAPTURE(bits);
-        CAPTURE(static_cast<int>(granularity));
-        CAPTURE(static_cast<int>(kernel));
-        QuantConfig config;
-        config.format = {Scheme::asymmetric, granularity, bits, 16};
-        config.kernel = kernel;
-        Sequential quantized = quantize_model(model, config);
-        const bool fuses = bits == 8 && kernel == QuantizedKernel::dynamic_int8;
-        Tensor layer_by_layer = x;
-        for (std::size_t i = 0; i < quantized.size(); ++i) {
-          Layer& layer = quantized.layer(i);
-          if (layer.kind() == "quantized_dense")
-            CHECK((layer.forward_then_relu(layer_by_layer) != nullptr) == fuses);
-          layer_by_layer = Tensor(layer.forward(layer_by_layer));
+  for (const std::size_t batch : {std::size_t{37}, std::size_t{1}}) {
+    const Tensor x = random_tensor(Shape{batch, 70}, rng);
+    for (const int bits : {8, 4})
+      for (const Granularity granularity : {Granularity::channel, Granularity::group})
+        for (const QuantizedKernel kernel :
+             {QuantizedKernel::dynamic_int8, QuantizedKernel::weight_only}) {
+          CAPTURE(batch);
+          CAPTURE(bits);
+          CAPTURE(static_cast<int>(granularity));
+          CAPTURE(static_cast<int>(kernel));
+          QuantConfig config;
+          config.format = {Scheme::asymmetric, granularity, bits, 16};
+          config.kernel = kernel;
+          Sequential quantized = quantize_model(model, config);
+          const bool fuses = kernel == QuantizedKernel::weight_only || bits == 8;
+          Tensor layer_by_layer = x;
+          for (std::size_t i = 0; i < quantized.size(); ++i) {
+            Layer& layer = quantized.layer(i);
+            if (layer.kind() == "quantized_dense")
+              CHECK((layer.forward_then_relu(layer_by_layer) != nullptr) == fuses);
+            layer_by_layer = Tensor(layer.forward(layer_by_layer));
+          }
+          const Tensor& y = quantized.forward(x);
+          REQUIRE(y.shape() == layer_by_layer.shape());
+          CHECK(std::memcmp(y.data(), layer_by_layer.data(), y.size() * sizeof(float)) == 0);
         }
-        const Tensor& y = quantized.forward(x);
-        REQUIRE(y.shape() == layer_by_layer.shape());
-        CHECK(std::memcmp(y.data(), layer_by_layer.data(), y.size() * sizeof(float)) == 0);
-      }
+  }
 }
 
 TEST_CASE("quantize_model hands QuantConfig::kernel to every quantized layer") {
