@@ -60,20 +60,23 @@ void cpu_relax() {
 // of the time with yield_after 200 µs (0.98 with 50, 0.96 with 500).
 class SpinWait {
  public:
+  // The clock is read every 64 pauses, from the 64th on.
   void pause() {
     cpu_relax();
     if (++spins_ % 64 != 0) return;
     const auto now = std::chrono::steady_clock::now();
-    if (spins_ == 64)
-      first_check_ = now;
-    else if (now - first_check_ > yield_after)
-      std::this_thread::yield();
+    if (spins_ == 64) first_check_ = now;
+    waited_ = now - first_check_;
+    if (waited_ > yield_after) std::this_thread::yield();
   }
   unsigned spins() const { return spins_; }
+  // As of the last reading of the clock.
+  bool waited_longer_than(std::chrono::nanoseconds time) const { return waited_ > time; }
 
  private:
   static constexpr auto yield_after = std::chrono::microseconds(200);
   std::chrono::steady_clock::time_point first_check_;
+  std::chrono::nanoseconds waited_{0};
   unsigned spins_ = 0;
 };
 
@@ -181,11 +184,10 @@ class Pool {
     while (true) {
       std::uint32_t now = wake_.load(std::memory_order_acquire);
       if (now == seen && !stop_.load()) {
-        const auto give_up = std::chrono::steady_clock::now() + spin_time;
         SpinWait wait;
         while (now == seen && !stop_.load(std::memory_order_relaxed)) {
           wait.pause();
-          if (wait.spins() % 64 == 0 && std::chrono::steady_clock::now() > give_up) {
+          if (wait.waited_longer_than(spin_time)) {
             sleepers_.fetch_add(1, std::memory_order_seq_cst);
             if (wake_.load(std::memory_order_seq_cst) == seen && !stop_.load()) wake_.wait(seen);
             sleepers_.fetch_sub(1, std::memory_order_seq_cst);
