@@ -303,12 +303,15 @@ TINYQ_AVX2 void range_avx2(const float* x, std::size_t n, float& lo, float& hi) 
   alignas(32) float lows[8], highs[8];
   _mm256_store_ps(lows, low);
   _mm256_store_ps(highs, high);
-  lo = tail_lo;
-  hi = tail_hi;
+  // In locals: through the references, each lane's fold would be stored
+  // and reloaded (int8_gemm_avx512.cpp's range_avx512).
+  float low_total = tail_lo, high_total = tail_hi;
   for (std::size_t l = 0; l < 8; ++l) {
-    lo = lows[l] < lo ? lows[l] : lo;
-    hi = highs[l] > hi ? highs[l] : hi;
+    low_total = lows[l] < low_total ? lows[l] : low_total;
+    high_total = highs[l] > high_total ? highs[l] : high_total;
   }
+  lo = low_total;
+  hi = high_total;
 }
 
 // Same steps as affine_to_u8_generic: v = x·scale (rounded), + shift

@@ -29,12 +29,15 @@ void kernel_generic(std::size_t rows, const std::uint8_t* a, std::size_t lda, co
 }  // namespace
 
 void float_range_generic(const float* x, std::size_t n, float& lo, float& hi) {
-  lo = 0.0f;
-  hi = 0.0f;
+  // In locals: lo and hi might alias x, so a fold through the references
+  // would store and reload them at every element.
+  float low = 0.0f, high = 0.0f;
   for (std::size_t i = 0; i < n; ++i) {
-    lo = x[i] < lo ? x[i] : lo;
-    hi = x[i] > hi ? x[i] : hi;
+    low = x[i] < low ? x[i] : low;
+    high = x[i] > high ? x[i] : high;
   }
+  lo = low;
+  hi = high;
 }
 
 std::uint32_t affine_to_u8_generic(const float* x, std::size_t n, float scale, float shift,
