@@ -100,10 +100,14 @@ TEST_CASE("evaluate gives the same result whatever the batch size") {
   const Examples ex = separable_points(23, 4);
   Sequential model = make_mlp(2, {6}, 2, 2);
   const Evaluation whole = evaluate(model, ex.points, ex.labels, 23);
-  const Evaluation pieces = evaluate(model, ex.points, ex.labels, 5);  // 5,5,5,5,3
+  const Evaluation pieces = evaluate(model, ex.points, ex.labels, 5);    // 5,5,5,5,3
+  const Evaluation beyond = evaluate(model, ex.points, ex.labels, 100);  // one batch of 23
   CHECK(pieces.count == whole.count);
   CHECK(pieces.correct == whole.correct);
   CHECK(pieces.mean_loss == doctest::Approx(whole.mean_loss).epsilon(1e-6));
+  CHECK(beyond.count == whole.count);
+  CHECK(beyond.correct == whole.correct);
+  CHECK(beyond.mean_loss == whole.mean_loss);
 }
 
 TEST_CASE("evaluate and train_step check their inputs") {
