@@ -77,11 +77,7 @@ RowQuantization quantize_row(Isa isa, std::span<const float> x, std::uint8_t* a,
   const float step = (hi - lo) / top;
   const float inverse = 1.0f / step;
   const float zero_point = std::min(top, std::nearbyint(-lo * inverse));
-  for (std::size_t g = 0, begin = 0; begin < x.size(); ++g, begin += run_length) {
-    const std::size_t length = std::min(run_length, x.size() - begin);
-    run_sums[g] = static_cast<std::int32_t>(
-        affine_to_u8(isa, x.data() + begin, length, inverse, zero_point, top, a + begin));
-  }
+  affine_to_u8_runs(isa, x.data(), x.size(), run_length, inverse, zero_point, top, a, run_sums);
   return {step, static_cast<std::int32_t>(zero_point)};
 }
 

@@ -578,6 +578,44 @@ TEST_CASE("float_range and affine_to_u8 give the same results on every path") {
   }
 }
 
+TEST_CASE("affine_to_u8_runs gives affine_to_u8's codes and each run's sum on every path") {
+  Rng rng(8);
+  for (const std::size_t n : {1u, 63u, 64u, 65u, 784u})
+    for (const std::size_t run : {1u, 16u, 64u, 1000u}) {
+      CAPTURE(n);
+      CAPTURE(run);
+      std::vector<float> x(n);
+      for (float& v : x) v = rng.uniform(-1.0f, 3.0f);
+      const std::size_t runs = (n + run - 1) / run;
+      for (Isa isa : int8_isas()) {
+        CAPTURE(std::string(isa_name(isa)));
+        std::vector<std::uint8_t> expected(n), codes(n + 1, 77);
+        std::vector<std::int32_t> expected_sums, sums(runs + 1, -5);
+        for (std::size_t begin = 0; begin < n; begin += run)
+          expected_sums.push_back(static_cast<std::int32_t>(
+              affine_to_u8(isa, x.data() + begin, std::min(run, n - begin), 30.0f, 31.0f, 127.0f,
+                           expected.data() + begin)));
+        affine_to_u8_runs(isa, x.data(), n, run, 30.0f, 31.0f, 127.0f, codes.data(), sums);
+        CHECK(std::equal(expected.begin(), expected.end(), codes.begin()));
+        CHECK(codes[n] == 77);
+        CHECK(std::equal(expected_sums.begin(), expected_sums.end(), sums.begin()));
+        CHECK(sums[runs] == -5);  // room past the last run is left alone
+      }
+    }
+  std::vector<float> x(10, 1.0f);
+  std::vector<std::uint8_t> codes(10);
+  std::vector<std::int32_t> sums(3);
+  CHECK_THROWS_AS(
+      affine_to_u8_runs(Isa::generic, x.data(), 10, 0, 1.0f, 0.0f, 127.0f, codes.data(), sums),
+      Error);
+  CHECK_THROWS_AS(affine_to_u8_runs(Isa::generic, x.data(), 10, 4, 1.0f, 0.0f, 127.0f, codes.data(),
+                                    std::span(sums).first(2)),
+                  Error);
+  CHECK_THROWS_AS(
+      affine_to_u8_runs(Isa::generic, x.data(), 10, 4, 1.0f, 0.0f, 256.0f, codes.data(), sums),
+      Error);
+}
+
 TEST_CASE("float_range and affine_to_u8 agree on NaNs, signed zeros, ties and both clamps") {
   CHECK_THROWS_AS(affine_to_u8(Isa::generic, nullptr, 0, 1.0f, 0.0f, 256.0f, nullptr), Error);
   CHECK_THROWS_AS(affine_to_u8(Isa::generic, nullptr, 0, 1.0f, 0.0f, 12.5f, nullptr), Error);

@@ -278,12 +278,35 @@ void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi) {
   kernel_for(isa).range(x, n, lo, hi);
 }
 
+namespace {
+
+void check_top_code(const char* name, float top) {
+  if (!(top >= 1.0f && top <= 255.0f && top == static_cast<float>(static_cast<int>(top))))
+    throw Error(std::string(name) + ": top code " + std::to_string(top) +
+                " must be a whole number from 1 to 255");
+}
+
+}  // namespace
+
 std::uint32_t affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
                            float top, std::uint8_t* out) {
-  if (!(top >= 1.0f && top <= 255.0f && top == static_cast<float>(static_cast<int>(top))))
-    throw Error("affine_to_u8: top code " + std::to_string(top) +
-                " must be a whole number from 1 to 255");
+  check_top_code("affine_to_u8", top);
   return kernel_for(isa).to_u8(x, n, scale, shift, top, out);
+}
+
+void affine_to_u8_runs(Isa isa, const float* x, std::size_t n, std::size_t run_length, float scale,
+                       float shift, float top, std::uint8_t* out, std::span<std::int32_t> sums) {
+  check_top_code("affine_to_u8_runs", top);
+  if (run_length == 0 || sums.size() < (n + run_length - 1) / run_length)
+    throw Error("affine_to_u8_runs: room for " + std::to_string(sums.size()) + " run sums, " +
+                std::to_string(n) + " values in runs of " + std::to_string(run_length) +
+                " (expected a run length of at least 1 and room for every run)");
+  const Int8Kernel& kernel = kernel_for(isa);
+  for (std::size_t g = 0, begin = 0; begin < n; ++g, begin += run_length) {
+    const std::size_t length = std::min(run_length, n - begin);
+    sums[g] =
+        static_cast<std::int32_t>(kernel.to_u8(x + begin, length, scale, shift, top, out + begin));
+  }
 }
 
 void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,

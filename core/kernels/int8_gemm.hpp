@@ -176,6 +176,13 @@ void float_range(Isa isa, const float* x, std::size_t n, float& lo, float& hi);
 // Returns Σ out[i] (which the caller would otherwise need a second pass for).
 std::uint32_t affine_to_u8(Isa isa, const float* x, std::size_t n, float scale, float shift,
                            float top, std::uint8_t* out);
+// The same over a row cut into runs of run_length (the last may be
+// shorter): sums[g] = Σ out[i] over run g, for the ceil(n / run_length)
+// runs (sums may be longer; throws Error when it is shorter).
+// One call per row where a call per run cost as much again in checks as
+// the codes of a 64-value run (quantize_row with 4-bit groups).
+void affine_to_u8_runs(Isa isa, const float* x, std::size_t n, std::size_t run_length, float scale,
+                       float shift, float top, std::uint8_t* out, std::span<std::int32_t> sums);
 
 // Plain triple loop on unpacked b [n, k]: what every path is tested against.
 void int8_gemm_reference(std::size_t m, std::size_t n, std::size_t k, const std::uint8_t* a,
