@@ -46,6 +46,17 @@ TINYQ_CLONED void rescale_row(std::size_t outputs, const std::int32_t* s, std::i
 }
 TINYQ_EXACT_CLONES_END
 
+// Relu::forward's expression (NaN and -0 become +0) on rows [row, row +
+// rows) and columns [col_begin, col_end) of y.
+void relu_in_place(Tensor& y, std::size_t row, std::size_t rows, std::size_t col_begin,
+                   std::size_t col_end) {
+  const std::size_t cols = y.dim(1);
+  for (std::size_t r = row; r < row + rows; ++r) {
+    float* v = y.data() + r * cols;
+    for (std::size_t j = col_begin; j < col_end; ++j) v[j] = v[j] > 0.0f ? v[j] : 0.0f;
+  }
+}
+
 // Quantized rows as lowbit_int_gemm takes them: each row's step and zero
 // point split out of `quantization` into arrays of this thread's (valid
 // until its next call).
@@ -127,10 +138,8 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
   const std::size_t in = weights_.cols;
   const std::size_t lda = lowbit_ ? lowbit_->padded_k() : int8_row_stride(isa, panels_.padded_k());
   out.resize(Shape{batch, outputs});
-  if (relu && !fuses_relu())
-    throw Error("DynamicInt8Weights::forward: the packed low-bit path cannot apply a ReLU");
   if (lowbit_ && batch < 2 * num_threads()) {
-    small_batch_lowbit(isa, x, bias, out);
+    small_batch_lowbit(isa, x, bias, out, relu);
     return;
   }
   const auto body = [&](std::size_t row_begin, std::size_t row_end) {
@@ -177,6 +186,9 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
             isa,
             u7_rows(std::span(quantization).first(rows), a.data(), lda, activation_sums.data()),
             *lowbit_, bias.empty() ? nullptr : bias.data(), out.data() + r0 * outputs, outputs);
+        // The block is still in this core's cache; a separate ReLU pass had
+        // taken 5.6% of a whole-set pass with 4-bit weights.
+        if (relu) relu_in_place(out, r0, rows, 0, outputs);
         continue;
       }
       for (std::size_t g = 0; g < runs; ++g) {
@@ -219,7 +231,7 @@ void DynamicInt8Weights::forward(Isa isa, const Tensor& x, std::span<const float
 // outputs, panel by panel. Each output is the kernel's same sum whatever
 // the split.
 void DynamicInt8Weights::small_batch_lowbit(Isa isa, const Tensor& x, std::span<const float> bias,
-                                            Tensor& out) const {
+                                            Tensor& out, bool relu) const {
   const std::size_t batch = x.dim(0), runs = weights_.runs, lda = lowbit_->padded_k();
   thread_local std::vector<std::uint8_t> a;
   thread_local std::vector<RowQuantization> quantization;
@@ -234,6 +246,9 @@ void DynamicInt8Weights::small_batch_lowbit(Isa isa, const Tensor& x, std::span<
   const auto panel_range = [&](std::size_t panel_begin, std::size_t panel_end) {
     lowbit_int_gemm_panels(isa, rows, *lowbit_, panel_begin, panel_end,
                            bias.empty() ? nullptr : bias.data(), out.data(), weights_.rows);
+    if (relu)
+      relu_in_place(out, 0, batch, panel_begin * lowbit_int_panel_columns,
+                    std::min(weights_.rows, panel_end * lowbit_int_panel_columns));
   };
   // As the static int8 network does: below min_products_per_thread
   // (core/thread_pool.hpp) the layer runs on the calling thread. Batch 1, 2

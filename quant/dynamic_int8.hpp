@@ -26,19 +26,18 @@ class DynamicInt8Weights {
   explicit DynamicInt8Weights(const QuantizedMatrix& weight);
 
   // out [batch, rows] = x [batch, cols] · Wᵀ + bias, on the integer path
-  // `isa`; with relu, each output v becomes v > 0 ? v : 0 as it is written
-  // (only where fuses_relu()).
+  // `isa`; with relu, each output v becomes v > 0 ? v : 0 (in rescale_row
+  // as it is written on the int8 panels' path; on each finished block,
+  // still in cache, for the packed low-bit codes, whose kernel finishes
+  // the outputs inside lowbit_int_gemm).
   void forward(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out,
                bool relu = false) const;
-  // Whether forward can apply the ReLU: the int8 panels' path, where each
-  // output is finished in rescale_row (the packed low-bit kernels finish
-  // theirs inside lowbit_int_gemm).
-  bool fuses_relu() const { return !lowbit_; }
 
  private:
   // forward for the packed low-bit codes when the batch is below twice the
   // thread count: the outputs, not the rows, are split between the threads.
-  void small_batch_lowbit(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out) const;
+  void small_batch_lowbit(Isa isa, const Tensor& x, std::span<const float> bias, Tensor& out,
+                          bool relu) const;
 
   SignedWeights weights_;  // steps, offsets and code sums (codes live in panels_)
   Int8Panels panels_;

@@ -49,7 +49,6 @@ const Tensor& QuantizedDense::forward(const Tensor& x) {
 }
 
 const Tensor* QuantizedDense::forward_then_relu(const Tensor& x) {
-  if (kernel_ == QuantizedKernel::dynamic_int8 && !dynamic_->fuses_relu()) return nullptr;
   check_input(x);
   if (kernel_ == QuantizedKernel::dynamic_int8)
     dynamic_->forward(active_isa(KernelFamily::int8_gemm), x, bias_.values(), output_,

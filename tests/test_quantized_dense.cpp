@@ -522,12 +522,13 @@ TEST_CASE("the kernel setting survives clone and starts as weight_only") {
 
 TEST_CASE("a quantized model's forward applies each ReLU in the layer before it, same bits") {
   // Sequential::forward lets a layer that offers forward_then_relu apply the
-  // ReLU after it: weight-only layers do, and 8-bit codes on the dynamic
-  // path; 4-bit ones there (packed low-bit kernel) do not. Either way the
-  // outputs are those of the layers run one at a time, ReLU layers
-  // included. Groups of 16 inputs make several runs per row, of which only
-  // the last may apply the ReLU (a partial sum may be negative). One row
-  // splits the outputs between the threads, 37 the rows.
+  // ReLU after it, and every quantized layer does: weight-only ones, 8-bit
+  // codes on the dynamic path (in rescale_row) and 4-bit ones there (on
+  // each block the packed low-bit kernel finished). The outputs must be
+  // those of the layers run one at a time, ReLU layers included. Groups of
+  // 16 inputs make several runs per row, of which only the last may apply
+  // the ReLU (a partial sum may be negative). One row splits the outputs
+  // between the threads, 37 the rows.
   const Sequential model = make_mlp(70, {45, 33}, 10, 3);
   Rng rng(17);
   for (const std::size_t batch : {std::size_t{37}, std::size_t{1}}) {
@@ -544,12 +545,11 @@ TEST_CASE("a quantized model's forward applies each ReLU in the layer before it,
           config.format = {Scheme::asymmetric, granularity, bits, 16};
           config.kernel = kernel;
           Sequential quantized = quantize_model(model, config);
-          const bool fuses = kernel == QuantizedKernel::weight_only || bits == 8;
           Tensor layer_by_layer = x;
           for (std::size_t i = 0; i < quantized.size(); ++i) {
             Layer& layer = quantized.layer(i);
             if (layer.kind() == "quantized_dense")
-              CHECK((layer.forward_then_relu(layer_by_layer) != nullptr) == fuses);
+              CHECK(layer.forward_then_relu(layer_by_layer) != nullptr);
             layer_by_layer = Tensor(layer.forward(layer_by_layer));
           }
           const Tensor& y = quantized.forward(x);

@@ -47,6 +47,8 @@
 
 namespace tinyq {
 
+inline constexpr std::size_t lowbit_int_panel_columns = 16;  // outputs per panel
+
 struct LowBitIntPanels {
   std::size_t n = 0, k = 0;
   int bits = 4;
@@ -61,7 +63,9 @@ struct LowBitIntPanels {
   // o; per panel and output ([panel][16]): Z. Zero past n.
   std::vector<float> steps, offsets, zero_terms;
 
-  std::size_t panels() const { return (n + 15) / 16; }
+  std::size_t panels() const {
+    return (n + lowbit_int_panel_columns - 1) / lowbit_int_panel_columns;
+  }
   int field_bits() const { return bits == 2 ? 2 : 4; }
   // k-groups per 32-byte word: 1 with 4-bit fields, 2 with 2-bit ones.
   std::size_t k_groups_per_word() const { return field_bits() == 2 ? 2 : 1; }
