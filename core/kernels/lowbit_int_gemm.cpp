@@ -105,24 +105,29 @@ void lowbit_int_gemm_generic(const U7Rows& x, const LowBitIntPanels& b, std::siz
   }
 }
 
-void run_lowbit_tiles(std::span<const LowBitTileFunction> tiles, ListNonzeroFunction list,
+void run_lowbit_tiles(std::span<const LowBitTileFunction> tiles,
+                      std::span<const LowBitTileFunction> pair_tiles, ListNonzeroFunction list,
                       double row_cost, const U7Rows& x, const LowBitIntPanels& b,
                       std::size_t panel_begin, std::size_t panel_end, const float* bias, float* c,
                       std::size_t ldc) {
   const std::size_t groups = b.k_groups, tile_rows = tiles.size();
   thread_local BlockLists lists;
   list_block(list, x.a, x.lda, x.m, tile_rows, 0, groups, row_cost, lists);
-  for (std::size_t panel = panel_begin; panel < panel_end; ++panel)
+  for (std::size_t panel = panel_begin; panel < panel_end;) {
+    const bool pair = !pair_tiles.empty() && panel + 1 < panel_end;
+    const std::span<const LowBitTileFunction> run = pair ? pair_tiles : tiles;
     if (lists.by_rows)
       for (std::size_t row = 0; row < x.m; ++row)
-        tiles[0](x, row, lists.rows.data() + row * groups, lists.row_counts[row], b, panel, bias, c,
-                 ldc);
+        run[0](x, row, lists.rows.data() + row * groups, lists.row_counts[row], b, panel, bias, c,
+               ldc);
     else
       for (std::size_t t = 0; t * tile_rows < x.m; ++t) {
         const std::size_t row = t * tile_rows;
-        tiles[std::min(tile_rows, x.m - row) - 1](x, row, lists.tiles.data() + t * groups,
-                                                  lists.tile_counts[t], b, panel, bias, c, ldc);
+        run[std::min(tile_rows, x.m - row) - 1](x, row, lists.tiles.data() + t * groups,
+                                                lists.tile_counts[t], b, panel, bias, c, ldc);
       }
+    panel += pair ? 2 : 1;
+  }
 }
 
 void lowbit_int_gemm_panels(Isa isa, const U7Rows& x, const LowBitIntPanels& b,

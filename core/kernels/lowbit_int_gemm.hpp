@@ -34,8 +34,9 @@
 // differ; thread counts never change a result: each output is one
 // kernel's work).
 //
-// Files: lowbit_int_gemm.cpp (packing, the generic kernel, the reference),
-// lowbit_int_gemm_avx2.cpp (also the avx512 path's kernel).
+// Files: lowbit_int_gemm.cpp (packing, the generic kernel, the reference,
+// the tile walk), lowbit_int_gemm_avx2.cpp (vpmaddubsw) and
+// lowbit_int_gemm_avx512.cpp (vpdpbusd).
 #pragma once
 
 #include <cstddef>

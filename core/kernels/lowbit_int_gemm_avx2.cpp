@@ -141,8 +141,8 @@ void kernel_avx2(const U7Rows& x, const LowBitIntPanels& b, std::size_t panel_be
                  std::size_t panel_end, const float* bias, float* c, std::size_t ldc) {
   static constexpr auto nibbles = tiles_for<4>(std::make_index_sequence<tile_rows>{});
   static constexpr auto crumbs = tiles_for<2>(std::make_index_sequence<tile_rows>{});
-  run_lowbit_tiles(b.field_bits() == 2 ? crumbs : nibbles, list_nonzero_words_avx2, row_walk_cost,
-                   x, b, panel_begin, panel_end, bias, c, ldc);
+  run_lowbit_tiles(b.field_bits() == 2 ? crumbs : nibbles, {}, list_nonzero_words_avx2,
+                   row_walk_cost, x, b, panel_begin, panel_end, bias, c, ldc);
 }
 }  // namespace
 

@@ -21,8 +21,12 @@ using LowBitTileFunction = void (*)(const U7Rows& x, std::size_t row, const std:
 // that hold a nonzero activation (list_block with `list` and `row_cost`),
 // then, panel by panel (a panel's codes, ~12 KB at k = 784 and 4 bits, stay
 // in L1 while the rows pass over them), runs tiles[height - 1] over each
-// tile of rows, or tiles[0] over each row alone when that costs less.
-void run_lowbit_tiles(std::span<const LowBitTileFunction> tiles, ListNonzeroFunction list,
+// tile of rows, or tiles[0] over each row alone when that costs less. With
+// pair_tiles (the same for panels `panel` and `panel + 1` together; empty
+// when the path has none) it walks two panels at a time, the last odd one
+// alone.
+void run_lowbit_tiles(std::span<const LowBitTileFunction> tiles,
+                      std::span<const LowBitTileFunction> pair_tiles, ListNonzeroFunction list,
                       double row_cost, const U7Rows& x, const LowBitIntPanels& b,
                       std::size_t panel_begin, std::size_t panel_end, const float* bias, float* c,
                       std::size_t ldc);
