@@ -7,26 +7,9 @@
 
 namespace tinyq {
 
-bool BlockGrid::usable() const {
-  return range > 0.0 && levels / range <= std::numeric_limits<float>::max();
-}
-
-double level_of(std::int32_t q, const BlockGrid& grid) {
-  return grid.usable() ? grid.offset + q * grid.range / grid.levels : grid.offset;
-}
-
 BlockScale BlockGrid::stored() const {
   if (!usable()) return {1.0f, static_cast<float>(offset)};
   return {static_cast<float>(levels / range), static_cast<float>(offset)};
-}
-
-int lowest_code(Scheme scheme, int bits) {
-  return scheme == Scheme::asymmetric ? 0 : -highest_code(scheme, bits);
-}
-
-int highest_code(Scheme scheme, int bits) {
-  if (scheme == Scheme::ternary) return 1;
-  return scheme == Scheme::asymmetric ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
 }
 
 GridChooser ignoring_importance(BlockGrid (*grid)(std::span<const float>, Scheme, int)) {

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <span>
 
 #include "quant/scheme.hpp"
@@ -48,18 +49,28 @@ struct BlockGrid {
   // block is constant (or nearly), every weight rounds to code 0 = offset,
   // and the stored scale is 1, so it comes back exactly (or within that
   // tiny range) with no division by zero.
-  bool usable() const;
+  bool usable() const { return range > 0.0 && levels / range <= std::numeric_limits<float>::max(); }
   // What QuantizedMatrix stores: {levels / range, offset}, or {1, offset}.
   BlockScale stored() const;
 };
 
 // The level of code q, offset + q · range / levels, in double as rounding
 // and dequantize compute it (the offset alone on a degenerate grid).
-double level_of(std::int32_t q, const BlockGrid& grid);
+// Inline, as usable() and the code range are: the grid searches call them
+// for every weight of every candidate grid, and as calls into grid.cpp they
+// were a third of quantize_eval's sweep.
+inline double level_of(std::int32_t q, const BlockGrid& grid) {
+  return grid.usable() ? grid.offset + q * grid.range / grid.levels : grid.offset;
+}
 
 // The code range of a scheme at `bits`: [lowest, highest].
-int lowest_code(Scheme scheme, int bits);
-int highest_code(Scheme scheme, int bits);
+inline int highest_code(Scheme scheme, int bits) {
+  if (scheme == Scheme::ternary) return 1;
+  return scheme == Scheme::asymmetric ? (1 << bits) - 1 : (1 << (bits - 1)) - 1;
+}
+inline int lowest_code(Scheme scheme, int bits) {
+  return scheme == Scheme::asymmetric ? 0 : -highest_code(scheme, bits);
+}
 
 // Chooses one block's grid from its weights. `importance` is empty (every
 // weight counts alike) or holds one weight per entry of `block`: E[x_c²] of

@@ -6,14 +6,6 @@
 
 namespace tinyq {
 
-std::int32_t nearest_code(float w, const BlockGrid& grid, Scheme scheme, int bits) {
-  if (!grid.usable()) return 0;
-  const double level = (static_cast<double>(w) - grid.offset) * grid.levels / grid.range;
-  // std::round rounds halfway cases away from zero.
-  return std::clamp(static_cast<std::int32_t>(std::round(level)), lowest_code(scheme, bits),
-                    highest_code(scheme, bits));
-}
-
 void for_each_block(const QuantizedMatrix& layout,
                     const std::function<void(std::size_t, std::size_t, std::size_t)>& visit) {
   if (layout.format.granularity == Granularity::tensor) {

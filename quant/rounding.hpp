@@ -13,6 +13,8 @@
 // column (E[x_c²] on calibration data, or empty) to hand to the chooser.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -47,8 +49,14 @@ RoundedMatrix round_to_nearest(std::span<const float> w, const QuantizedMatrix& 
 std::vector<float> block_importance(std::span<const float> column_importance, std::size_t cols,
                                     std::size_t begin, std::size_t length);
 
-// One weight on one grid, rounded to nearest.
-std::int32_t nearest_code(float w, const BlockGrid& grid, Scheme scheme, int bits);
+// One weight on one grid, rounded to nearest (inline: see level_of).
+inline std::int32_t nearest_code(float w, const BlockGrid& grid, Scheme scheme, int bits) {
+  if (!grid.usable()) return 0;
+  const double level = (static_cast<double>(w) - grid.offset) * grid.levels / grid.range;
+  // std::round rounds halfway cases away from zero.
+  return std::clamp(static_cast<std::int32_t>(std::round(level)), lowest_code(scheme, bits),
+                    highest_code(scheme, bits));
+}
 
 // Calls visit(begin, length, block) for every block of the layout: each is a
 // contiguous run [begin, begin + length) of the row-major matrix.
