@@ -61,14 +61,42 @@ std::vector<double> inverse_upper(const std::vector<double>& u, std::size_t n) {
 
 }  // namespace
 
+// Σ_i d_i · (Σ_j H_ij · d_j): each inner sum is one chain of additions over
+// j in order, which alone waits on every addition's latency. Four rows share
+// one pass over j, four independent chains, and their terms then join the
+// total in order of i: the bits of summing one row at a time, at about a
+// quarter of the wait (AWQ's search and the grid refits call this for every
+// candidate).
 double quadratic_error(std::span<const double> h, std::span<const double> d) {
   const std::size_t n = d.size();
+  std::vector<std::size_t> rows;  // the i with d_i != 0, ascending
+  rows.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    if (d[i] != 0.0) rows.push_back(i);
   double total = 0.0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (d[i] == 0.0) continue;
+  std::size_t t = 0;
+  for (; t + 4 <= rows.size(); t += 4) {
+    const double* h0 = h.data() + rows[t] * n;
+    const double* h1 = h.data() + rows[t + 1] * n;
+    const double* h2 = h.data() + rows[t + 2] * n;
+    const double* h3 = h.data() + rows[t + 3] * n;
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    for (std::size_t j = 0; j < n; ++j) {
+      s0 += h0[j] * d[j];
+      s1 += h1[j] * d[j];
+      s2 += h2[j] * d[j];
+      s3 += h3[j] * d[j];
+    }
+    total += d[rows[t]] * s0;
+    total += d[rows[t + 1]] * s1;
+    total += d[rows[t + 2]] * s2;
+    total += d[rows[t + 3]] * s3;
+  }
+  for (; t < rows.size(); ++t) {
+    const double* hi = h.data() + rows[t] * n;
     double s = 0.0;
-    for (std::size_t j = 0; j < n; ++j) s += h[i * n + j] * d[j];
-    total += d[i] * s;
+    for (std::size_t j = 0; j < n; ++j) s += hi[j] * d[j];
+    total += d[rows[t]] * s;
   }
   return total;
 }
