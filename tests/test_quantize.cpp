@@ -2,6 +2,7 @@
 // against a plain reference written here; bit packing; degenerate inputs.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -10,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "quant/bit_packing.hpp"
+#include "quant/calibration.hpp"
 #include "quant/grid_search.hpp"
 #include "quant/quantize.hpp"
 #include "random_tensor.hpp"
@@ -387,4 +389,26 @@ TEST_CASE("quantize with the search grid stores the grid it chose, and dequantiz
     const BlockGrid grid = search_grid(w.row(r), {}, Scheme::symmetric, 2);
     CHECK(q.scales[r] == static_cast<float>(grid.levels / grid.range));
   }
+}
+
+TEST_CASE("calibration_indices draws distinct rows per seed, and calibration_rows copies them") {
+  const std::vector<std::size_t> a = calibration_indices(50, 20, 7);
+  CHECK(a.size() == 20);
+  CHECK(a == calibration_indices(50, 20, 7));
+  CHECK(a != calibration_indices(50, 20, 8));
+  std::vector<std::size_t> sorted = a;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
+  CHECK(sorted.back() < 50);
+  // The first rows drawn do not depend on how many are drawn.
+  const std::vector<std::size_t> fewer = calibration_indices(50, 5, 7);
+  CHECK(std::equal(fewer.begin(), fewer.end(), a.begin()));
+  Tensor inputs(Shape{50, 3});
+  for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i] = static_cast<float>(i);
+  const Tensor rows = calibration_rows(inputs, 20, 7);
+  REQUIRE(rows.shape() == Shape{20, 3});
+  for (std::size_t i = 0; i < 20; ++i)
+    for (std::size_t c = 0; c < 3; ++c) CHECK(rows(i, c) == inputs(a[i], c));
+  CHECK_THROWS_AS(calibration_indices(50, 0, 7), Error);
+  CHECK_THROWS_AS(calibration_indices(50, 51, 7), Error);
 }
