@@ -29,16 +29,21 @@ constexpr std::size_t rows_per_block = 192;
 // splitting all three took 8.2-9.1 µs a sample, this 6.9).
 constexpr std::size_t widening_products_per_thread = 32768;
 
-// The codes as fields u < 2^bits whose code c = u - shift is the int8 code
-// to_signed_weights gives (with its step and offset), so the sums are those
-// of the 8-bit path: asymmetric q is u itself and c = q - 128, with 128
-// steps folded into the offset; symmetric q is stored as u = q + 2^(bits-1)
-// and c = q.
+// The codes as fields u < 2^bits with c = u - shift, each block's weights
+// w = c · step + offset: asymmetric codes are u = q itself (shift 0) with the
+// block's own offset, w = q / s + m; symmetric q is stored as
+// u = q + 2^(bits-1) with shift 2^(bits-1), so c = q, and no offset.
+//
+// Not the 8-bit path's c = q - 128 with 128 steps folded into the offset
+// (to_signed_weights): that makes both terms of step · Σ x·c + offset · Σ x
+// large and of opposite signs for 2- to 4-bit codes (c in -128..-113), and
+// their difference lost about five bits. The v1 fixture q_asym_group16_3
+// (tests/fixtures/v1) against a forward in double on dequantize()'s
+// weights, avx2 path: 5.6e-5 off with the folded offset, 1.3e-6 with q.
 LowBitPanels low_bit_panels(const QuantizedMatrix& weight) {
   const int bits = weight.format.bits;
   const bool is_signed = weight.is_signed();
-  const std::int32_t field_shift = is_signed ? std::int32_t{1} << (bits - 1) : 0;
-  const std::int32_t code_shift = is_signed ? field_shift : 128;
+  const std::int32_t code_shift = is_signed ? std::int32_t{1} << (bits - 1) : 0;
   const std::size_t rows = weight.rows, cols = weight.cols, runs = weight.runs_per_row();
   std::vector<std::uint8_t> codes(rows * cols);
   std::vector<float> steps(rows * runs), offsets(rows * runs);
@@ -46,14 +51,11 @@ LowBitPanels low_bit_panels(const QuantizedMatrix& weight) {
   for (std::size_t j = 0; j < rows; ++j) {
     weight.unpack_row(j, std::span(row));  // either layout (ternary: five per byte)
     for (std::size_t i = 0; i < cols; ++i)
-      codes[j * cols + i] = static_cast<std::uint8_t>(row[i] + field_shift);
+      codes[j * cols + i] = static_cast<std::uint8_t>(row[i] + code_shift);
     for (std::size_t g = 0; g < runs; ++g) {
       const std::size_t block = weight.block_index(j, g);
-      const float step = 1.0f / weight.scales[block];
-      steps[j * runs + g] = step;
-      // Computed as to_signed_weights computes it: the bits must agree.
-      offsets[j * runs + g] =
-          is_signed ? 0.0f : weight.offsets[block] + static_cast<float>(code_shift) * step;
+      steps[j * runs + g] = 1.0f / weight.scales[block];
+      offsets[j * runs + g] = is_signed ? 0.0f : weight.offsets[block];
     }
   }
   return pack_lowbit_panels(rows, cols, bits, weight.block_columns(), codes.data(), cols,

@@ -30,8 +30,8 @@ struct Problem {
 
 Problem random_problem(std::size_t m, std::size_t n, std::size_t k, std::size_t group, int bits,
                        bool offsets, Rng& rng) {
-  // Shifts as quant/weight_only uses them: 128 (asymmetric), 2^(bits-1) (symmetric).
-  const std::int32_t shift = offsets ? 128 : std::int32_t{1} << (bits - 1);
+  // Shifts as quant/weight_only uses them: 0 (asymmetric), 2^(bits-1) (symmetric).
+  const std::int32_t shift = offsets ? 0 : std::int32_t{1} << (bits - 1);
   Problem p{m, n, k, group, (k + group - 1) / group, bits, shift, {}, {}, {}, {}, {}};
   for (std::size_t i = 0; i < m * (k + 3); ++i) p.x.push_back(rng.uniform(-1.0f, 1.0f));
   for (std::size_t i = 0; i < n * k; ++i)
@@ -54,7 +54,7 @@ void check(Isa isa, const Problem& p) {
   lowbit_gemm(isa, p.m, p.x.data(), ldx, packed, p.bias.data(), got.data(), ldc);
   lowbit_gemm_reference(p.m, p.x.data(), ldx, p.n, p.k, p.group, p.codes.data(), p.code_shift,
                         p.steps.data(), p.offsets.data(), p.bias.data(), want.data(), ldc);
-  // Sums of x · c reach 128 · k before scaling by at most 0.002; the
+  // Sums of x · c reach 15 · k before scaling by at most 0.002; the
   // rescaled terms are then at most about 1 (as are the offset term and bias).
   const double tolerance = 2e-6 * double(p.k + 8);
   std::size_t bad = 0, padding_changed = 0;

@@ -570,3 +570,35 @@ TEST_CASE("quantize_model hands QuantConfig::kernel to every quantized layer") {
       dynamic += q->kernel() == QuantizedKernel::dynamic_int8;
   CHECK(dynamic == 2);
 }
+
+TEST_CASE(
+    "2- to 4-bit asymmetric weight-only outputs stay within float rounding of the exact sum") {
+  // Codes q with the block's own offset, w = q / s + m: no term of the
+  // kernel's step · Σ x·q + m · Σ x is much larger than the result. (With
+  // q - 128 and 128 steps folded into the offset, as the 8-bit path writes
+  // its codes, both terms grew by about 2^7 and so did the error.)
+  Rng rng(29);
+  for (const int bits : {2, 3, 4})
+    for (const std::size_t batch : {1u, 5u, 40u}) {
+      CAPTURE(bits);
+      CAPTURE(batch);
+      QuantizedDense layer =
+          make_layer(784, 64, {Scheme::asymmetric, Granularity::group, bits, 64}, rng);
+      const Tensor w = dequantize(layer.weight());
+      Tensor x = random_tensor(Shape{batch, 784}, rng);
+      for (float& v : x.values()) v = std::fabs(v);  // as after a ReLU
+      const Tensor& y = layer.forward(x);
+      double worst = 0.0;
+      for (std::size_t r = 0; r < batch; ++r)
+        for (std::size_t j = 0; j < 64; ++j) {
+          double exact = layer.bias()[j], magnitude = std::fabs(layer.bias()[j]);
+          for (std::size_t i = 0; i < 784; ++i) {
+            exact += double(x(r, i)) * double(w(j, i));
+            magnitude += std::fabs(double(x(r, i)) * double(w(j, i)));
+          }
+          worst = std::max(worst, std::fabs(double(y(r, j)) - exact) / magnitude);
+        }
+      // Measured: at most 2.8e-7 on every path; 2.8e-6 to 2.1e-5 folded.
+      CHECK(worst < 1e-6);
+    }
+}

@@ -6,10 +6,10 @@
 //                           + offset[j][g] · Σ_{p∈g} x[r][p] )
 //
 // with codes c = u - shift, u in [0, 2^bits) the stored field and shift one
-// integer per matrix (w = c · step + offset in group g). With shift chosen
-// so that c is the int8 code widen_gemm would multiply by, every sum, chain
-// by chain, is the one widen_gemm plus the plain rescaling computes (which
-// is how quantized models keep their outputs to the bit, quant/weight_only).
+// integer per matrix (w = c · step + offset in group g). quant/weight_only
+// gives asymmetric codes shift 0, so that neither term is much larger than
+// their sum (c near -128 with 128 steps folded into the offset, as the
+// 8-bit path writes its codes, cost about five bits to cancellation).
 // The codes stay packed in memory, 8 outputs to a panel, and are unpacked
 // inside the kernel's registers: a 32-bit word broadcast to 8 lanes, each
 // lane shifted right by its own amount (vpsrlvd), masked and converted to
