@@ -211,17 +211,17 @@ InferenceTiming time_inference(Sequential& model, const Tensor& images) {
   Tensor one(Shape{1, features});
   auto run_one = [&](std::size_t i) {
     std::copy(images.row(i).begin(), images.row(i).end(), one.values().begin());
-    model.forward(one);
+    model.predict(one);
   };
   for (std::size_t i = 0; i < 50; ++i) run_one(i);
   auto start = Clock::now();
   for (std::size_t i = 0; i < single; ++i) run_one(i);
   const double latency = seconds_since(start) / double(single);
-  model.forward(images);
+  model.predict(images);
   double best = 1e30;
   for (int trial = 0; trial < 3; ++trial) {
     start = Clock::now();
-    model.forward(images);
+    model.predict(images);
     best = std::min(best, seconds_since(start));
   }
   return {latency * 1e6, double(images.dim(0)) / best};

@@ -125,7 +125,8 @@ const Tensor* Dense::backward_through_relu(const Tensor& grad_output, const Tens
 
 const Tensor& Dense::backward(const Tensor& grad_output, bool need_input_grad,
                               const Tensor* relu_output) {
-  if (!input_) throw Error(describe() + ": backward called before forward");
+  if (!input_)
+    throw Error(describe() + ": backward without the input of a forward (none yet, or predict)");
   const std::size_t batch = input_->dim(0);
   if (grad_output.rank() != 2 || grad_output.dim(0) != batch || grad_output.dim(1) != outputs_)
     throw Error(describe() + ": expected output gradient [" + std::to_string(batch) + ", " +

@@ -36,6 +36,7 @@ class Dense : public Layer {
   // product's epilogue, block by block (core/kernels/gemm.hpp).
   const Tensor* forward_then_relu(const Tensor& x) override;
   const Tensor* forward_kept_then_relu(const Tensor& x) override;
+  void forget_kept_input() override { input_ = nullptr; }
   const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;
   // dX with the ReLU's mask applied by the product's epilogue.
   const Tensor* backward_through_relu(const Tensor& grad_output,

@@ -61,6 +61,10 @@ class Layer {
   }
   // The same for an x kept alive until backward (see forward_kept).
   virtual const Tensor* forward_kept_then_relu(const Tensor& x) { return forward_then_relu(x); }
+  // Forgets an x that forward_kept remembered in place, which its caller is
+  // about to free (Sequential::predict): a backward then throws, as before
+  // any forward, instead of reading freed memory.
+  virtual void forget_kept_input() {}
 
   // grad_output: dL/dy for the last forward. Sets each parameter's grad and
   // returns dL/dx. The first layer of a model passes need_input_grad = false:

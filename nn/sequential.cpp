@@ -84,6 +84,14 @@ const Tensor& Sequential::forward_kept(const Tensor& x) {
   return forward_layers(x, true);
 }
 
+// The later layers' inputs are the earlier layers' outputs, which the model
+// owns: only the first layer may point at the caller's x.
+const Tensor& Sequential::predict(const Tensor& x) {
+  const Tensor& y = forward_layers(x, true);
+  layers_.front()->forget_kept_input();
+  return y;
+}
+
 // The first layer copies x unless x_kept; the others read their input in
 // place, from the layer before, which keeps it until the next forward.
 const Tensor& Sequential::forward_layers(const Tensor& x, bool x_kept) {

@@ -98,7 +98,7 @@ Evaluation score_batches(Sequential& model, std::span<const std::uint8_t> labels
     const Tensor& examples = batch(start, rows);
     const auto batch_labels = labels.subspan(start, rows);
     check_examples(examples, batch_labels, "evaluate");
-    const Tensor& logits = model.forward(examples);
+    const Tensor& logits = model.predict(examples);
     loss_sum += double{loss.forward(logits, batch_labels)} * static_cast<double>(rows);
     result.correct += count_correct(logits, batch_labels);
     result.count += rows;

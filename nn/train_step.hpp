@@ -40,7 +40,7 @@ struct Evaluation {
   double accuracy() const { return count ? static_cast<double>(correct) / count : 0.0; }
 };
 
-// Runs the examples through forward in batches of batch_size (the last may
+// Runs the examples through predict in batches of batch_size (the last may
 // be smaller) and scores them. Nothing is trained.
 Evaluation evaluate(Sequential& model, const Tensor& images, std::span<const std::uint8_t> labels,
                     std::size_t batch_size);

@@ -218,3 +218,27 @@ TEST_CASE("a Dense before a ReLU applies it, and the next Dense its backward, wi
       }
   set_num_threads(threads_before);
 }
+
+TEST_CASE("predict gives forward's bits and keeps nothing for a backward") {
+  Sequential model = make_mlp(30, {20, 10}, 4, 3);
+  Rng rng(8);
+  Tensor x({70, 30});
+  for (float& v : x.values()) v = rng.uniform(-1, 1);
+  const Tensor expected = model.forward(x);
+  const Tensor got = model.predict(x);
+  CHECK(std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)) == 0);
+  // The first Dense forgot x (its caller may free it): backward refuses.
+  const Tensor grad({70, 4}, std::vector<float>(280, 0.5f));
+  CHECK_THROWS_AS(model.backward(grad), Error);
+  // A forward then backs a backward again, with the gradients it gave before.
+  Sequential twin = model;
+  model.forward(x);
+  model.backward(grad);
+  twin.forward(x);
+  twin.backward(grad);
+  const auto& params = model.parameters();
+  const auto& twin_params = twin.parameters();
+  for (std::size_t p = 0; p < params.size(); ++p)
+    CHECK(std::memcmp(params[p].grad->data(), twin_params[p].grad->data(),
+                      params[p].grad->size() * sizeof(float)) == 0);
+}
