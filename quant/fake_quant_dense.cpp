@@ -90,6 +90,11 @@ const Tensor& FakeQuantDense::forward(const Tensor& x) {
   return inner_.forward(x);
 }
 
+const Tensor& FakeQuantDense::forward_kept(const Tensor& x) {
+  quantize_weights(weight_.values(), fake_, inner_.weight().values());
+  return inner_.forward_kept(x);
+}
+
 // Dense's backward gives dL/dW_q, dL/db and dL/dx (with W_q, the weights the
 // forward used); the STE carries dL/dW_q to the latent W.
 const Tensor& FakeQuantDense::backward(const Tensor& grad_output, bool need_input_grad) {

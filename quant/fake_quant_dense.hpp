@@ -48,6 +48,9 @@ class FakeQuantDense : public Layer {
   std::optional<std::size_t> output_features() const override { return outputs(); }
 
   const Tensor& forward(const Tensor& x) override;
+  // The inner Dense points at x instead of copying it (Layer::forward_kept).
+  const Tensor& forward_kept(const Tensor& x) override;
+  void forget_kept_input() override { inner_.forget_kept_input(); }
   const Tensor& backward(const Tensor& grad_output, bool need_input_grad) override;
   // weight (latent), bias, and with learned scales weight.step [blocks] and,
   // asymmetric, weight.offset [blocks].

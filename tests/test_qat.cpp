@@ -366,3 +366,18 @@ TEST_CASE("W_q uses zero points only when every block has one, however the rows 
   }
   set_num_threads(saved_threads);
 }
+
+TEST_CASE("a QAT model's predict gives forward's bits and keeps nothing for a backward") {
+  Rng rng(31);
+  Sequential qat = make_qat_model(make_mlp(20, {10}, 4, 6),
+                                  {{Scheme::asymmetric, Granularity::channel, 2, 64}, "mse", true});
+  const Tensor x = random_tensor({9, 20}, rng);
+  const Tensor expected = qat.forward(x);
+  const Tensor got = qat.predict(x);
+  CHECK(std::equal(got.values().begin(), got.values().end(), expected.values().begin()));
+  // The first FakeQuantDense's inner Dense forgot x: backward refuses.
+  const Tensor grad({9, 4}, std::vector<float>(36, 0.25f));
+  CHECK_THROWS_AS(qat.backward(grad), Error);
+  qat.forward(x);
+  CHECK_NOTHROW(qat.backward(grad));
+}
