@@ -52,6 +52,7 @@ void Sequential::add(std::unique_ptr<Layer> layer) {
   check_fits(width_after(layers_, layers_.size()), *layer, layers_.size());
   layers_.push_back(std::move(layer));
   collect_parameters();
+  backward_ready_ = false;
 }
 
 void Sequential::replace(std::size_t i, std::unique_ptr<Layer> layer) {
@@ -70,6 +71,7 @@ void Sequential::replace(std::size_t i, std::unique_ptr<Layer> layer) {
                 std::to_string(*expected));
   layers_[i] = std::move(layer);
   collect_parameters();
+  backward_ready_ = false;
 }
 
 // Only x may change before backward: the activations between layers live in
@@ -77,11 +79,15 @@ void Sequential::replace(std::size_t i, std::unique_ptr<Layer> layer) {
 // may apply it itself (Layer::forward_then_relu): one pass over the outputs
 // instead of two, and the ReLU layer is handed them for its backward.
 const Tensor& Sequential::forward(const Tensor& x) {
-  return forward_layers(x, false);
+  const Tensor& y = forward_layers(x, false);
+  backward_ready_ = true;
+  return y;
 }
 
 const Tensor& Sequential::forward_kept(const Tensor& x) {
-  return forward_layers(x, true);
+  const Tensor& y = forward_layers(x, true);
+  backward_ready_ = true;
+  return y;
 }
 
 // The later layers' inputs are the earlier layers' outputs, which the model
@@ -96,6 +102,7 @@ const Tensor& Sequential::predict(const Tensor& x) {
 // place, from the layer before, which keeps it until the next forward.
 const Tensor& Sequential::forward_layers(const Tensor& x, bool x_kept) {
   if (layers_.empty()) throw Error("Sequential::forward: the model has no layers");
+  backward_ready_ = false;  // until every layer has run: a throw leaves a mix
   const Tensor* activation = &x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     Layer& layer = *layers_[i];
@@ -117,8 +124,14 @@ const Tensor& Sequential::forward_layers(const Tensor& x, bool x_kept) {
 
 // A layer after a ReLU may apply the ReLU's backward itself
 // (Layer::backward_through_relu), unless the ReLU is the first layer, whose
-// input gradient nobody needs.
+// input gradient nobody needs. Checked here, not by each layer: the last
+// layers' backward would overwrite their gradients before the first found
+// it had nothing to go back through.
 void Sequential::backward(const Tensor& grad_output) {
+  if (!backward_ready_)
+    throw Error(
+        "Sequential::backward: no forward to go back through (none since the model was built "
+        "or changed, the last one threw, or the last pass was predict)");
   const Tensor* grad = &grad_output;
   for (std::size_t i = layers_.size(); i > 0; --i) {
     Layer& layer = *layers_[i - 1];

@@ -37,7 +37,10 @@ class Sequential {
   // test images (31 MB) the float MLP's pass took 1.12-1.17 times as long
   // with it. A backward after predict throws.
   const Tensor& predict(const Tensor& x);
-  // Runs every layer's backward in reverse; the first skips dL/dx.
+  // Runs every layer's backward in reverse; the first skips dL/dx. Throws
+  // tinyq::Error, before any layer has run, unless the last pass was a
+  // forward or forward_kept that completed: every gradient is then still
+  // that of the last backward.
   void backward(const Tensor& grad_output);
 
   // Every layer's parameters, in order. Collected when layers are added or
@@ -64,6 +67,9 @@ class Sequential {
   // Points into the layers, which live on the heap: moving a Sequential keeps
   // these valid; copying re-collects them from the new layers.
   std::vector<Parameter> parameters_;
+  // Whether every layer holds the activations of one completed forward or
+  // forward_kept (not predict, and no layer added or replaced since).
+  bool backward_ready_ = false;
 };
 
 // The MLP train_mnist builds: Dense(in -> h1), ReLU, ..., Dense(h_last -> out).

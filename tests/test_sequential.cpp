@@ -152,6 +152,44 @@ TEST_CASE("an empty model refuses to run") {
   CHECK_THROWS_AS(model.add(nullptr), Error);
 }
 
+TEST_CASE("a refused backward leaves every gradient as the last backward left it") {
+  Sequential model = make_mlp(30, {20, 10}, 4, 3);
+  Rng rng(9);
+  Tensor x({16, 30}), other({16, 30});
+  for (float& v : x.values()) v = rng.uniform(-1, 1);
+  for (float& v : other.values()) v = rng.uniform(-1, 1);
+  Tensor grad({16, 4});
+  for (float& v : grad.values()) v = rng.uniform(-1, 1);
+  const auto gradients = [&] {
+    std::vector<std::vector<float>> all;
+    for (const Parameter& p : model.parameters())
+      all.emplace_back(p.grad->values().begin(), p.grad->values().end());
+    return all;
+  };
+  CHECK_THROWS_AS(model.backward(grad), Error);  // no forward yet
+  model.forward(x);
+  model.backward(grad);
+  const auto before = gradients();
+  // After predict, after a forward that threw, and after a change of layers,
+  // backward refuses before any layer has run: the last layers' gradients
+  // are not overwritten on the way to the first layer's complaint.
+  model.predict(other);
+  CHECK_THROWS_AS(model.backward(grad), Error);
+  CHECK(gradients() == before);
+  model.forward(other);
+  CHECK_THROWS_AS(model.forward(Tensor({16, 29})), Error);
+  CHECK_THROWS_AS(model.backward(grad), Error);
+  CHECK(gradients() == before);
+  model.forward(other);
+  model.replace(1, std::make_unique<Relu>());
+  CHECK_THROWS_AS(model.backward(grad), Error);
+  CHECK(gradients() == before);
+  // A completed forward backs a backward again.
+  model.forward(x);
+  model.backward(grad);
+  CHECK(gradients() == before);
+}
+
 TEST_CASE("parameters point into this model's own layers after a copy, move or replace") {
   Sequential model = make_mlp(3, {4}, 2, 5);
   Sequential copy = model;
