@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/kernels/fma_peak.hpp"
 #include "core/kernels/gemm.hpp"
 #include "core/kernels/gemm_blocked.hpp"
 #include "core/kernels/gemm_kernels.hpp"
@@ -316,6 +317,20 @@ TEST_CASE("matmul wrappers agree with gemm on the Dense shapes") {
   gemm_reference(Transpose::yes, Transpose::no, 256, 784, 64, g.data(), 256, x.data(), 784, 0.0f,
                  want.data(), 784);
   for (std::size_t i = 0; i < 256 * 784; ++i) REQUIRE(std::fabs(out[i] - want[i]) < 1e-3f);
+}
+
+// A rate, not a speed claim: the chains must run and be counted on every
+// path, and a wrong duration must be refused.
+TEST_CASE("fma_peak_gflops measures a positive rate on every path and checks its duration") {
+  for (const Isa isa : test::paths_to_test(KernelFamily::gemm)) {
+    CAPTURE(isa_name(isa));
+    const double gflops = fma_peak_gflops(isa, 0.01);
+    CHECK(std::isfinite(gflops));
+    CHECK(gflops > 0.0);
+    CHECK_THROWS_AS(fma_peak_gflops(isa, 0.0), Error);
+    CHECK_THROWS_AS(fma_peak_gflops(isa, std::numeric_limits<double>::quiet_NaN()), Error);
+    CHECK_THROWS_AS(fma_peak_gflops(isa, 11.0), Error);
+  }
 }
 
 TEST_CASE("instruction-set names round-trip") {
