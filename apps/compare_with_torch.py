@@ -154,6 +154,15 @@ def rows_of(a, tinyq, torch, numpy):
         ("GEMM 1024x1024x1024 (GFLOP/s)", cube(tinyq)["gflops"], "PyTorch torch.mm",
          cube(torch)["gflops"], ""),
     ]
+    # The FMA units' own limit (bench_mnist's fma_peak_gflops): how much of
+    # the machine the cube and the float-arithmetic inference passes use.
+    peak = tinyq["fma_peak_gflops"]
+    rows.append(("GEMM 1024x1024x1024 (GFLOP/s)", cube(tinyq)["gflops"], "tinyq FMA peak", peak,
+                 ""))
+    for name in ("float", "int4_weight_only"):
+        rows.append(("%s inference, whole test set (GFLOP/s)" % name.replace("_", " "),
+                     inference[name]["full_batch_fraction_of_fma_peak"] * peak,
+                     "tinyq FMA peak", peak, ""))
     return rows
 
 
