@@ -27,9 +27,13 @@ namespace {
 
 constexpr std::uint64_t rounds_per_block = 1 << 16;
 
+struct ChainLoop {
+  float (*run)(std::uint64_t rounds);  // returns the chains' sum, so nothing is dead code
+  double flop_per_round;
+};
+
 #if defined(__x86_64__) || defined(__i386__)
 
-// Returns the floats the chains' sums came to, so nothing is dead code.
 __attribute__((target("avx512f"))) float chains_avx512(std::uint64_t rounds) {
   constexpr int chains = 24;
   __m512 acc[chains];
@@ -92,39 +96,18 @@ float chains_generic(std::uint64_t rounds) {
   return sum;
 }
 
-// Floating-point operations of one round of each loop above.
-double flop_per_round(Isa isa) {
-  switch (isa) {
-    case Isa::avx512:
-      return 24.0 * 16 * 2;
-    case Isa::avx2:
-      return 12.0 * 8 * 2;
-    case Isa::generic:
-      return 12.0 * 4 * 2;
-  }
-  return 0.0;
-}
-
-float run_chains(Isa isa, std::uint64_t rounds) {
-  switch (isa) {
-    case Isa::avx512:
-      return chains_avx512(rounds);
-    case Isa::avx2:
-      return chains_avx2(rounds);
-    case Isa::generic:
-      return chains_generic(rounds);
-  }
-  return 0.0f;
+// Each loop and the floating-point operations of one of its rounds.
+const IsaTable<ChainLoop>& chain_loops() {
+  static const IsaTable<ChainLoop> loops(
+      {chains_generic, 12.0 * 4 * 2}, {chains_avx2, 12.0 * 8 * 2}, {chains_avx512, 24.0 * 16 * 2});
+  return loops;
 }
 
 #else
 
-// Elsewhere: one float chain per lane of a plain loop, the compiler's best.
-double flop_per_round(Isa) {
-  return 12.0 * 2;
-}
-
-float run_chains(Isa, std::uint64_t rounds) {
+// Elsewhere: one float chain per lane of a plain loop, the compiler's best,
+// for every path.
+float chains_plain(std::uint64_t rounds) {
   float acc[12];
   volatile float x_source = 0.999f;
   const float x = x_source, y = 1e-6f;
@@ -136,6 +119,12 @@ float run_chains(Isa, std::uint64_t rounds) {
   return sum;
 }
 
+const IsaTable<ChainLoop>& chain_loops() {
+  static const IsaTable<ChainLoop> loops({chains_plain, 12.0 * 2}, {chains_plain, 12.0 * 2},
+                                         {chains_plain, 12.0 * 2});
+  return loops;
+}
+
 #endif
 
 }  // namespace
@@ -145,21 +134,22 @@ double fma_peak_gflops(Isa isa, double seconds) {
   if (!(seconds > 0.0 && seconds <= 10.0))
     throw Error("fma_peak_gflops: seconds must be in (0, 10], found " + std::to_string(seconds));
   using Clock = std::chrono::steady_clock;
+  const ChainLoop& loop = chain_loops()[isa];
   const std::size_t threads = num_threads();
   std::vector<double> rates(threads, 0.0);
   std::vector<float> sums(threads, 0.0f);
   parallel_for(threads, 1, [&](std::size_t begin, std::size_t end) {
     for (std::size_t t = begin; t < end; ++t) {
-      sums[t] += run_chains(isa, rounds_per_block);  // warm-up: clocks up, code paged in
+      sums[t] += loop.run(rounds_per_block);  // warm-up: clocks up, code paged in
       std::uint64_t rounds = 0;
       const auto start = Clock::now();
       double elapsed = 0.0;
       do {
-        sums[t] += run_chains(isa, rounds_per_block);
+        sums[t] += loop.run(rounds_per_block);
         rounds += rounds_per_block;
         elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       } while (elapsed < seconds);
-      rates[t] = static_cast<double>(rounds) * flop_per_round(isa) / elapsed * 1e-9;
+      rates[t] = static_cast<double>(rounds) * loop.flop_per_round / elapsed * 1e-9;
     }
   });
   double total = 0.0, checksum = 0.0;
