@@ -79,15 +79,11 @@ void Sequential::replace(std::size_t i, std::unique_ptr<Layer> layer) {
 // may apply it itself (Layer::forward_then_relu): one pass over the outputs
 // instead of two, and the ReLU layer is handed them for its backward.
 const Tensor& Sequential::forward(const Tensor& x) {
-  const Tensor& y = forward_layers(x, false);
-  backward_ready_ = true;
-  return y;
+  return forward_layers(x, false);
 }
 
 const Tensor& Sequential::forward_kept(const Tensor& x) {
-  const Tensor& y = forward_layers(x, true);
-  backward_ready_ = true;
-  return y;
+  return forward_layers(x, true);
 }
 
 // The later layers' inputs are the earlier layers' outputs, which the model
@@ -95,6 +91,7 @@ const Tensor& Sequential::forward_kept(const Tensor& x) {
 const Tensor& Sequential::predict(const Tensor& x) {
   const Tensor& y = forward_layers(x, true);
   layers_.front()->forget_kept_input();
+  backward_ready_ = false;
   return y;
 }
 
@@ -119,6 +116,7 @@ const Tensor& Sequential::forward_layers(const Tensor& x, bool x_kept) {
       activation = kept ? &layer.forward_kept(*activation) : &layer.forward(*activation);
     }
   }
+  backward_ready_ = true;
   return *activation;
 }
 
