@@ -92,23 +92,17 @@ double gemm_gflops(std::size_t m, std::size_t k, std::size_t n, int trials = 5) 
   return flops / best * 1e-9;
 }
 
-// One forward pass: a multiply-add per weight.
-double forward_flop_per_sample(const std::vector<std::size_t>& widths) {
+// FLOP of one sample through Dense layers of these widths: each product of
+// in·out multiply-adds is 2·in·out FLOP. A forward pass runs one product per
+// layer (Y = X·Wᵀ); training also the weight gradient (dW = Gᵀ·X) and,
+// except in the first layer, which needs no input gradient, dX = G·W. Bias,
+// ReLU, loss and the update are O(out) per sample and not counted.
+double dense_flop_per_sample(const std::vector<std::size_t>& widths, double first_layer_products,
+                             double other_layer_products) {
   double flop = 0.0;
   for (std::size_t l = 0; l + 1 < widths.size(); ++l)
-    flop += 2.0 * double(widths[l]) * double(widths[l + 1]);
-  return flop;
-}
-
-// FLOP of one training sample through Dense layers of these widths: each
-// product of in·out multiply-adds is 2·in·out FLOP, run forward (Y = X·Wᵀ),
-// for the weight gradient (dW = Gᵀ·X) and, except in the first layer,
-// which needs no input gradient, for dX = G·W. Bias, ReLU, loss and the
-// update are O(out) per sample and not counted.
-double training_flop_per_sample(const std::vector<std::size_t>& widths) {
-  double flop = 0.0;
-  for (std::size_t l = 0; l + 1 < widths.size(); ++l)
-    flop += 2.0 * double(widths[l]) * double(widths[l + 1]) * (l == 0 ? 2.0 : 3.0);
+    flop += 2.0 * double(widths[l]) * double(widths[l + 1]) *
+            (l == 0 ? first_layer_products : other_layer_products);
   return flop;
 }
 
@@ -365,7 +359,7 @@ int bench_mnist(int argc, const char* const* argv) {
   // measured in pairs: a 0.1 s cube trial, then a fifth of the training
   // batches on a copy of the model, five times; the fraction is the median
   // of the five pairs' ratios (a slow phase slows both halves of a pair).
-  const double flop_per_sample = training_flop_per_sample(widths);
+  const double flop_per_sample = dense_flop_per_sample(widths, 2.0, 3.0);
   std::vector<double> pair_fractions;
   {
     Sequential copy = model;
@@ -444,6 +438,7 @@ int bench_mnist(int argc, const char* const* argv) {
   const std::span<const std::uint8_t> test_labels(data.test.labels.data(), test_rows);
   report.set("test_samples", test_rows);
   JsonValue inference = JsonValue::object();
+  const double forward_flop = dense_flop_per_sample(widths, 1.0, 1.0);
   std::printf("\n%-18s %10s %16s %12s\n", "inference", "batch-1 us", "full samples/s", "accuracy");
   for (Variant& v : variants) {
     const InferenceTiming t = time_inference(*v.model, test_images);
@@ -458,9 +453,8 @@ int bench_mnist(int argc, const char* const* argv) {
     // registers): their share of the FMA peak says how much faster any
     // kernel doing those multiply-adds could be. Integer kernels do others.
     if (v.name == "float" || v.name.ends_with("_weight_only"))
-      entry.set(
-          "full_batch_fraction_of_fma_peak",
-          t.full_batch_samples_per_second * forward_flop_per_sample(widths) / (fma_peak * 1e9));
+      entry.set("full_batch_fraction_of_fma_peak",
+                t.full_batch_samples_per_second * forward_flop / (fma_peak * 1e9));
     inference.set(v.name, std::move(entry));
   }
   if (static_int8) {
